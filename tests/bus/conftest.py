@@ -1,0 +1,36 @@
+"""Fixtures of the bus tests: a factory of buses for every backend (in-process and real Redis)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+from _bus_helpers import FAST, BusFactory
+from _load_consumer import delete_prefix
+
+from bus._api import Bus, BusConfig
+from bus._inproc import InProcBus
+from bus._redis import RedisBus
+
+
+@pytest.fixture(params=["inproc", "redis"])
+async def make_bus(request: pytest.FixtureRequest) -> AsyncIterator[BusFactory]:
+    """A factory of buses of one backend; Redis ones share a unique key prefix."""
+    created: list[Bus] = []
+    url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
+    prefix = f"heliarch:test:{uuid4().hex}:"
+
+    def factory(config: BusConfig = FAST, journal: object = None) -> Bus:
+        if request.param == "redis":
+            bus: Bus = RedisBus(url, prefix=prefix, config=config, journal=journal)  # type: ignore[arg-type]
+        else:
+            bus = InProcBus(config, journal)  # type: ignore[arg-type]
+        created.append(bus)
+        return bus
+
+    yield factory
+    for bus in created:
+        await bus.close()
+    if url:
+        await delete_prefix(url, prefix)
