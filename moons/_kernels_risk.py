@@ -1,0 +1,192 @@
+"""Numba step kernels for the risk moons: rolling max drawdown and historical VaR/CVaR.
+
+Same conventions as ``_kernels_stats``: state lives in a flat float64 array at offset ``o``,
+an all-zero slice is a fresh state, and one ``*_step`` call consumes one bar (VaR/CVaR: O(k95)
+on average, O(w) at worst, see ``var_step``; drawdown: amortized O(1), see ``dd_step``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NAN = np.nan
+
+
+# Drawdown (two-stack sliding-window aggregation of (max, min, mdd) summaries):
+# [count, start, front_len, back_len, back_max, back_min, back_mdd] + ring[w] + fmax[w] + fmdd[w]
+DD_HDR = 7
+
+
+def dd_size(window: int) -> int:
+    """State length of the rolling max drawdown over ``window`` prices."""
+    return DD_HDR + 3 * window
+
+
+@njit(cache=True)
+def dd_step(st, o, w, x):
+    """Max drawdown 1 - trough/peak (peak before trough) over the last ``w`` prices.
+
+    Summaries (max, min, mdd) of adjacent segments combine associatively
+    (mdd = max(mdd_a, mdd_b, 1 - min_b/max_a)), so a two-stack queue gives amortized O(1)
+    per bar: the front stack stores suffix summaries and is rebuilt from the back in O(w)
+    once every ``w`` bars.
+    """
+    count = int(st[o])
+    start = int(st[o + 1])
+    flen = int(st[o + 2])
+    blen = int(st[o + 3])
+    buf = o + DD_HDR
+    fmax = buf + w
+    fmdd = fmax + w
+    if count == w:
+        if flen == 0:
+            # flip: rebuild suffix summaries of the back segment, newest to oldest
+            j = (start + blen - 1) % w
+            amax = st[buf + j]
+            amin = amax
+            amdd = 0.0
+            st[fmax + j] = amax
+            st[fmdd + j] = 0.0
+            for k in range(blen - 2, -1, -1):
+                j = (start + k) % w
+                v = st[buf + j]
+                dd = 1.0 - amin / v
+                if dd > amdd:
+                    amdd = dd
+                if v > amax:
+                    amax = v
+                if v < amin:
+                    amin = v
+                st[fmax + j] = amax
+                st[fmdd + j] = amdd
+            flen = blen
+            blen = 0
+        start = start + 1 if start + 1 < w else 0
+        flen -= 1
+        count -= 1
+    j = start + count
+    st[buf + (j if j < w else j - w)] = x
+    count += 1
+    if blen == 0:
+        bmax = x
+        bmin = x
+        bmdd = 0.0
+    else:
+        bmax = st[o + 4]
+        bmin = st[o + 5]
+        bmdd = st[o + 6]
+        dd = 1.0 - x / bmax
+        if dd > bmdd:
+            bmdd = dd
+        if x > bmax:
+            bmax = x
+        if x < bmin:
+            bmin = x
+    blen += 1
+    st[o] = count
+    st[o + 1] = start
+    st[o + 2] = flen
+    st[o + 3] = blen
+    st[o + 4] = bmax
+    st[o + 5] = bmin
+    st[o + 6] = bmdd
+    if count < w:
+        return NAN
+    if flen == 0:
+        return bmdd
+    res = st[fmdd + start]
+    if bmdd > res:
+        res = bmdd
+    dd = 1.0 - bmin / st[fmax + start]
+    if dd > res:
+        res = dd
+    return res
+
+
+# VaR/CVaR: [count, prev close, n, head] + ring[w] + tail[k95] (the k95 smallest, sorted)
+VAR_HDR = 4
+
+
+def var_tail_counts(window: int) -> tuple[int, int]:
+    """Tail sizes k95 = ceil(0.05 w), k99 = ceil(0.01 w), in exact integer arithmetic."""
+    return (window * 5 + 99) // 100, (window + 99) // 100
+
+
+def var_size(window: int) -> int:
+    """State length of historical VaR/CVaR over ``window`` returns."""
+    return VAR_HDR + window + var_tail_counts(window)[0]
+
+
+@njit(cache=True)
+def _rebuild_tail(st, ring, w, tail, k):
+    """Select the k smallest ring values into the sorted tail (O(w) + insertions)."""
+    m = 0
+    for i in range(w):
+        v = st[ring + i]
+        if m == k:
+            if v >= st[tail + k - 1]:
+                continue
+            m -= 1
+        j = m
+        while j > 0 and st[tail + j - 1] > v:
+            st[tail + j] = st[tail + j - 1]
+            j -= 1
+        st[tail + j] = v
+        m += 1
+
+
+@njit(cache=True)
+def var_step(st, o, w, k95, k99, close, out, col):
+    """Historical VaR/CVaR at 95 and 99 of the last ``w`` simple returns (positive = loss).
+
+    Quantile: the k-th smallest return with k = ceil(w*(1-level)) (numpy's
+    ``method="inverted_cdf"``); VaR = -r_(k), CVaR = -mean(r_(1..k)). Writes
+    (var95, cvar95, var99, cvar99).
+
+    Only the k95 smallest returns are kept sorted. A new return below the tail's maximum
+    is inserted in O(k95); when a return that belongs to the tail leaves the window the
+    tail is re-selected from the ring in O(w) (probability ~k95/w per bar), so a bar costs
+    O(k95) on average and O(w) at worst.
+    """
+    t = int(st[o])
+    st[o] = t + 1
+    prev = st[o + 1]
+    st[o + 1] = close
+    for c in range(4):
+        out[col + c] = NAN
+    if t == 0:
+        return
+    r = close / prev - 1.0
+    n = int(st[o + 2])
+    head = int(st[o + 3])
+    ring = o + VAR_HDR
+    tail = ring + w
+    old = st[ring + head]
+    st[ring + head] = r
+    head = head + 1 if head + 1 < w else 0
+    st[o + 3] = head
+    if n < w:
+        n += 1
+        st[o + 2] = n
+        if n < w:
+            return
+        _rebuild_tail(st, ring, w, tail, k95)
+    elif old <= st[tail + k95 - 1]:
+        _rebuild_tail(st, ring, w, tail, k95)
+    elif r < st[tail + k95 - 1]:
+        j = k95 - 1
+        while j > 0 and st[tail + j - 1] > r:
+            st[tail + j] = st[tail + j - 1]
+            j -= 1
+        st[tail + j] = r
+    s = 0.0
+    cvar99 = NAN
+    for j in range(k95):
+        s += st[tail + j]
+        if j == k99 - 1:
+            cvar99 = -(s / k99)
+    out[col] = -st[tail + k95 - 1]
+    out[col + 1] = -(s / k95)
+    out[col + 2] = -st[tail + k99 - 1]
+    out[col + 3] = cvar99

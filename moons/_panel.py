@@ -1,0 +1,199 @@
+"""The moon panel: every moon for one or many instruments in one fused compiled pass."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+
+from moons._cache import DEFAULT_CACHE, MoonCache, content_key
+from moons._types import DEFAULT_PANEL, PANEL_COLUMNS, Columns, Ohlcv, PanelSpec, as_price_array
+from moons._warp import N_COLS, panel_layout, panel_run, panel_warp, panel_warp_parallel
+
+_FIELDS = ("open", "high", "low", "close", "volume", "benchmark_close")
+_CACHE_NAMESPACE = "moons.panel/v1"
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(spec: PanelSpec) -> tuple[np.ndarray, np.ndarray, int]:
+    ip, fp, state_len = panel_layout(spec)
+    ip.flags.writeable = False
+    fp.flags.writeable = False
+    return ip, fp, state_len
+
+
+def _benchmark(benchmark_close: object, n: int) -> np.ndarray | None:
+    if benchmark_close is None:
+        return None
+    b = as_price_array(benchmark_close, "benchmark_close", positive=True)
+    if b.shape[0] != n:
+        raise ValueError(f"benchmark_close: length {b.shape[0]} != history length {n}")
+    return b
+
+
+def _compute(ohlcv: Ohlcv, spec: PanelSpec, bench: np.ndarray | None) -> dict[str, np.ndarray]:
+    ip, fp, state_len = _layout(spec)
+    out = np.empty((N_COLS, len(ohlcv)))
+    b = bench if bench is not None else ohlcv.close
+    panel_run(np.zeros(state_len), ip, fp, ohlcv.open, ohlcv.high, ohlcv.low, ohlcv.close,
+              ohlcv.volume, b, bench is not None, out)  # fmt: skip
+    out.flags.writeable = False
+    return {name: out[j] for j, name in enumerate(PANEL_COLUMNS)}
+
+
+def batch_panel(
+    ohlcv: Ohlcv,
+    spec: PanelSpec = DEFAULT_PANEL,
+    benchmark_close: np.ndarray | None = None,
+    cache: MoonCache | None = DEFAULT_CACHE,
+) -> dict[str, np.ndarray]:
+    """Every panel column over the whole history of one instrument, in one compiled pass.
+
+    Args:
+        ohlcv: the instrument's history, oldest bar first.
+        spec: panel parameters.
+        benchmark_close: benchmark closes aligned with ``ohlcv``; without it beta and
+            correlation are NaN.
+        cache: result cache keyed by content (dtype, shape, bytes of every input + spec);
+            None disables caching.
+
+    Returns:
+        ``{column: read-only float64 array of length len(ohlcv)}``; NaN during each
+        column's warm-up (``MOONS[name].warmup(spec)``).
+    """
+    if not isinstance(ohlcv, Ohlcv):
+        raise TypeError(f"ohlcv must be an Ohlcv, got {type(ohlcv).__name__}")
+    bench = _benchmark(benchmark_close, len(ohlcv))
+    if cache is None:
+        return _compute(ohlcv, spec, bench)
+    key = content_key(ohlcv.open, ohlcv.high, ohlcv.low, ohlcv.close, ohlcv.volume, bench,
+                      params=spec, namespace=_CACHE_NAMESPACE)  # fmt: skip
+    hit = cache.get(key)
+    if hit is not None:
+        return dict(hit)
+    result = _compute(ohlcv, spec, bench)
+    cache.set(key, result)
+    return dict(result)
+
+
+def last_panel_row(
+    ohlcv: Ohlcv,
+    spec: PanelSpec = DEFAULT_PANEL,
+    benchmark_close: np.ndarray | None = None,
+    cache: MoonCache | None = DEFAULT_CACHE,
+) -> dict[str, float]:
+    """The panel values at the last bar (decision time). Raises ValueError on an empty history."""
+    if len(ohlcv) == 0:
+        raise ValueError("last_panel_row: empty history has no last bar")
+    cols = batch_panel(ohlcv, spec, benchmark_close, cache)
+    return {name: float(arr[-1]) for name, arr in cols.items()}
+
+
+class StreamingPanel:
+    """Streaming panel state for ``n_instruments``; each ``update`` is ONE numba call.
+
+    The state of every instrument is one row of a float64 matrix; the compiled warp kernel
+    loops over instruments (single-threaded) and advances every moon by one bar (O(1) each; VaR/CVaR
+    O(k95) average and O(w) worst, drawdown amortized O(1)). Results equal ``batch_panel`` on the same
+    history. Pass ``benchmark_close`` on every update or on none: beta/correlation only
+    advance on updates that carry one and are NaN otherwise.
+    """
+
+    def __init__(
+        self, n_instruments: int, spec: PanelSpec = DEFAULT_PANEL, *, parallel: bool = False
+    ) -> None:
+        if n_instruments < 1:
+            raise ValueError("n_instruments must be >= 1")
+        self.n_instruments = int(n_instruments)
+        # parallel: split instruments across cores. About 2x faster for hundreds of
+        # instruments on an idle 2-core machine; much slower when the cores are contended.
+        self._warp = panel_warp_parallel if parallel else panel_warp
+        self.spec = spec
+        self._ip, self._fp, state_len = _layout(spec)
+        self._states = np.zeros((self.n_instruments, state_len))
+
+    @property
+    def columns(self) -> Columns:
+        """Output column names (the second axis of ``update``'s result)."""
+        return Columns(PANEL_COLUMNS)
+
+    def reset(self) -> None:
+        """Forget all history of every instrument."""
+        self._states[:] = 0.0
+
+    def _vec(self, x: object, name: str) -> np.ndarray:
+        a = np.ascontiguousarray(x, dtype=np.float64)
+        if a.shape != (self.n_instruments,):
+            if a.size == 1 and self.n_instruments > 1:
+                return np.full(self.n_instruments, float(a.reshape(-1)[0]))
+            raise ValueError(f"{name}: expected shape ({self.n_instruments},), got {a.shape}")
+        return a
+
+    def update(
+        self,
+        open: object,
+        high: object,
+        low: object,
+        close: object,
+        volume: object,
+        benchmark_close: object | None = None,
+    ) -> np.ndarray:
+        """Advance every instrument by one closed bar.
+
+        Args:
+            open, high, low, close, volume: arrays of shape (n_instruments,).
+            benchmark_close: shape (n_instruments,) or a scalar shared by all; optional.
+
+        Returns:
+            A new (n_instruments, n_columns) array of the panel at this bar.
+
+        Raises:
+            ValueError: on a non-finite or non-positive price / negative volume, naming the
+                instrument and field; no state changes then.
+        """
+        o = self._vec(open, "open")
+        h = self._vec(high, "high")
+        lo = self._vec(low, "low")
+        c = self._vec(close, "close")
+        v = self._vec(volume, "volume")
+        has_b = benchmark_close is not None
+        b = self._vec(benchmark_close, "benchmark_close") if has_b else c
+        out = np.empty((self.n_instruments, N_COLS))
+        bad = self._warp(self._states, self._ip, self._fp, o, h, lo, c, v, b, has_b, out)
+        if bad >= 0:
+            i, f = divmod(bad, 6)
+            value = (o, h, lo, c, v, b)[f][i]
+            raise ValueError(f"instrument {i}: {_FIELDS[f]} = {value!r} is not a valid value")
+        return out
+
+    def warmup_from(
+        self,
+        histories: Sequence[Ohlcv],
+        benchmark_close: Sequence[np.ndarray] | np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Reset and replay each instrument's history (one compiled pass per instrument).
+
+        Args:
+            histories: one ``Ohlcv`` per instrument (lengths may differ).
+            benchmark_close: None, one array shared by all (same length as each history),
+                or one array per instrument.
+
+        Returns:
+            The (n_instruments, n_columns) panel at each history's last bar (NaN if empty).
+        """
+        if len(histories) != self.n_instruments:
+            raise ValueError(f"expected {self.n_instruments} histories, got {len(histories)}")
+        shared = isinstance(benchmark_close, np.ndarray) and benchmark_close.ndim == 1
+        last = np.full((self.n_instruments, N_COLS), np.nan)
+        self.reset()
+        for i, hist in enumerate(histories):
+            raw = benchmark_close if shared or benchmark_close is None else benchmark_close[i]
+            bench = _benchmark(raw, len(hist))
+            out = np.empty((N_COLS, len(hist)))
+            panel_run(self._states[i], self._ip, self._fp, hist.open, hist.high, hist.low,
+                      hist.close, hist.volume, bench if bench is not None else hist.close,
+                      bench is not None, out)  # fmt: skip
+            if len(hist):
+                last[i] = out[:, -1]
+        return last
