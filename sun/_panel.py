@@ -1,0 +1,54 @@
+"""Snapshot -> MoonPanel: the moon tier's fused, cached pass for every instrument."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import moons
+from bus import BarSeries, MarketSnapshot, MoonPanel
+
+
+def _ohlcv(series: BarSeries) -> moons.Ohlcv:
+    return moons.Ohlcv(
+        open=series.open, high=series.high, low=series.low, close=series.close, volume=series.volume
+    )
+
+
+def _benchmark_close(series: BarSeries, benchmark: BarSeries | None) -> np.ndarray | None:
+    """Benchmark closes on the instrument's timestamps, or None unless every stamp matches.
+
+    Beta and correlation need aligned bars; rather than forward-filling (which would invent
+    data), a benchmark that does not cover the instrument's bars yields NaN beta/correlation.
+    """
+    if benchmark is None:
+        return None
+    index = np.searchsorted(benchmark.timestamps, series.timestamps)
+    inside = index < len(benchmark.timestamps)
+    if not inside.all() or not (benchmark.timestamps[index] == series.timestamps).all():
+        return None
+    return benchmark.close[index]
+
+
+def compute_panel(
+    snapshot: MarketSnapshot,
+    spec: moons.PanelSpec = moons.DEFAULT_PANEL,
+    cache: moons.MoonCache = moons.DEFAULT_CACHE,
+) -> MoonPanel:
+    """Moon values at the last bar of every instrument, plus its last ``close``.
+
+    Results come from the content-keyed moon cache when the same history was seen before.
+    """
+    hits, misses = cache.hits, cache.misses
+    values: dict[str, dict[str, float]] = {}
+    for name, series in snapshot.bars.items():
+        row = moons.last_panel_row(
+            _ohlcv(series), spec, _benchmark_close(series, snapshot.benchmark), cache
+        )
+        values[name] = {"close": float(series.close[-1]), **{k: float(v) for k, v in row.items()}}
+    return MoonPanel(
+        as_of=snapshot.as_of,
+        values=values,
+        spec_key=repr(spec),
+        cache_hits=cache.hits - hits,
+        cache_misses=cache.misses - misses,
+    )
