@@ -1,0 +1,127 @@
+"""Evaluate the lexicon sentiment baseline (planets._lexicon) on the bundled labelled data.
+
+Usage: python benchmarks/sentiment.py [--json]
+
+Prints ONE JSON object (indented without --json, a single line with --json):
+
+- per dataset (SemEval-2017 Task 5 headlines, FiQA 2018 task 1 posts): n, coverage (fraction of
+  texts where some lexicon term fired), Pearson / Spearman of score vs label on covered items,
+  the same on all items with uncovered items scored 0 (``*_all_uncovered_as_0``), directional
+  accuracy (sign agreement on items with a nonzero label and a signal; a 0 score counts as
+  wrong), mean absolute error on the -10..+10 scale (label x 10) on covered items;
+- throughput of ``score_texts`` in texts per second.
+
+The lexicon is hand-written and was not fitted on these labels, so all figures are
+out-of-sample for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from a checkout
+    sys.path.insert(0, str(ROOT))
+
+from planets._lexicon import load_lexicon, score_texts  # noqa: E402
+
+DATA = ROOT / "examples" / "data"
+SEMEVAL = DATA / "semeval2017_task5_headlines.json"
+FIQA = DATA / "fiqa_posts.json"
+
+
+def load_semeval(path: Path = SEMEVAL) -> tuple[list[str], np.ndarray]:
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return [r["title"] for r in rows], np.array([float(r["sentiment"]) for r in rows])
+
+
+def load_fiqa(path: Path = FIQA) -> tuple[list[str], np.ndarray]:
+    """Posts and labels; a post's label is the mean of its per-target sentiment scores."""
+    posts = json.loads(path.read_text(encoding="utf-8"))
+    texts, labels = [], []
+    for key in sorted(posts, key=lambda k: int(k) if k.isdigit() else k):
+        post = posts[key]
+        texts.append(post["sentence"])
+        labels.append(float(np.mean([float(i["sentiment_score"]) for i in post["info"]])))
+    return texts, np.array(labels)
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
+    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
+        return None
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float | None:
+    return _pearson(
+        pd.Series(x).rank(method="average").to_numpy(),
+        pd.Series(y).rank(method="average").to_numpy(),
+    )
+
+
+def _r(v: float | None, nd: int = 4) -> float | None:
+    return None if v is None else round(v, nd)
+
+
+def evaluate(texts: list[str], labels: np.ndarray) -> dict[str, object]:
+    results = score_texts(texts)
+    scores = np.array([r.score for r in results], dtype=float)
+    covered = np.array([r.has_signal for r in results])
+    directional = covered & (labels != 0)
+    agree = np.sign(scores[directional]) == np.sign(labels[directional])
+    return {
+        "n": len(texts),
+        "n_covered": int(covered.sum()),
+        "coverage": _r(float(covered.mean())),
+        "pearson_covered": _r(_pearson(scores[covered], labels[covered])),
+        "spearman_covered": _r(_spearman(scores[covered], labels[covered])),
+        "pearson_all_uncovered_as_0": _r(_pearson(scores, labels)),
+        "spearman_all_uncovered_as_0": _r(_spearman(scores, labels)),
+        "n_directional": int(directional.sum()),
+        "directional_accuracy": _r(float(agree.mean()) if agree.size else None),
+        "mae_x10_covered": _r(float(np.mean(np.abs(scores[covered] - 10 * labels[covered]))), 3),
+    }
+
+
+def throughput(texts: list[str], min_seconds: float = 0.5) -> float:
+    score_texts(texts[:10])  # warm the lexicon cache
+    done, start = 0, time.perf_counter()
+    while True:
+        score_texts(texts)
+        done += len(texts)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return done / elapsed
+
+
+def run() -> dict[str, object]:
+    sem_texts, sem_labels = load_semeval()
+    fiqa_texts, fiqa_labels = load_fiqa()
+    return {
+        "benchmark": "sentiment_lexicon",
+        "method": "hand-written lexicon (not fitted on these labels); planets._lexicon.score_text",
+        "lexicon_terms": len(load_lexicon()),
+        "semeval2017_task5_headlines": evaluate(sem_texts, sem_labels),
+        "fiqa2018_task1_posts": evaluate(fiqa_texts, fiqa_labels),
+        "throughput_texts_per_s": round(throughput(sem_texts)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one line of JSON")
+    args = parser.parse_args(argv)
+    result = run()
+    print(json.dumps(result) if args.json else json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""Quickstart: one decision on bundled GOOG data, reasoned by the embedded local model.
+
+Run: ``make demo`` (or ``python examples/quickstart.py [--model SPEC]``). No API key needed:
+the default model is ``local`` (SmolLM2-135M via llama.cpp) when installed, else ``quant``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+
+from bus import MarketSnapshot, load_csv
+from sun import Sun
+from sun._render import render_decision
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--model", default=None, help="sun model spec (default: local if installed)"
+    )
+    parser.add_argument("--as-of", default="2012-06-01", help="decision date (ISO)")
+    args = parser.parse_args()
+
+    goog = load_csv(DATA / "GOOG.csv", "GOOG")
+    snapshot = MarketSnapshot.at(datetime.fromisoformat(args.as_of), {"GOOG": goog})
+    with Sun(args.model, llm_policy="always", checkpoint="none") as sun:
+        print(f"sun model: {sun.model_spec}")
+        decision = sun.decide(snapshot)
+    render_decision(decision)
+
+
+if __name__ == "__main__":
+    main()
