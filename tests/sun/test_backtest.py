@@ -118,7 +118,7 @@ def test_cli_writes_report_and_png(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_whole_goog_walk_forward_within_a_minute(goog: BarSeries) -> None:
+def test_whole_goog_walk_forward_decides_every_bar(goog: BarSeries) -> None:
+    # Its speed target (<= 60 s) is measured by benchmarks/memory.py, not asserted here.
     result = run_backtest(goog, BacktestConfig())
     assert result.decisions == len(goog)
-    assert result.elapsed_s <= 60.0

@@ -97,8 +97,8 @@ def test_faulty_planet_reports_are_contained_as_no_data(
 
 
 def test_hung_planet_times_out_without_stalling_the_decision(snapshot: MarketSnapshot) -> None:
-    planets = wrap_planets(default_planets(), {"sentiment": FaultSchedule(["hang"])}, hang_s=1.0)
-    planets["technical"] = FaultyPlanet(TechnicalPlanet(), FaultSchedule(["hang"]), hang_s=1.0)
+    planets = wrap_planets(default_planets(), {"sentiment": FaultSchedule(["hang"])}, hang_s=5.0)
+    planets["technical"] = FaultyPlanet(TechnicalPlanet(), FaultSchedule(["hang"]), hang_s=5.0)
     with Sun("quant", planets=planets, planet_timeout_s=0.15, checkpoint="none") as sun:
         sun.decide(snapshot)  # warm-up (graph, moon cache)
         started = time.perf_counter()
@@ -106,7 +106,7 @@ def test_hung_planet_times_out_without_stalling_the_decision(snapshot: MarketSna
         elapsed = time.perf_counter() - started
     technical = next(r for r in decision.planet_reports if r.planet == "technical")
     assert technical.recommendations == ("planet timed out after 0.15s",)
-    assert elapsed < 0.6
+    assert elapsed < 2.5  # bounded by the 0.15 s planet timeout, far below the 5 s hang
 
 
 def _unsafe(decision: SunDecision, cap: float, risk_down: bool) -> bool:
