@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from planets import RiskLimits
 
@@ -14,8 +15,9 @@ class Settings(BaseSettings):
     """Runtime configuration; every field can be set as ``HELIARCH_<FIELD>``.
 
     ``sun_model`` / ``planet_model`` are model spec strings (see ``sun.build_chat_model``);
-    ``None`` for ``sun_model`` means "local if installed, otherwise quant". Risk limits nest:
-    ``HELIARCH_LIMITS__MAX_VAR95=0.03``.
+    ``None`` for ``sun_model`` means "local if installed, otherwise quant". ``backup_models``
+    is a comma-separated list of specs in the environment (``HELIARCH_BACKUP_MODELS=a,b``).
+    Risk limits nest: ``HELIARCH_LIMITS__MAX_VAR95=0.03``.
     """
 
     model_config = SettingsConfigDict(
@@ -24,6 +26,7 @@ class Settings(BaseSettings):
 
     sun_model: str | None = None
     planet_model: str | None = None
+    backup_models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".heliarch")
     checkpoint_url: str | None = Field(
         default=None, description="postgresql://... to checkpoint in PostgreSQL; SQLite otherwise"
@@ -31,6 +34,13 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 30.0
     llm_max_tokens: int = 160
     limits: RiskLimits = Field(default_factory=RiskLimits)
+
+    @field_validator("backup_models", mode="before")
+    @classmethod
+    def _split_specs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [spec.strip() for spec in value.split(",") if spec.strip()]
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
@@ -41,8 +40,8 @@ class Sun:
         chat_model: An already-built LangChain chat model to use instead of ``sun_model``.
         trust_weights: Planet weights for the quant reasoner and the council (equal by default).
         backup_models: Backup sun models, tried in order after the primary: spec strings,
-            chat models, or ``(label, chat_model)`` pairs. Default: ``HELIARCH_BACKUP_MODELS``
-            (comma-separated specs).
+            chat models, or ``(label, chat_model)`` pairs. Default: ``settings.backup_models``
+            (``HELIARCH_BACKUP_MODELS``, comma-separated specs).
         chain_policy: Per-call timeout, retries, breaker and throttling of the model levels;
             by default the timeout is ``settings.llm_timeout_s``.
         council: The planet council used when every model failed; by default the routed
@@ -94,7 +93,7 @@ class Sun:
         self.llm_cache = llm_cache
         self.chain_policy = chain_policy or ChainPolicy(timeout_s=self.settings.llm_timeout_s)
         if backup_models is None:
-            backup_models = _env_backups()
+            backup_models = list(self.settings.backup_models)
         self.runtime = SunRuntime(
             planets=chosen_planets,
             limits=limits or self.settings.limits,
@@ -251,9 +250,3 @@ class Sun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _env_backups() -> list[str]:
-    """``HELIARCH_BACKUP_MODELS``: comma-separated backup model specs."""
-    raw = os.environ.get("HELIARCH_BACKUP_MODELS", "")
-    return [spec.strip() for spec in raw.split(",") if spec.strip()]

@@ -18,6 +18,7 @@ from sun import Sun
 from sun._breaker import BreakerConfig, CircuitBreaker
 from sun._fallback import CallTimeout, ChainPolicy, call_with_timeout, is_transient
 from sun._faults import FaultSchedule, FaultyChatModel, HttpStatusError
+from sun._settings import load_settings
 
 AS_OF = datetime(2012, 6, 1)
 REQUEST = httpx.Request("POST", "https://api.example.test/v1/messages")
@@ -328,3 +329,11 @@ def test_quant_only_sun_keeps_the_quant_level(snapshot: MarketSnapshot) -> None:
         health = sun.health()
     assert decision.fallback_level == "quant" and health["models"] == {}
     assert health["planets"]["risk"]["status"] == "ok"
+
+
+def test_backup_models_setting_splits_and_trims_specs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELIARCH_BACKUP_MODELS", " openai:gpt-4o-mini ,, local ")
+    assert load_settings().backup_models == ["openai:gpt-4o-mini", "local"]
+    monkeypatch.setenv("HELIARCH_BACKUP_MODELS", "")
+    assert load_settings().backup_models == []
+    assert load_settings(backup_models=["quant"]).backup_models == ["quant"]
