@@ -6,10 +6,14 @@ import asyncio
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from sun._replay_report import ReplayReport
 
 console = Console()
 err_console = Console(stderr=True)
@@ -56,7 +60,9 @@ def replay(
 ) -> None:
     """Re-run the journaled decisions deterministically and report any divergence.
 
-    LLM answers come from the journal (no model is called). Exit code 1 on divergence.
+    LLM answers come from the journal (no model is called); a model level that failed when
+    recorded fails again with the recorded error. Exit code 1 on divergence or a skipped
+    decision (e.g. recorded with custom planets, which the CLI cannot rebuild).
     """
     from sun._replay import replay as run_replay
 
@@ -72,11 +78,12 @@ def replay(
         raise typer.Exit(1)
 
 
-def _render(report) -> None:  # type: ignore[no-untyped-def]
+def _render(report: ReplayReport) -> None:
     console.print(
         f"replayed {report.replayed}/{report.decisions} decisions, "
         f"{len(report.divergences)} diverged; LLM answers in journal {report.llm_answers}, "
-        f"served {report.llm_served}, missing {report.llm_missing}"
+        f"served {report.llm_served}, missing {report.llm_missing}, "
+        f"recorded failures reproduced {report.llm_failures_reproduced}"
     )
     for reason in report.skipped:
         console.print(f"[yellow]skipped[/yellow] {reason}")

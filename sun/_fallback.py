@@ -40,6 +40,7 @@ from sun._structured import StructuredLLM, StructuredResult
 from sun._transient import (
     TRANSIENT_STATUS,
     CallTimeout,
+    ReplayedFailure,
     RetriesExhausted,
     call_with_timeout,
     is_transient,
@@ -186,7 +187,7 @@ class ModelLevel:
 
 
 def _error_text(error: BaseException) -> str:
-    if isinstance(error, RetriesExhausted):
+    if isinstance(error, RetriesExhausted | ReplayedFailure):
         return str(error)
     return f"{type(error).__name__}: {error}"
 

@@ -20,9 +20,11 @@ The journal then holds, as bus envelopes (one JSON line each, or one Redis strea
   too but cannot be replayed (no request).
 
 :func:`replay` rebuilds each snapshot, re-runs the decision with a sun of the recorded
-configuration (local planets, recorded memory recall, LLM answers served from the journal
-through :class:`CachingChatModel`; an answer that is not in the journal fails the call
-instead of reaching a model) and compares it with the recorded one.
+configuration (the same planets, council variants and model levels, recorded memory recall,
+LLM answers served from the journal through :class:`CachingChatModel`) and compares it with
+the recorded one. A model call the journal has no answer for fails instead of reaching a
+model: with the recorded error if the recorded decision says that level failed (so a decision
+made by a backup replays exactly), otherwise with :class:`ReplayMissError`.
 
 Records and :class:`SyncJournal` live in :mod:`sun._replay_journal`, recording in
 :mod:`sun._replay_recorder` and the report in :mod:`sun._replay_report`; this module
@@ -32,6 +34,7 @@ re-exports them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +50,8 @@ from bus import (
     PromptRef,
     SunDecision,
 )
+from sun._breaker import BreakerConfig
+from sun._fallback import ChainPolicy
 from sun._llm_cache import (
     CachedAnswer,
     CachingChatModel,
@@ -67,6 +72,7 @@ from sun._replay_journal import (
 )
 from sun._replay_recorder import Recorder, record
 from sun._replay_report import Divergence, ReplayReport, _summary, comparable, compare
+from sun._transient import ReplayedFailure
 
 __all__ = [
     "DEFAULT_JOURNAL_KEY",
@@ -75,6 +81,8 @@ __all__ = [
     "Divergence",
     "Recorder",
     "ReplayChatModel",
+    "ReplayConfigError",
+    "ReplayedFailure",
     "ReplayMissError",
     "ReplayReport",
     "Replayer",
@@ -95,10 +103,31 @@ class ReplayMissError(RuntimeError):
     """A replayed decision asked the LLM something the journal has no answer for."""
 
 
+class _Failures:
+    """Per decision: the recorded error of each model level that failed (by level name)."""
+
+    def __init__(self) -> None:
+        self.by_level: dict[str, str] = {}
+
+    def load(self, decision: SunDecision) -> None:
+        self.by_level = {
+            attempt.level.split(":", 1)[0]: attempt.error or "failed"
+            for attempt in decision.attempts
+            if not attempt.ok
+        }
+
+
 class ReplayChatModel(BaseChatModel):
-    """Stands in for the recorded model: every call not served from the journal fails."""
+    """Stands in for a recorded model level: every call not served from the journal fails.
+
+    If the recorded decision says this level failed, the call fails with the recorded error
+    (:class:`ReplayedFailure`, verbatim); otherwise with :class:`ReplayMissError`.
+    """
 
     label: str = "replay"
+    level: str = "primary"
+    failures: Any = None
+    reproduced: int = 0
 
     @property
     def _llm_type(self) -> str:
@@ -107,7 +136,24 @@ class ReplayChatModel(BaseChatModel):
     def _generate(
         self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
     ) -> ChatResult:
+        recorded = self.failures.by_level.get(self.level) if self.failures else None
+        if recorded is not None:
+            self.reproduced += 1
+            raise ReplayedFailure(recorded)
         raise ReplayMissError(f"no journaled answer of {self.label} for this prompt")
+
+
+class ReplayConfigError(ValueError):
+    """The replaying sun cannot be built like the recorded one (e.g. other planets)."""
+
+
+# Replay reproduces recorded failures one call each: no retries, breakers that never open and
+# no latency shedding (the recorded attempts already say which levels were skipped and why).
+REPLAY_POLICY = ChainPolicy(
+    max_retries=0,
+    breaker=BreakerConfig(failure_threshold=1_000_000, min_calls=1_000_000),
+    latency_budget_ms=None,
+)
 
 
 class _Recall:
@@ -118,6 +164,29 @@ class _Recall:
 
     def __call__(self, instrument: str, panel: Any) -> list[str]:
         return list(self.items)
+
+
+@dataclass
+class _ReplaySun:
+    sun: Any
+    recall: _Recall
+    failures: _Failures
+    models: list[CachingChatModel | None]
+
+
+def _check_same(config: SunConfig, sun: Any) -> None:
+    """Raise :class:`ReplayConfigError` if ``sun`` has other planets or council variants."""
+    runtime = sun.runtime
+    if config.planets and set(config.planets) != set(runtime.planets):
+        raise ReplayConfigError(
+            f"recorded with planets {sorted(config.planets)}, replay has "
+            f"{sorted(runtime.planets)} (pass the recorded planets to replay(planets=...))"
+        )
+    if config.council and tuple(config.council) != tuple(runtime.council.variants):
+        raise ReplayConfigError(
+            f"recorded with council variants {list(config.council)}, replay has "
+            f"{list(runtime.council.variants)}"
+        )
 
 
 class Replayer:
@@ -145,7 +214,7 @@ class Replayer:
         self.cache = LlmResponseCache(TtlLruBackend(max(16, 2 * len(self.answers))), ttl_s=None)
         self.cache.preload(list(self.answers.values()))
         self.planets = planets
-        self._suns: dict[str, tuple[Any, _Recall, CachingChatModel | None]] = {}
+        self._suns: dict[str, _ReplaySun] = {}
 
     def snapshot(self, request: DecisionRequest) -> MarketSnapshot:
         """The recorded decision's snapshot, rebuilt from the stored series."""
@@ -170,15 +239,31 @@ class Replayer:
                 return answer.prompt
         return None
 
-    def sun_for(self, config: SunConfig) -> tuple[Any, _Recall, CachingChatModel | None]:
-        """A sun built like the recorded one (cached per configuration)."""
+    def _replay_model(self, level: str, label: str, failures: _Failures) -> CachingChatModel:
+        return CachingChatModel(
+            inner=ReplayChatModel(label=label, level=level, failures=failures),
+            response_cache=self.cache,
+            model_label=label,
+            prompt=self._prompt_for(label),
+        )
+
+    def sun_for(self, config: SunConfig) -> _ReplaySun:
+        """A sun built like the recorded one (cached per configuration).
+
+        Raises:
+            ReplayConfigError: when the replay's planets or council differ from the recorded.
+        """
         from sun._models import parse_model_spec
         from sun._sun import Sun
 
         key = config.model_dump_json()
         if key in self._suns:
             return self._suns[key]
-        recall = _Recall()
+        recall, failures = _Recall(), _Failures()
+        backups = [
+            (label, self._replay_model(f"backup-{i}", label, failures))
+            for i, label in enumerate(config.backups, start=1)
+        ]
         common: dict[str, Any] = {
             "checkpoint": "none",
             "limits": config.limits,
@@ -186,23 +271,22 @@ class Replayer:
             "planet_mode": config.planet_mode,
             "trust_weights": config.trust_weights or None,
             "recaller": recall,
-            "backup_models": [],
+            "backup_models": backups,
+            "chain_policy": REPLAY_POLICY,
         }
+        if config.council:
+            common["council_variants"] = len(config.council)
         if self.planets is not None:
             common["planets"] = dict(self.planets)
         spec = parse_model_spec(config.model)
-        model = None
-        if spec.is_llm:
-            model = CachingChatModel(
-                inner=ReplayChatModel(label=spec.label),
-                response_cache=self.cache,
-                model_label=spec.label,
-                prompt=self._prompt_for(spec.label),
-            )
-            sun = Sun(config.model, chat_model=model, **common)
-        else:
-            sun = Sun(config.model, **common)
-        self._suns[key] = (sun, recall, model)
+        model = self._replay_model("primary", spec.label, failures) if spec.is_llm else None
+        sun = Sun(config.model, chat_model=model, **common)
+        try:
+            _check_same(config, sun)
+        except ReplayConfigError:
+            sun.close()
+            raise
+        self._suns[key] = _ReplaySun(sun, recall, failures, [model, *(m for _, m in backups)])
         return self._suns[key]
 
     def run(self) -> ReplayReport:
@@ -216,8 +300,16 @@ class Replayer:
                         f"{recorded.instrument}@{recorded.as_of.isoformat()}: no request recorded"
                     )
                     continue
-                sun, recall, _ = self.sun_for(request.sun)
-                recall.items = recorded.recalled
+                try:
+                    replaying = self.sun_for(request.sun)
+                except ReplayConfigError as error:
+                    report.skipped.append(
+                        f"{recorded.instrument}@{recorded.as_of.isoformat()}: {error}"
+                    )
+                    continue
+                sun = replaying.sun
+                replaying.recall.items = recorded.recalled
+                replaying.failures.load(recorded)
                 replayed = sun.decide(
                     self.snapshot(request), request.instrument, position=request.position
                 )
@@ -235,11 +327,14 @@ class Replayer:
                         )
                     )
         finally:
-            for sun, _, model in self._suns.values():
-                if model is not None:
-                    report.llm_served += model.hits
-                    report.llm_missing += model.misses
-                sun.close()
+            for replaying in self._suns.values():
+                for model in replaying.models:
+                    if model is not None:
+                        reproduced = model.inner.reproduced
+                        report.llm_served += model.hits
+                        report.llm_missing += model.misses - reproduced
+                        report.llm_failures_reproduced += reproduced
+                replaying.sun.close()
             self._suns.clear()
         return report
 

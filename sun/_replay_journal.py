@@ -55,7 +55,11 @@ class SeriesRef(BaseModel):
 
 
 class SunConfig(BaseModel):
-    """What a replaying sun must be built with to decide the same way."""
+    """What a replaying sun must be built with to decide the same way.
+
+    ``backups`` are the labels of the backup model levels in order; ``planets`` and
+    ``council`` the names of the planets and council variants the sun decided with.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -64,6 +68,9 @@ class SunConfig(BaseModel):
     planet_mode: str = "inline"
     limits: RiskLimits = Field(default_factory=RiskLimits)
     trust_weights: dict[str, float] = Field(default_factory=dict)
+    backups: tuple[str, ...] = ()
+    planets: tuple[str, ...] = ()
+    council: tuple[str, ...] = ()
 
 
 class DecisionRequest(BaseModel):

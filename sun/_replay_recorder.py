@@ -92,12 +92,16 @@ class Recorder:
     ) -> DecisionRequest:
         """The request record of one decision (new series are journaled on the way)."""
         runtime = self.sun.runtime
+        levels = runtime.chain.levels[1:] if runtime.chain is not None else ()
         config = SunConfig(
             model=self.sun.model_spec,
             llm_policy=runtime.llm_policy,
             planet_mode=runtime.planet_mode,
             limits=runtime.limits,
             trust_weights=dict(runtime.quant.weights),
+            backups=tuple(level.label for level in levels),
+            planets=tuple(runtime.planets),
+            council=tuple(runtime.council.variants),
         )
         benchmark = snapshot.benchmark
         return DecisionRequest(

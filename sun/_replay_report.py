@@ -45,6 +45,7 @@ class ReplayReport:
     llm_answers: int = 0
     llm_served: int = 0
     llm_missing: int = 0
+    llm_failures_reproduced: int = 0
 
     @property
     def ok(self) -> bool:
@@ -61,6 +62,7 @@ class ReplayReport:
             "llm_answers": self.llm_answers,
             "llm_served": self.llm_served,
             "llm_missing": self.llm_missing,
+            "llm_failures_reproduced": self.llm_failures_reproduced,
             "divergences": [d.to_dict() for d in self.divergences],
         }
 

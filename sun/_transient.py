@@ -20,6 +20,14 @@ class CallTimeout(TimeoutError):
     """A model call did not answer within its timeout (transient)."""
 
 
+class ReplayedFailure(RuntimeError):
+    """A model failure reproduced from a journal; its text is the recorded error, verbatim.
+
+    Never transient (the recorded attempt already includes its retries), and the fallback
+    chain records its text unchanged, so a replayed attempt reads exactly like the original.
+    """
+
+
 class RetriesExhausted(Exception):
     """Transient errors persisted through every retry; ``__cause__`` is the last one."""
 

@@ -15,8 +15,11 @@ from _scripted import ScriptedChatModel
 from typer.testing import CliRunner
 
 from bus import BarSeries, Envelope, JsonlJournal, MarketSnapshot, OrderBookSizes
+from planets import default_planets
 from sun import Sun
+from sun._breaker import BreakerConfig
 from sun._cli import app
+from sun._fallback import ChainPolicy
 from sun._llm_cache import CachingChatModel, LlmResponseCache
 from sun._replay import record, replay
 
@@ -117,3 +120,47 @@ def test_redis_stream_journal_round_trip(redis_url: str, stream_key: str, goog: 
     report = json.loads(result.output)
     assert report["replayed"] == 3 and report["diverged"] == 0
     assert len(report["skipped"]) == 1 and result.exit_code == 1
+
+
+def test_backup_level_and_recorded_failures_replay_exactly(tmp_path: Path, goog: BarSeries) -> None:
+    """Primary down (then its breaker open), backup deciding: replay rebuilds the same chain."""
+    path = tmp_path / "journal.jsonl"
+    primary = ScriptedChatModel(script=[ConnectionError("primary down")], prompts=[])
+    backup = ScriptedChatModel(
+        script=[answer("BUY", 0.3), answer("SELL", 0.2), answer("HOLD", 0.0)], prompts=[]
+    )
+    policy = ChainPolicy(max_retries=0, breaker=BreakerConfig(failure_threshold=2))
+    with (
+        Sun(
+            "openai:gpt-test",
+            chat_model=primary,
+            backup_models=[("anthropic:claude-test", backup)],
+            chain_policy=policy,
+            llm_cache=(cache := LlmResponseCache()),
+            checkpoint="none",
+        ) as sun,
+        record(sun, path, llm_cache=cache) as recorder,
+    ):
+        made = [recorder.decide(s) for s in snapshots(goog)]
+    assert [d.fallback_level for d in made] == ["backup-1"] * 3
+    assert "circuit open" in (made[2].attempts[0].error or "")
+    report = replay(path)
+    assert report.ok, report.to_dict()
+    assert (report.llm_served, report.llm_missing) == (3, 0)
+    assert report.llm_failures_reproduced == 3
+
+
+def test_custom_planets_are_recorded_and_required_on_replay(
+    tmp_path: Path, goog: BarSeries
+) -> None:
+    path = tmp_path / "journal.jsonl"
+    chosen = {k: v for k, v in default_planets().items() if k != "sentiment"}
+    with Sun("quant", planets=chosen, checkpoint="none") as sun, record(sun, path) as recorder:
+        recorder.decide(snapshots(goog)[0])
+    default = replay(path)
+    assert not default.ok and default.replayed == 0
+    assert "recorded with planets" in default.skipped[0]
+    assert "sentiment" in default.skipped[0]
+    assert replay(path, planets=chosen).ok
+    result = runner.invoke(app, ["replay", str(path)])
+    assert result.exit_code == 1 and "recorded with planets" in result.output
