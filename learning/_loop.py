@@ -13,6 +13,7 @@ from learning._regime import market_regime
 from learning._tracker import PerformanceTracker
 from learning._weights import HedgeTrust
 from memory import Situation, UniversalMemory
+from prompts import LiveExperiment, decision_utility, return_scale
 
 NON_DIRECTIONAL = frozenset({"risk", "execution"})
 
@@ -47,6 +48,9 @@ class LearningLoop:
             ``realized_vol``; the regime de-annualizes with it).
         directional: Planets whose scores are calls on direction (default: all but risk and
             execution).
+        prompt_experiment: The sun's live prompt experiment: each labelled decision it
+            assigned is scored with :func:`prompts.decision_utility` (the offline evolution's
+            metric) and recorded, so outcomes decide adoption.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class LearningLoop:
         periods_per_year: int = 252,
         panel_periods_per_year: int = 252,
         directional: Iterable[str] | None = None,
+        prompt_experiment: LiveExperiment | None = None,
     ) -> None:
         self.memory = memory
         self.enabled = enabled
@@ -75,6 +80,8 @@ class LearningLoop:
         self.labelled = 0
         self.lessons_written = 0
         self.weight_history: list[tuple[datetime, dict[str, float]]] = []
+        self.prompt_experiment = prompt_experiment
+        self._experiment_scales: dict[str, float] = {}
 
     @property
     def weights(self) -> dict[str, float]:
@@ -118,10 +125,32 @@ class LearningLoop:
         else:
             situation = Situation(instrument=decision.instrument, as_of=decision.as_of,
                                   vector=None, **fields)  # fmt: skip
+        self._enter_experiment(decision, moons)
         var95 = moons.get("var95")
         self.labeler.submit(
             situation, var95 if var95 is not None and math.isfinite(var95) else None
         )
+
+    def _enter_experiment(self, decision: Any, moons: Mapping[str, float]) -> None:
+        """Remember the return scale of a decision the live prompt experiment assigned."""
+        experiment = self.prompt_experiment
+        if experiment is None:
+            return
+        key = LiveExperiment.key(decision.instrument, decision.as_of.isoformat())
+        if key in experiment.assigned:
+            vol = moons.get("realized_vol", math.nan)
+            self._experiment_scales[key] = return_scale(
+                vol, self.labeler.horizon, self.panel_periods_per_year
+            )
+
+    def _score_experiment(self, item: Labelled) -> None:
+        situation = item.situation
+        key = LiveExperiment.key(situation.instrument, situation.as_of.isoformat())
+        scale = self._experiment_scales.pop(key, None)
+        if self.prompt_experiment is None or scale is None:
+            return
+        score = decision_utility(situation.target_position, item.outcome.realized_return, scale)
+        self.prompt_experiment.record(key, score.utility)
 
     def on_bar(self, instrument: str, timestamp: datetime, close: float) -> list[Labelled]:
         """Observe a closed bar (before deciding on it); learn from the outcomes it completes."""
@@ -135,6 +164,7 @@ class LearningLoop:
             self.memory.remember_outcome(item.situation, item.outcome, var95=item.var95)
         self.tracker.update(item)
         self.labelled += 1
+        self._score_experiment(item)
         if not self.enabled:
             return
         losses = self.trust.losses_for(item.situation.planet_scores, item.outcome.realized_return)

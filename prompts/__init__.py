@@ -22,6 +22,7 @@ from prompts._registry import (
     user_prompt_dir,
     versions_of,
 )
+from prompts._scoring import return_scale
 from prompts._stats import (
     BettingTest,
     PairedSequentialTest,
@@ -67,6 +68,7 @@ __all__ = [
     "candidate_from_file",
     "confidence_sequence",
     "decision_utility",
+    "return_scale",
     "diff_prompts",
     "fixed_horizon_trials",
     "get_prompt",

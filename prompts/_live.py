@@ -75,13 +75,28 @@ class LiveExperiment:
         """``adopt`` / ``reject`` / ``continue``."""
         return self.test.decision
 
+    @staticmethod
+    def key(instrument: str, as_of: str) -> str:
+        """The id of one live decision (``instrument@as_of`` in ISO format)."""
+        return f"{instrument}@{as_of}"
+
     def choose(self, decision_id: str) -> PromptTemplate:
-        """The prompt for one live decision (the incumbent once the experiment has ended)."""
+        """The prompt for one live decision (the incumbent once the experiment has ended).
+
+        Asking again for the same decision (e.g. a backup model level after the primary
+        failed) returns the same arm, so one decision is one trial.
+        """
         if self.decision != "continue":
             return get_prompt(self.name, directory=self.directory)
-        use = self.rng.random() < self.fraction
-        self.assigned[decision_id] = "candidate" if use else "incumbent"
-        return self.candidate if use else self.incumbent
+        arm = self.assigned.get(decision_id)
+        if arm is None:
+            arm = "candidate" if self.rng.random() < self.fraction else "incumbent"
+            self.assigned[decision_id] = arm
+        return self.candidate if arm == "candidate" else self.incumbent
+
+    def discard(self, decision_id: str) -> None:
+        """Forget an assigned decision that will never be labelled."""
+        self.assigned.pop(decision_id, None)
 
     def record(self, decision_id: str, utility: float) -> str:
         """The labelled outcome (utility in [-1, 1]) of an assigned decision; returns the state."""

@@ -40,6 +40,14 @@ class TrialScore:
         return self.usage.prompt_tokens + self.usage.completion_tokens
 
 
+def return_scale(realized_vol: float, horizon: int, periods_per_year: int = 252) -> float:
+    """The volatility of a ``horizon``-bar return, from the annualized ``realized_vol`` moon
+    known at decision time (2% when it is unknown); the ``scale`` of :func:`decision_utility`."""
+    if math.isfinite(realized_vol) and realized_vol > 0:
+        return realized_vol * math.sqrt(horizon / periods_per_year)
+    return 0.02
+
+
 def decision_utility(
     position: float | None,
     forward_return: float,

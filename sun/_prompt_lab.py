@@ -21,7 +21,7 @@ from bus import BarSeries, LlmUsage, MarketSnapshot, PlanetReport
 from learning import OutcomeLabeler
 from memory import Situation
 from planets import Planet, PlanetContext, RiskLimits, default_planets
-from prompts import PromptTemplate, TrialScore, decision_utility
+from prompts import PromptTemplate, TrialScore, decision_utility, return_scale
 from sun._panel import compute_panel
 from sun._reasoning import LlmReasoner, ReasonInputs
 from sun._routing import RoutingTree
@@ -137,7 +137,7 @@ def build_situations(
         snapshot = MarketSnapshot.at(stamp, {name: series})
         reports = _reports(snapshot, name, planets, limits)
         vol = compute_panel(snapshot).for_instrument(name).get("realized_vol", math.nan)
-        scale = vol * math.sqrt(horizon / 252.0) if math.isfinite(vol) and vol > 0 else 0.02
+        scale = return_scale(vol, horizon)
         inputs = ReasonInputs(
             instrument=name,
             as_of=stamp.isoformat(),

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bus import FallbackAttempt, LlmUsage, PlanetReport, PromptRef, ReasonedDecision
 from planets import RiskLimits
-from prompts import PromptTemplate, get_prompt
+from prompts import LiveExperiment, PromptTemplate, get_prompt
 from sun._structured import StructuredLLM
 
 QUANT = "quant"
@@ -172,10 +172,19 @@ class LlmReasoner:
         self.label = label
         self.prompt = prompt or get_prompt("sun_reason")
         self.repair_prompt = repair_prompt or get_prompt("sun_repair")
+        self.experiment: LiveExperiment | None = None
 
-    def messages(self, inputs: ReasonInputs) -> list[BaseMessage]:
+    def prompt_for(self, inputs: ReasonInputs) -> PromptTemplate:
+        """This decision's prompt: the live experiment's arm for it, else the configured one."""
+        if self.experiment is not None and self.experiment.name == self.prompt.name:
+            return self.experiment.choose(LiveExperiment.key(inputs.instrument, inputs.as_of))
+        return self.prompt
+
+    def messages(
+        self, inputs: ReasonInputs, prompt: PromptTemplate | None = None
+    ) -> list[BaseMessage]:
         """The reasoning prompt: planet evidence verbatim, limits, recalled situations."""
-        system, user = self.prompt.render(
+        system, user = (prompt or self.prompt).render(
             instrument=inputs.instrument,
             as_of=inputs.as_of,
             reports=format_reports(inputs.reports),
@@ -190,7 +199,8 @@ class LlmReasoner:
         Returns the decision (None if both tries failed) and the record of the attempts.
         Transport errors (connection, timeout, rate limit) propagate to the caller.
         """
-        messages = self.messages(inputs)
+        prompt = self.prompt_for(inputs)
+        messages = self.messages(inputs, prompt)
         usage = LlmUsage()
         attempts: list[FallbackAttempt] = []
         for attempt in range(2):
@@ -207,17 +217,21 @@ class LlmReasoner:
                 FallbackAttempt(level=level, ok=error is None, error=error, latency_ms=elapsed)
             )
             if error is None and decision is not None:
-                return decision, self._record(decision, attempts, usage)
+                return decision, self._record(decision, attempts, usage, prompt)
             repair_system, repair_user = self.repair_prompt.render(error=error)
             messages = [
                 *messages,
                 AIMessage(result.raw_text or ""),
                 HumanMessage(f"{repair_system}\n{repair_user}"),
             ]
-        return None, self._record(None, attempts, usage)
+        return None, self._record(None, attempts, usage, prompt)
 
     def _record(
-        self, decision: ReasonedDecision | None, attempts: list[FallbackAttempt], usage: LlmUsage
+        self,
+        decision: ReasonedDecision | None,
+        attempts: list[FallbackAttempt],
+        usage: LlmUsage,
+        prompt: PromptTemplate,
     ) -> Reasoning:
         placeholder = decision or ReasonedDecision(
             action="HOLD", target_position=0.0, confidence=0.0, rationale="(no valid LLM answer)"
@@ -228,5 +242,5 @@ class LlmReasoner:
             level="primary",
             attempts=tuple(attempts),
             usage=usage,
-            prompt=PromptRef(name=self.prompt.name, version=self.prompt.version),
+            prompt=PromptRef(name=prompt.name, version=prompt.version),
         )

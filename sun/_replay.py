@@ -50,6 +50,7 @@ from bus import (
     PromptRef,
     SunDecision,
 )
+from prompts import get_prompt
 from sun._breaker import BreakerConfig
 from sun._fallback import ChainPolicy
 from sun._llm_cache import (
@@ -189,6 +190,18 @@ def _check_same(config: SunConfig, sun: Any) -> None:
         )
 
 
+def _use_recorded_prompt(sun: Any, recorded: SunDecision) -> None:
+    """Reason with the prompt version the recorded decision used (a live experiment's arm, or
+    the version pinned then), not whichever is pinned now."""
+    chain = sun.runtime.chain
+    if chain is None or recorded.prompt is None:
+        return
+    template = get_prompt(recorded.prompt.name, recorded.prompt.version)
+    for level in chain.levels:
+        if level.reasoner.prompt.name == template.name:
+            level.reasoner.prompt = template
+
+
 class Replayer:
     """Re-runs journaled decisions (see :func:`replay`)."""
 
@@ -310,6 +323,7 @@ class Replayer:
                 sun = replaying.sun
                 replaying.recall.items = recorded.recalled
                 replaying.failures.load(recorded)
+                _use_recorded_prompt(sun, recorded)
                 replayed = sun.decide(
                     self.snapshot(request), request.instrument, position=request.position
                 )

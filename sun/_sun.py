@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import moons
 from bus import MarketSnapshot, SunDecision
@@ -22,6 +22,9 @@ from sun._reasoning import QuantReasoner
 from sun._routing import RoutingTree
 from sun._settings import Settings
 from sun._structured import StructuredLLM
+
+if TYPE_CHECKING:
+    from prompts import LiveExperiment
 
 
 class Sun:
@@ -39,6 +42,8 @@ class Sun:
             file under ``settings.data_dir``), ``none``, a SQLite path or a PostgreSQL URL.
         chat_model: An already-built LangChain chat model to use instead of ``sun_model``.
         trust_weights: Planet weights for the quant reasoner and the council (equal by default).
+        recaller: Memory hook of the recall node (e.g. ``UniversalMemory.recaller()``).
+        sinks: Called with every decision (e.g. ``LearningLoop.sink``, a journal).
         backup_models: Backup sun models, tried in order after the primary: spec strings,
             chat models, or ``(label, chat_model)`` pairs. Default: ``settings.backup_models``
             (``HELIARCH_BACKUP_MODELS``, comma-separated specs).
@@ -54,6 +59,9 @@ class Sun:
             ``decision.llm_usage.cache_hits``.
         routing: The routing tree (default ``RoutingTree()``).
         moon_cache: Moon-result cache (default: the process-wide ``moons.DEFAULT_CACHE``).
+        prompt_experiment: A :class:`prompts.LiveExperiment` on the reasoning prompt: each
+            LLM-reasoned decision uses its arm (recorded in ``decision.prompt``); feed outcomes
+            with ``LearningLoop(prompt_experiment=...)``. Needs an LLM sun model.
     """
 
     def __init__(
@@ -79,6 +87,7 @@ class Sun:
         llm_cache: LlmResponseCache | None = None,
         routing: RoutingTree | None = None,
         moon_cache: moons.MoonCache | None = None,
+        prompt_experiment: LiveExperiment | None = None,
     ) -> None:
         if llm_policy not in ("always", "auto"):
             raise ValueError(f"llm_policy must be 'always' or 'auto', got {llm_policy!r}")
@@ -111,9 +120,21 @@ class Sun:
             routing=routing or RoutingTree(),
             cache=moon_cache or moons.DEFAULT_CACHE,
         )
+        if prompt_experiment is not None:
+            self._attach_experiment(prompt_experiment)
         self._stack = ExitStack()
         self.checkpointer = self._checkpointer(checkpoint)
         self.graph = build_sun_graph(self.runtime, checkpointer=self.checkpointer)
+
+    def _attach_experiment(self, experiment: LiveExperiment) -> None:
+        chain = self.runtime.chain
+        if chain is None:
+            raise ValueError(
+                f"a live prompt experiment needs an LLM sun model; {self.model_spec!r} has no "
+                "prompt to vary"
+            )
+        for level in chain.levels:
+            level.reasoner.experiment = experiment
 
     def _build(self, spec: str) -> tuple[str, StructuredLLM]:
         parsed = parse_model_spec(spec)
