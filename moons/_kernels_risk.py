@@ -2,7 +2,8 @@
 
 Same conventions as ``_kernels_stats``: state lives in a flat float64 array at offset ``o``,
 an all-zero slice is a fresh state, and one ``*_step`` call consumes one bar (VaR/CVaR: O(k95)
-on average, O(w) at worst, see ``var_step``; drawdown: amortized O(1), see ``dd_step``).
+per bar and a rare O(w) re-selection, see ``var_step``; drawdown: amortized O(1), see
+``dd_step``).
 """
 
 from __future__ import annotations
@@ -104,8 +105,8 @@ def dd_step(st, o, w, x):
     return res
 
 
-# VaR/CVaR: [count, prev close, n, head] + ring[w] + tail[k95] (the k95 smallest, sorted)
-VAR_HDR = 4
+# VaR/CVaR: [count, prev close, n, head, m] + ring[w] + buf[K] (the m smallest, sorted; K = 2 k95)
+VAR_HDR = 5
 
 
 def var_tail_counts(window: int) -> tuple[int, int]:
@@ -113,9 +114,14 @@ def var_tail_counts(window: int) -> tuple[int, int]:
     return (window * 5 + 99) // 100, (window + 99) // 100
 
 
+def var_buffer(window: int) -> int:
+    """K: how many of the smallest returns the VaR state keeps sorted (2 k95, at most w)."""
+    return min(2 * var_tail_counts(window)[0], window)
+
+
 def var_size(window: int) -> int:
     """State length of historical VaR/CVaR over ``window`` returns."""
-    return VAR_HDR + window + var_tail_counts(window)[0]
+    return VAR_HDR + window + var_buffer(window)
 
 
 @njit(cache=True)
@@ -137,6 +143,28 @@ def _rebuild_tail(st, ring, w, tail, k):
 
 
 @njit(cache=True)
+def _buffer_remove(st, buf, m, x):
+    """Remove one value equal to ``x`` from the sorted buffer of ``m`` values; returns m - 1."""
+    j = m - 1
+    while j > 0 and st[buf + j] != x:
+        j -= 1
+    for i in range(j, m - 1):
+        st[buf + i] = st[buf + i + 1]
+    return m - 1
+
+
+@njit(cache=True)
+def _buffer_insert(st, buf, m, cap, x):
+    """Insert ``x`` into the sorted buffer (dropping its largest value when full)."""
+    j = m if m < cap else cap - 1
+    while j > 0 and st[buf + j - 1] > x:
+        st[buf + j] = st[buf + j - 1]
+        j -= 1
+    st[buf + j] = x
+    return m + 1 if m < cap else cap
+
+
+@njit(cache=True)
 def var_step(st, o, w, k95, k99, close, out, col):
     """Historical VaR/CVaR at 95 and 99 of the last ``w`` simple returns (positive = loss).
 
@@ -144,10 +172,12 @@ def var_step(st, o, w, k95, k99, close, out, col):
     ``method="inverted_cdf"``); VaR = -r_(k), CVaR = -mean(r_(1..k)). Writes
     (var95, cvar95, var99, cvar99).
 
-    Only the k95 smallest returns are kept sorted. A new return below the tail's maximum
-    is inserted in O(k95); when a return that belongs to the tail leaves the window the
-    tail is re-selected from the ring in O(w) (probability ~k95/w per bar), so a bar costs
-    O(k95) on average and O(w) at worst.
+    The state keeps the m smallest returns of the window sorted (k95 <= m <= K = 2 k95), and
+    every return outside that buffer is >= its largest. A return leaving the window is
+    removed from the buffer if it is in it, a new one is inserted if it is below the
+    buffer's largest (both O(K)); only when m falls below k95 is the buffer re-selected from
+    the ring in O(w). The slack of k95 values makes that rare (m drifts like a random walk),
+    instead of once in ~w/k95 bars for a buffer of exactly k95.
     """
     t = int(st[o])
     st[o] = t + 1
@@ -161,7 +191,8 @@ def var_step(st, o, w, k95, k99, close, out, col):
     n = int(st[o + 2])
     head = int(st[o + 3])
     ring = o + VAR_HDR
-    tail = ring + w
+    buf = ring + w
+    cap = min(2 * k95, w)
     old = st[ring + head]
     st[ring + head] = r
     head = head + 1 if head + 1 < w else 0
@@ -171,22 +202,25 @@ def var_step(st, o, w, k95, k99, close, out, col):
         st[o + 2] = n
         if n < w:
             return
-        _rebuild_tail(st, ring, w, tail, k95)
-    elif old <= st[tail + k95 - 1]:
-        _rebuild_tail(st, ring, w, tail, k95)
-    elif r < st[tail + k95 - 1]:
-        j = k95 - 1
-        while j > 0 and st[tail + j - 1] > r:
-            st[tail + j] = st[tail + j - 1]
-            j -= 1
-        st[tail + j] = r
+        _rebuild_tail(st, ring, w, buf, cap)
+        m = cap
+    else:
+        m = int(st[o + 4])
+        if old <= st[buf + m - 1]:
+            m = _buffer_remove(st, buf, m, old)
+        if m > 0 and r < st[buf + m - 1]:  # below the largest: below everything outside
+            m = _buffer_insert(st, buf, m, cap, r)
+        if m < k95:
+            _rebuild_tail(st, ring, w, buf, cap)
+            m = cap
+    st[o + 4] = m
     s = 0.0
     cvar99 = NAN
     for j in range(k95):
-        s += st[tail + j]
+        s += st[buf + j]
         if j == k99 - 1:
             cvar99 = -(s / k99)
-    out[col] = -st[tail + k95 - 1]
+    out[col] = -st[buf + k95 - 1]
     out[col + 1] = -(s / k95)
-    out[col + 2] = -st[tail + k99 - 1]
+    out[col + 2] = -st[buf + k99 - 1]
     out[col + 3] = cvar99

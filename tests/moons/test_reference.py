@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import talib
 from _helpers import assert_close, synthetic_benchmark
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moons import DEFAULT_PANEL, batch_panel
 from moons import batch as B
@@ -113,3 +115,23 @@ def test_panel_columns_equal_per_moon_batch(goog):
     np.testing.assert_array_equal(panel["beta"], B.beta_corr(goog.close, bench, s.beta_window)[0])
     np.testing.assert_array_equal(panel["volume_z"], B.volume_z(goog.volume, s.volume_z_window))
     np.testing.assert_array_equal(panel["atr"], B.atr(goog.high, goog.low, goog.close, 14))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    steps=st.lists(st.sampled_from([-0.02, -0.01, 0.0, 0.0, 0.01, 0.03]), min_size=2, max_size=400),
+    w=st.integers(min_value=2, max_value=45),
+)
+def test_var_cvar_with_ties_and_any_window_match_a_full_sort(steps: list[float], w: int) -> None:
+    """The buffered tail (removals, inserts, drift, re-selection) against sorting each window;
+    few distinct returns make ties the rule, not the exception."""
+    c = 100.0 * np.cumprod(1.0 + np.asarray(steps))
+    r = c[1:] / c[:-1] - 1.0
+    ours = B.var_cvar(c, w)
+    k95, k99 = math.ceil(round(w * 0.05, 9)), math.ceil(round(w * 0.01, 9))
+    for t in range(w, c.shape[0]):
+        srt = np.sort(r[t - w : t])
+        expected = (-srt[k95 - 1], -srt[:k95].mean(), -srt[k99 - 1], -srt[:k99].mean())
+        for j, value in enumerate(expected):
+            assert math.isclose(ours[j][t], value, rel_tol=1e-12, abs_tol=1e-15), (w, t, j)
+    assert np.isnan(np.asarray(ours)[:, :w]).all()
