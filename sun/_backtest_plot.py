@@ -34,7 +34,12 @@ def plot_equity(
     ax.plot(times, first.equity[SMA_CROSS], label="SMA 50/200", color="black", linewidth=0.9,
             linestyle="--")  # fmt: skip
     ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%.2g"))
+    # 1-2-5 ticks in every decade: a curve that spans less than a decade still gets labels.
+    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(
+        matplotlib.ticker.LogLocator(base=10, subs=(1.25, 1.5, 3.0, 4.0, 6.0, 7.0, 8.0, 9.0))
+    )
     ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_ylabel("equity (start = 1, log scale)")
     ax.set_title(title or f"{first.instrument}: walk-forward, costs included")
