@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import json
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -50,8 +51,13 @@ def _gbnf_for(schema_json: str) -> str:
     return "\n".join(rules.values()) + "\n"
 
 
-def _greedy_grammar_decode(llama: Any, gbnf: str, max_tokens: int) -> tuple[list[int], str]:
+def _greedy_grammar_decode(
+    llama: Any, gbnf: str, max_tokens: int, should_stop: Callable[[], bool] | None = None
+) -> tuple[list[int], str]:
     """Greedy decoding under a GBNF grammar; returns (tokens, finish reason).
+
+    ``should_stop`` is checked before each token; when it turns true the finish reason is
+    ``"cancelled"``.
 
     Equivalent to llama.cpp's grammar + greedy sampler chain, but checks the argmax token
     against the grammar first and masks the whole vocabulary only when it is rejected (the
@@ -77,6 +83,8 @@ def _greedy_grammar_decode(llama: Any, gbnf: str, max_tokens: int) -> tuple[list
     out: list[int] = []
     try:
         for _ in range(max_tokens):
+            if should_stop is not None and should_stop():
+                return out, "cancelled"
             logits = np.ctypeslib.as_array(llama._ctx.get_logits_ith(-1), shape=(n_vocab,))
             token = int(np.argmax(logits))
             one[0].id, one[0].logit, one[0].p = token, float(logits[token]), 0.0

@@ -11,7 +11,10 @@ bounded to [-1, 1] or [0, 1] when the schema says so (two decimals). Cross-field
 needs a positive target) cannot be expressed in a grammar: callers validate with pydantic.
 
 At temperature 0 decoding is greedy under the grammar (``_greedy_grammar_decode``, which masks
-the vocabulary only when the argmax token is rejected). Determinism: the KV cache is always
+the vocabulary only when the argmax token is rejected). A call abandoned by
+``call_with_timeout`` stops waiting for the lock and stops decoding at the next token
+(``CallCancelled``), so it frees the model instead of finishing an answer nobody reads; the
+prompt evaluation itself (one llama.cpp batch) cannot be interrupted. Determinism: the KV cache is always
 split at the same place (everything before the last message is cached and reused; the last
 message is evaluated in one batch), so the same messages give the same answer regardless of
 what ran before.
@@ -21,6 +24,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -44,6 +50,7 @@ from sun._llama_load import (
     requantized_gguf,
 )
 from sun._structured import compact_json_schema
+from sun._transient import CallCancelled, cancellation_requested
 
 __all__ = [
     "LoadedLlama",
@@ -81,6 +88,22 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
+
+
+@contextmanager
+def _holding(lock: threading.Lock) -> Iterator[None]:
+    """Hold the model lock; an abandoned call (its caller timed out) stops waiting for it."""
+    while not lock.acquire(timeout=0.05):
+        _stop_if_cancelled()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _stop_if_cancelled() -> None:
+    if cancellation_requested():
+        raise CallCancelled("local model call abandoned by its caller (timeout): stopped early")
 
 
 class LocalChatModel(BaseChatModel):
@@ -146,7 +169,7 @@ class LocalChatModel(BaseChatModel):
     ) -> dict:
         loaded = self.loaded()
         llama = loaded.llama
-        with loaded.lock:
+        with _holding(loaded.lock):
             tokens, prefix = self._prompt_tokens(loaded, chat)
             if len(tokens) + max_tokens > self.n_ctx:
                 raise ValueError(
@@ -160,8 +183,13 @@ class LocalChatModel(BaseChatModel):
                     llama.eval(tokens[:prefix])
             llama.n_tokens = prefix
             if gbnf is not None and self.temperature == 0.0 and not stop:
+                _stop_if_cancelled()
                 llama.eval(tokens[prefix:])
-                out, finish = _greedy_grammar_decode(llama, gbnf, max_tokens)
+                out, finish = _greedy_grammar_decode(
+                    llama, gbnf, max_tokens, should_stop=cancellation_requested
+                )
+                if finish == "cancelled":
+                    _stop_if_cancelled()
                 text = llama.detokenize(out).decode("utf-8", errors="replace")
                 usage = {"prompt_tokens": len(tokens), "completion_tokens": len(out)}
                 return {"choices": [{"text": text, "finish_reason": finish}], "usage": usage}

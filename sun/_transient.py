@@ -3,11 +3,13 @@
 :func:`is_transient` tells a retryable failure (connection errors, timeouts, HTTP 408/429/5xx
 from httpx / anthropic / openai, classified by exception type and status code) from a permanent
 one; :func:`call_with_timeout` runs a call in a daemon worker thread and waits at most its
-timeout (the abandoned thread finishes, or not, on its own).
+timeout. An abandoned call is asked to stop: code that can stop part-way (the embedded model
+between tokens) checks :func:`cancellation_requested` and raises :class:`CallCancelled`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 from collections.abc import Callable
@@ -18,6 +20,21 @@ TRANSIENT_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
 class CallTimeout(TimeoutError):
     """A model call did not answer within its timeout (transient)."""
+
+
+class CallCancelled(CallTimeout):
+    """Raised inside an abandoned call that noticed its caller gave up and stopped early."""
+
+
+_CANCEL: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "heliarch_call_cancel", default=None
+)
+
+
+def cancellation_requested() -> bool:
+    """Whether the caller of the current :func:`call_with_timeout` call has given up on it."""
+    event = _CANCEL.get()
+    return event is not None and event.is_set()
 
 
 class ReplayedFailure(RuntimeError):
@@ -92,15 +109,18 @@ def call_with_timeout(fn: Callable[[], Any], timeout_s: float | None, name: str 
     """Run ``fn`` in a daemon thread and wait at most ``timeout_s`` seconds for it.
 
     Raises:
-        CallTimeout: ``fn`` did not return in time (it keeps running in the background).
+        CallTimeout: ``fn`` did not return in time. It keeps running in the background, but
+            is asked to stop (:func:`cancellation_requested` turns true in its thread).
         Exception: whatever ``fn`` raised.
     """
     if timeout_s is None:
         return fn()
     box: dict[str, Any] = {}
     done = threading.Event()
+    cancel = threading.Event()
 
     def run() -> None:
+        _CANCEL.set(cancel)
         try:
             box["value"] = fn()
         except BaseException as error:  # noqa: BLE001 - re-raised in the caller
@@ -110,6 +130,7 @@ def call_with_timeout(fn: Callable[[], Any], timeout_s: float | None, name: str 
 
     threading.Thread(target=run, name=f"heliarch-{name}", daemon=True).start()
     if not done.wait(max(0.0, timeout_s)):
+        cancel.set()
         raise CallTimeout(f"{name} did not answer within {timeout_s:.3g}s")
     if "error" in box:
         raise box["error"]

