@@ -112,12 +112,19 @@ def test_recaller_formats_within_the_char_budget(tmp_path: Path) -> None:
     assert sum(len(line) + 2 for line in tight) <= 120 + 2
 
 
-def test_round_trip_survives_a_process_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["embedded", "server"])
+def test_round_trip_survives_a_process_restart(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Written by another process, read back after it exited: from the embedded store, or
+    from a real Chroma server (``chroma run``) that is itself restarted in between."""
+    server = request.getfixturevalue("chroma_server") if backend == "server" else None
+    where = {"url": server.url} if server is not None else {"path": str(tmp_path)}
     writer = f"""
 import sys; sys.path.insert(0, {str(ROOT)!r})
 from datetime import datetime, timedelta
 from memory import UniversalMemory, Outcome, Lesson
-m = UniversalMemory({str(tmp_path)!r}, episode="run-1")
+m = UniversalMemory(**{where!r}, episode="run-1")
 base = {BASE!r}
 for day in range(30):
     moons = dict(base, rsi=40.0 + day)
@@ -130,8 +137,10 @@ m.learn(Lesson("GOOG lesson", datetime(2010, 2, 1), "GOOG", "up/calm"))
 m.close()
 """
     subprocess.run([sys.executable, "-c", writer], check=True, timeout=120)
+    if server is not None:
+        server.restart()
     similarity_only = RecallWeights(recency=0.0, importance=0.0)
-    memory = UniversalMemory(tmp_path, episode="run-1", weights=similarity_only)
+    memory = UniversalMemory(**where, episode="run-1", weights=similarity_only)
     assert len(memory.long_term) == 30 and len(memory.semantic) == 1
     recalled = memory.recall("GOOG", {**BASE, "rsi": 50.0}, datetime(2010, 6, 1), k=1)
     assert recalled[0].as_of == datetime(2010, 1, 14)
