@@ -248,6 +248,32 @@ class LongTermMemory:
             for j in order
         ]
 
+    def most_important(
+        self, as_of: datetime, k: int = 3, *, instrument: str | None = None
+    ) -> list[Recollection]:
+        """The ``k`` most important situations whose outcome was known at ``as_of``.
+
+        Importance is the outcome's size relative to the risk known at decision time (see
+        ``importance_of``); ties keep insertion order. Nothing whose horizon ended after
+        ``as_of`` is returned.
+        """
+        n = self._n
+        if n == 0 or k <= 0:
+            return []
+        mask = self._horizon_end[:n] <= to_epoch(as_of)
+        if instrument is not None:
+            code = self._instrument_codes.get(instrument)
+            if code is None:
+                return []
+            mask &= self._instrument[:n] == code
+        eligible = np.flatnonzero(mask)
+        order = eligible[np.lexsort((eligible, -self._importance[eligible]))][:k]
+        return [
+            _recollection(self._meta[j], self._keys[j], math.nan, math.nan,
+                          float(self._importance[j]), float(self._importance[j]))
+            for j in order
+        ]  # fmt: skip
+
     def recall_chroma(
         self,
         vector: np.ndarray,

@@ -103,6 +103,17 @@ class Recollection:
             f"{o.realized_return:+.2%}, alpha {o.alpha:+.2%}"
         )
 
+    def example(self) -> str:
+        """A one-line few-shot example: the state, what was decided, what was right."""
+        o = self.outcome
+        move = "rose" if o.realized_return > 0 else "fell"
+        right = "BUY" if o.realized_return > 0 else "SELL"
+        return (
+            f"{self.as_of:%Y-%m-%d} {self.instrument} ({self.regime or 'regime unknown'}): "
+            f"decided {self.action} {self.target_position:+.2f}; price {move} "
+            f"{abs(o.realized_return):.1%} over {o.horizon_bars} bars, {right} was right"
+        )
+
 
 @dataclass(frozen=True)
 class Lesson:

@@ -138,6 +138,13 @@ class UniversalMemory:
             weights=self.weights,
         )
 
+    def best_episodes(
+        self, as_of: datetime, k: int = 3, *, instrument: str | None = None
+    ) -> list[Recollection]:
+        """The most instructive past decisions (largest risk-relative outcomes) whose outcome
+        was known at ``as_of``: few-shot material for prompts (see ``Recollection.example``)."""
+        return self.long_term.most_important(as_of, k, instrument=instrument)
+
     def lessons(
         self, query: str, as_of: datetime, k: int = 1, *, instrument: str | None = None,
         regime: str | None = None,

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from bus import BarSeries, LlmUsage, MarketSnapshot, PlanetReport
 from learning import OutcomeLabeler
-from memory import Situation
+from memory import Situation, UniversalMemory
 from planets import Planet, PlanetContext, RiskLimits, default_planets
 from prompts import PromptTemplate, TrialScore, decision_utility, return_scale
 from sun._panel import compute_panel
@@ -163,6 +163,26 @@ def best_examples(situations: Sequence[LabSituation], k: int = 3) -> list[str]:
     return [s.example() for s in ranked[:k]]
 
 
+def memory_examples(
+    memory: UniversalMemory, sets: SituationSets, instrument: str, k: int = 3
+) -> list[str]:
+    """Few-shot lines from memory's best episodes whose outcome was known before the first
+    evaluated situation (so no example reveals a move the candidates are scored on).
+
+    Raises:
+        ValueError: when memory holds no such episode for ``instrument``.
+    """
+    first = min(s.inputs.as_of for s in (*sets.selection, *sets.holdout))
+    cutoff = datetime.fromisoformat(first)
+    best = memory.best_episodes(cutoff, k, instrument=instrument)
+    if not best:
+        raise ValueError(
+            f"memory holds no {instrument} episode with an outcome known before {first}; "
+            "run a backtest into it first, or evolve without memory"
+        )
+    return [episode.example() for episode in best]
+
+
 class LlmPromptEvaluator:
     """Scores a ``sun_reason`` prompt version by what the real reasoner decides with it.
 
@@ -227,9 +247,12 @@ def run_evolution(
     store: object = None,
     seed: int = 0,
     mutations: Sequence[str] = ("few_shot", "add_instruction", "reorder_evidence", "rephrase"),
+    memory: UniversalMemory | None = None,
 ) -> dict[str, object]:
     """One evolution of ``sun_reason`` on ``series``: mutate, A/B test, confirm, adopt.
 
+    Few-shot examples come from ``memory``'s best episodes known before the evaluated
+    situations when a memory is given, else from the oldest pool of situations.
     Returns a JSON-friendly report (variants tried, trials, winner or "no winner", LLM usage).
     """
     from prompts import Budget, Evolution, EvolutionConfig, Mutator, get_prompt
@@ -242,9 +265,11 @@ def run_evolution(
     budget = Budget(max_calls=max_calls, max_tokens=max_tokens)
     incumbent = get_prompt("sun_reason")
     mutator = Mutator(structured_call(llm), budget, seed=seed)
-    candidates = mutator.propose(
-        incumbent, variants, mutations=mutations, examples=best_examples(sets.pool)
-    )
+    if memory is not None:
+        examples = memory_examples(memory, sets, series.instrument)
+    else:
+        examples = best_examples(sets.pool)
+    candidates = mutator.propose(incumbent, variants, mutations=mutations, examples=examples)
     mutation_usage = budget.as_dict()
     evaluator = LlmPromptEvaluator(llm, sets.by_id(), label=spec.label)
     config = EvolutionConfig(alpha=alpha, auto_adopt=auto_adopt, seed=seed, budget=budget)
@@ -258,6 +283,7 @@ def run_evolution(
     return {
         "model": spec.label,
         "incumbent": incumbent.version,
+        "few_shot_source": "memory" if memory is not None else "situation pool",
         "variants_tried": [
             {
                 "version": c.version,

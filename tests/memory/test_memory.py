@@ -154,3 +154,20 @@ m.close()
     )
     assert via_chroma[0].key == recalled[0].key
     assert json.loads(json.dumps(episode[0]))["action"] == "BUY"
+
+
+def test_best_episodes_rank_by_importance_and_never_show_unfinished_outcomes(
+    tmp_path: Path,
+) -> None:
+    memory = UniversalMemory(tmp_path)
+    for day, ret in enumerate([0.001, 0.05, -0.08, 0.002]):
+        store(memory, day, moons_with(rsi=50.0 + day), ret)
+    store(memory, 40, moons_with(rsi=45.0), 0.30)  # the largest move, labelled later
+    as_of = T0 + timedelta(days=20)
+    best = memory.best_episodes(as_of, k=2, instrument="GOOG")
+    assert [round(b.outcome.realized_return, 3) for b in best] == [-0.08, 0.05]
+    assert all(b.outcome.horizon_end <= as_of for b in best)
+    assert "fell 8.0% over 5 bars, SELL was right" in best[0].example()
+    later = memory.best_episodes(T0 + timedelta(days=60), k=1)
+    assert later[0].outcome.realized_return == pytest.approx(0.30)
+    assert memory.best_episodes(as_of, k=2, instrument="EURUSD") == []
