@@ -24,9 +24,7 @@ sys.path[:0] = [str(ROOT), str(CONSUMER.parent)]
 
 from _load_consumer import LOAD_CONFIG, delete_prefix, pending_of  # noqa: E402
 
-from bus._envelope import Envelope  # noqa: E402
-from bus._inproc import InProcBus  # noqa: E402
-from bus._redis import RedisBus  # noqa: E402
+from bus import Envelope, InProcBus, RedisBus  # noqa: E402
 
 BATCH = 500
 
@@ -190,12 +188,12 @@ def decision_latency(url: str, decisions: int = 60) -> dict[str, float]:
 
     from bus import MarketSnapshot, load_csv
     from planets import default_planets
+    from planets.remote import remote_planets
     from sun import Sun
-    from sun._remote import remote_planets
 
     names = ["technical", "risk", "sentiment", "execution"]
     prefix = f"heliarch:bench:remote:{uuid4().hex}:"
-    cli = "from sun._cli import main; main()"
+    cli = "from heliarch.cli import main; main()"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     workers = [
         subprocess.Popen(

@@ -37,10 +37,12 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel  #
 
 from bus import Headline, MarketSnapshot, SunDecision, load_csv  # noqa: E402
 from planets import RiskLimits, default_planets  # noqa: E402
-from sun import Sun, build_chat_model, local_available  # noqa: E402
-from sun._breaker import BreakerConfig  # noqa: E402
-from sun._fallback import ChainPolicy  # noqa: E402
-from sun._faults import FaultSchedule, FaultyChatModel, wrap_planets  # noqa: E402
+from sun import ModelConfig, OrchestrationConfig, Sun, build_chat_model, local_available  # noqa: E402
+from sun.resilience import (
+    BreakerConfig,  # noqa: E402
+    ChainPolicy,  # noqa: E402
+)
+from sun.testing import FaultSchedule, FaultyChatModel, wrap_planets  # noqa: E402
 
 PLANET_TIMEOUT_S = 1.0
 LIMITS = RiskLimits(max_position=0.5)
@@ -160,13 +162,15 @@ def run(decisions: int) -> dict[str, Any]:
         def make() -> Sun:
             return Sun(
                 label,
-                chat_model=primary,
-                backup_models=[(f"{label}-backup", backup)] if backup is not None else [],
                 planets=planets or default_planets(),
                 limits=LIMITS,
-                chain_policy=pol,
-                planet_timeout_s=PLANET_TIMEOUT_S,
                 checkpoint="none",
+                models=ModelConfig(
+                    chat_model=primary,
+                    backup_models=[(f"{label}-backup", backup)] if backup is not None else [],
+                    chain_policy=pol,
+                ),
+                orchestration=OrchestrationConfig(planet_timeout_s=PLANET_TIMEOUT_S),
             )
 
         return make

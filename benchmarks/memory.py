@@ -34,8 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import moons  # noqa: E402
-from bus import load_csv  # noqa: E402
-from bus._bars import to_datetime  # noqa: E402
+from bus import load_csv, to_datetime  # noqa: E402
 from memory import Outcome, UniversalMemory  # noqa: E402
 
 
@@ -168,7 +167,7 @@ def run(count: int, queries: int, backtest: bool) -> dict[str, object]:
         shutil.rmtree(path, ignore_errors=True)
     result["reopen_ok"] = reopen_check(ROOT) and result["reopen_count"] == result["memories"]
     if backtest:
-        from sun._backtest import BacktestConfig, run_backtest
+        from heliarch.backtest import BacktestConfig, run_backtest
 
         goog = load_csv(ROOT / "examples" / "data" / "GOOG.csv", "GOOG")
         started = time.perf_counter()

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._naive import build_naive_graph  # noqa: E402
 from bus import MarketSnapshot, load_csv  # noqa: E402
 from moons import DEFAULT_CACHE  # noqa: E402
-from sun import Sun, local_available  # noqa: E402
+from sun import OrchestrationConfig, Sun, local_available  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -81,7 +81,9 @@ def run(decisions: int, local_decisions: int) -> dict[str, object]:
             sun.decide, lambda s: naive_graph.invoke({"snapshot": s}), snaps
         )
         fast_targets = [sun.decide(s).target_position for s in snaps]
-    with Sun("quant", checkpoint="none", planet_mode="subgraph") as sun:
+    with Sun(
+        "quant", checkpoint="none", orchestration=OrchestrationConfig(planet_mode="subgraph")
+    ) as sun:
         nested = time_calls(sun.decide, snaps)
     with tempfile.TemporaryDirectory() as tmp, Sun("quant", checkpoint=f"{tmp}/c.sqlite") as sun:
         durable = time_calls(sun.decide, snaps)
@@ -106,7 +108,9 @@ def local_figures(snaps: list[MarketSnapshot]) -> dict[str, object]:
         return {}
     if not local_available():
         return {"local_decision_ms_p50": None, "local_note": "local model not installed"}
-    with Sun("local", checkpoint="none", llm_policy="always") as sun:
+    with Sun(
+        "local", checkpoint="none", orchestration=OrchestrationConfig(llm_policy="always")
+    ) as sun:
         sun.decide(snaps[0])  # loads the model
         latencies, calls, levels = [], [], []
         for snap in snaps:
@@ -115,7 +119,9 @@ def local_figures(snaps: list[MarketSnapshot]) -> dict[str, object]:
             latencies.append((time.perf_counter() - started) * 1e3)
             calls.append(decision.llm_usage.calls)
             levels.append(decision.fallback_level)
-    with Sun("local", checkpoint="none", llm_policy="auto") as sun:
+    with Sun(
+        "local", checkpoint="none", orchestration=OrchestrationConfig(llm_policy="auto")
+    ) as sun:
         auto_calls = [sun.decide(s).llm_usage.calls for s in snaps]
     return {
         "local_decisions": len(snaps),

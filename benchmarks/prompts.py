@@ -14,7 +14,7 @@ checked after every trial, held-out confirmation). Reported:
 * ``fixed_horizon_trials`` – trials per candidate a fixed-sample one-sided z-test at
   ``alpha / K`` needs for the same power.
 
-Then, with ``sun._models.local_available()``, one real evolution of ``sun_reason`` on GOOG with
+Then, with ``sun.llm._models.local_available()``, one real evolution of ``sun_reason`` on GOOG with
 the embedded model under a hard call budget.
 
     python benchmarks/prompts.py --json [--reps 1000] [--real-calls 30] [--no-real]
@@ -127,13 +127,13 @@ def main() -> None:
 
 def real_run(max_calls: int) -> dict | str:
     """One evolution of ``sun_reason`` on GOOG with the local model (fresh prompt dir)."""
-    from sun._models import local_available
+    from sun.llm import local_available
 
     if not local_available():
         return "skipped: local model not available"
     from bus import load_csv
+    from heliarch import run_evolution
     from prompts import TrialStore
-    from sun._prompt_lab import run_evolution
 
     started = time.perf_counter()
     series = load_csv(ROOT / "examples" / "data" / "GOOG.csv", "GOOG")

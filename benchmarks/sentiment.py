@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from a checkout
     sys.path.insert(0, str(ROOT))
 
-from planets._lexicon import load_lexicon, score_texts  # noqa: E402
+from planets import load_lexicon, score_texts  # noqa: E402
 
 DATA = ROOT / "examples" / "data"
 SEMEVAL = DATA / "semeval2017_task5_headlines.json"

@@ -15,7 +15,7 @@ from bus._api import (
     SubscriptionStats,
     current_delivery,
 )
-from bus._bars import BarSeries, load_csv
+from bus._bars import BarSeries, load_csv, to_datetime
 from bus._buserrors import (
     BackpressureError,
     BusClosedError,
@@ -102,6 +102,7 @@ __all__ = [
     "decision_envelope",
     "decode_envelope",
     "load_csv",
+    "to_datetime",
     "payload_model",
     "payload_type_of",
     "register_payload",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -145,6 +145,12 @@ class Envelope(BaseModel):
         name = payload_type_of(type(contract))
         return cls(payload_type=name, payload=contract.model_dump(mode="json"), **fields)
 
+    @overload
+    def unwrap(self, expected: type[M]) -> M: ...
+
+    @overload
+    def unwrap(self, expected: None = None) -> BaseModel: ...
+
     def unwrap(self, expected: type[M] | None = None) -> M | BaseModel:
         """The payload as its registered contract model.
 
@@ -158,9 +164,11 @@ class Envelope(BaseModel):
             )
         try:
             model = payload_model(self.payload_type)
-            if expected is not None and model is not expected:
+            if expected is None:
+                return model.model_validate(self.payload)
+            if model is not expected:
                 raise ValueError(f"expected {expected.__name__}, got {model.__name__}")
-            return model.model_validate(self.payload)
+            return expected.model_validate(self.payload)
         except (KeyError, ValueError, ValidationError) as error:
             raise EnvelopeValidationError(
                 str(error), envelope_id=self.id, payload_type=self.payload_type

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bus import load_csv  # noqa: E402
-from sun._backtest import BacktestConfig, plot_equity, run_backtest  # noqa: E402
+from heliarch.backtest import BacktestConfig, plot_equity, run_backtest  # noqa: E402
 
 COLUMNS = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "hit_rate", "trades")
 

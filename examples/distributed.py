@@ -24,15 +24,15 @@ sys.path.insert(0, str(ROOT))
 
 from bus import MarketSnapshot, load_csv  # noqa: E402
 from planets import default_planets  # noqa: E402
+from planets.remote import remote_planets  # noqa: E402
 from sun import Sun  # noqa: E402
-from sun._remote import remote_planets  # noqa: E402
 
 PLANETS = ["technical", "risk", "sentiment", "execution"]
 DATES = ["2008-10-01", "2010-06-01", "2012-06-01", "2013-03-01"]
 
 
 def start_workers(url: str, prefix: str) -> list[subprocess.Popen[str]]:
-    cli = "from sun._cli import main; main()"  # the `heliarch` console script
+    cli = "from heliarch.cli import main; main()"  # the `heliarch` console script
     command = [sys.executable, "-c", cli, "worker", "--redis", url, "--prefix", prefix]
     workers = []
     for planet in PLANETS:

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bus import load_csv  # noqa: E402
+from heliarch import run_evolution  # noqa: E402
 from memory import UniversalMemory  # noqa: E402
 from prompts import TrialStore  # noqa: E402
-from sun._prompt_lab import run_evolution  # noqa: E402
 
 
 def main() -> None:

@@ -25,10 +25,9 @@ from rich.table import Table
 
 from bus import Headline, MarketSnapshot, load_csv
 from planets import RiskLimits, default_planets
-from sun import Sun, build_chat_model, local_available
-from sun._breaker import BreakerConfig
-from sun._fallback import ChainPolicy
-from sun._faults import FaultSchedule, FaultyChatModel, wrap_planets
+from sun import ModelConfig, Sun, SunHooks, build_chat_model, local_available
+from sun.resilience import BreakerConfig, ChainPolicy
+from sun.testing import FaultSchedule, FaultyChatModel, wrap_planets
 
 DATA = Path(__file__).resolve().parent / "data"
 STAND_IN = '{"action": "BUY", "size": 0.2, "confidence": 0.5, "rationale": "stand-in model"}'
@@ -59,14 +58,20 @@ def main() -> None:
     events: list[str] = []
     sun = Sun(
         label,
-        chat_model=FaultyChatModel(inner=model, schedule=primary_faults, name_tag="primary"),
-        backup_models=[(f"{label}-backup", FaultyChatModel(inner=model, schedule=backup_faults))],
         planets=planets,
         limits=RiskLimits(max_position=0.5),
-        chain_policy=policy,
         checkpoint="none",
-        health_listener=lambda e: events.append(
-            f"{e['level']}: {e.get('from', '')}->{e.get('to', '')} {e['reason']}"
+        models=ModelConfig(
+            chat_model=FaultyChatModel(inner=model, schedule=primary_faults, name_tag="primary"),
+            backup_models=[
+                (f"{label}-backup", FaultyChatModel(inner=model, schedule=backup_faults))
+            ],
+            chain_policy=policy,
+        ),
+        hooks=SunHooks(
+            health_listener=lambda e: events.append(
+                f"{e['level']}: {e.get('from', '')}->{e.get('to', '')} {e['reason']}"
+            )
         ),
     )
     goog = load_csv(DATA / "GOOG.csv", "GOOG")

@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from bus import MarketSnapshot, load_csv
-from sun import Sun
-from sun._render import render_decision
+from heliarch import render_decision
+from sun import OrchestrationConfig, Sun
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -27,7 +27,9 @@ def main() -> None:
 
     goog = load_csv(DATA / "GOOG.csv", "GOOG")
     snapshot = MarketSnapshot.at(datetime.fromisoformat(args.as_of), {"GOOG": goog})
-    with Sun(args.model, llm_policy="always", checkpoint="none") as sun:
+    with Sun(
+        args.model, checkpoint="none", orchestration=OrchestrationConfig(llm_policy="always")
+    ) as sun:
         print(f"sun model: {sun.model_spec}")
         decision = sun.decide(snapshot)
     render_decision(decision)

@@ -21,7 +21,7 @@ NON_DIRECTIONAL = frozenset({"risk", "execution"})
 class LearningLoop:
     """Learns from each decision's outcome, as the bars that decide it arrive.
 
-    Wiring (see ``sun._backtest`` for a complete walk-forward)::
+    Wiring (see ``heliarch.backtest._run`` for a complete walk-forward)::
 
         loop = LearningLoop(memory, horizon=5)
         sun = Sun("quant", trust_weights=loop.weights, recaller=memory.recaller(),

@@ -29,10 +29,10 @@ def market_regime(
       level, bar size or asset class.
     """
     needed = ("close", "sma", "atr", "realized_vol", "var95")
-    values = [moons.get(name) for name in needed]
-    if any(v is None or not math.isfinite(v) for v in values):
+    values = [float(moons.get(name, math.nan)) for name in needed]
+    if not all(math.isfinite(v) for v in values):
         return "warmup"
-    close, sma, atr, vol, var95 = (float(v) for v in values)  # type: ignore[arg-type]
+    close, sma, atr, vol, var95 = values
     if atr <= 0.0 or var95 <= 0.0:
         return "warmup"
     gap = (close - sma) / atr

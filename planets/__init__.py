@@ -4,26 +4,35 @@
 :class:`Planet` naming its moons and implementing ``score`` (see ``examples/`` and the README).
 """
 
-from planets._base import Narrator, Planet, PlanetContext, PlanetState, Verdict, clip, squash
+from planets._base import (
+    Narrator,
+    OrderSizer,
+    Planet,
+    PlanetContext,
+    PlanetState,
+    Role,
+    Verdict,
+    clip,
+    squash,
+)
+from planets._defaults import default_planets
 from planets._execution import ExecutionPlanet
 from planets._factory import DynamicPlanet, PlanetFactory, PlanetSpec, SpecError
+from planets._lexicon import SentimentScore, load_lexicon, score_text, score_texts
 from planets._limits import RiskLimits
 from planets._risk import RiskPlanet
 from planets._sentiment import SentimentPlanet
+from planets._styles import MeanReversionPlanet, MomentumPlanet, TechnicalVariant, style_planets
 from planets._technical import MEAN_REVERSION, MOMENTUM, TechnicalPlanet
-
-
-def default_planets() -> dict[str, Planet]:
-    """The built-in planets by name: technical, risk, sentiment, execution."""
-    planets: list[Planet] = [TechnicalPlanet(), RiskPlanet(), SentimentPlanet(), ExecutionPlanet()]
-    return {planet.name: planet for planet in planets}
-
 
 __all__ = [
     "MEAN_REVERSION",
     "MOMENTUM",
     "DynamicPlanet",
     "ExecutionPlanet",
+    "MeanReversionPlanet",
+    "MomentumPlanet",
+    "OrderSizer",
     "Narrator",
     "Planet",
     "PlanetFactory",
@@ -32,11 +41,18 @@ __all__ = [
     "PlanetState",
     "RiskLimits",
     "RiskPlanet",
+    "Role",
     "SentimentPlanet",
+    "SentimentScore",
     "SpecError",
     "TechnicalPlanet",
+    "TechnicalVariant",
     "Verdict",
     "clip",
     "default_planets",
+    "load_lexicon",
+    "score_text",
+    "score_texts",
+    "style_planets",
     "squash",
 ]

@@ -12,11 +12,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, TypedDict
+from enum import StrEnum
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from langgraph.graph import END, START, StateGraph
 
-from bus import MarketSnapshot, PlanetReport
+from bus import MarketSnapshot, OrderIntent, PlanetReport
 from planets._limits import RiskLimits
 
 Narrator = Callable[[PlanetReport], str]
@@ -54,18 +55,45 @@ class PlanetState(TypedDict, total=False):
     report: PlanetReport
 
 
+class Role(StrEnum):
+    """A job the sun gives a planet beyond its report; the sun finds planets by role, not name.
+
+    ``RISK``: its report is what the guard enforces (exactly one per sun; missing or invalid
+    means no position). ``EXECUTION``: turns the final decision into an order intent (at most
+    one; it must implement :class:`OrderSizer`). ``TECHNICAL``: the price-pattern voter the
+    council's technical variants are modelled on.
+    """
+
+    RISK = "risk"
+    EXECUTION = "execution"
+    TECHNICAL = "technical"
+
+
+@runtime_checkable
+class OrderSizer(Protocol):
+    """What a planet with the ``EXECUTION`` role provides."""
+
+    def order_intent(
+        self, context: PlanetContext, target_position: float, current_position: float = 0.0
+    ) -> OrderIntent | None:
+        """The order that moves ``current_position`` to ``target_position`` (None: no change)."""
+        ...
+
+
 class Planet(ABC):
     """Base class of every planet.
 
     Subclasses set ``name`` and ``moons`` (the moon-panel columns they read) and implement
     :meth:`score`. ``directional`` planets vote on direction; the others (risk, execution)
-    constrain or implement decisions instead. If a required moon is NaN (warming up) or absent, the planet reports
-    "no data" (``has_data=False``, confidence 0) rather than a neutral score.
+    constrain or implement decisions instead. ``roles`` says which of the sun's jobs the planet
+    takes (see :class:`Role`). If a required moon is NaN (warming up) or absent, the planet
+    reports "no data" (``has_data=False``, confidence 0) rather than a neutral score.
     """
 
-    name: ClassVar[str]
-    moons: ClassVar[tuple[str, ...]] = ()
-    directional: ClassVar[bool] = True
+    name: str
+    moons: tuple[str, ...] = ()
+    directional: bool = True
+    roles: frozenset[Role] = frozenset()
 
     def select(self, context: PlanetContext) -> dict[str, float]:
         """The exact moon values this planet reads; missing ones are left out."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from bus import OrderIntent
 from moons import order_book_imbalance
-from planets._base import Planet, PlanetContext, Verdict
+from planets._base import Planet, PlanetContext, Role, Verdict
 
 
 class ExecutionPlanet(Planet):
@@ -18,6 +18,7 @@ class ExecutionPlanet(Planet):
     """
 
     name = "execution"
+    roles = frozenset({Role.EXECUTION})
     directional = False
     moons = ("close", "realized_vol", "volume_z")
 

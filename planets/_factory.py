@@ -143,7 +143,7 @@ class PlanetFactory:
             current = self._proposals.get(parsed.name)
             if current is not None and current.status == "approved" and current.spec != parsed:
                 raise SpecError(f"a different planet named {parsed.name!r} is already approved")
-            status = "approved" if self.auto_approve else "pending"
+            status: Literal["approved", "pending"] = "approved" if self.auto_approve else "pending"
             proposal = Proposal(parsed, status, source)
             self._proposals[parsed.name] = proposal
         if status == "approved":
@@ -196,12 +196,11 @@ class PlanetFactory:
 
     def attach(self, sun: Any) -> None:
         """Route a sun's queries to the approved dynamic planets it was given."""
-        runtime = sun.runtime
-        names = tuple(n for n in self.planets() if n in runtime.planets)
-        base = runtime.routing
+        names = tuple(n for n in self.planets() if n in sun.context.planets)
+        base = sun.router
         if isinstance(base, FactoryRouting):
             base = base.base
-        runtime.routing = FactoryRouting(base, names)
+        sun.router = FactoryRouting(base, names)
 
     def propose_with_llm(self, llm: Any, need: str) -> Proposal | None:
         """Ask an LLM for a spec (structured output) and :meth:`propose` it as ``source=llm``.

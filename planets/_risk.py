@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from planets._base import Planet, PlanetContext, Verdict
+from planets._base import Planet, PlanetContext, Role, Verdict
 
 
 class RiskPlanet(Planet):
@@ -16,6 +16,7 @@ class RiskPlanet(Planet):
     """
 
     name = "risk"
+    roles = frozenset({Role.RISK})
     directional = False
     moons = ("var95", "cvar95", "max_drawdown", "realized_vol")
 

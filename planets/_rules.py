@@ -42,9 +42,9 @@ class DynamicPlanet(Planet):
 
     def __init__(self, spec: PlanetSpec) -> None:
         self.spec = spec
-        self.name = spec.name  # type: ignore[misc]
-        self.moons = tuple(m.column for m in spec.moons)  # type: ignore[misc]
-        self.directional = spec.directional  # type: ignore[misc]
+        self.name = spec.name
+        self.moons = tuple(m.column for m in spec.moons)
+        self.directional = spec.directional
         self.prompt = spec.prompt
 
     def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from planets._base import Planet, PlanetContext, Verdict, squash
+from planets._base import Planet, PlanetContext, Role, Verdict, squash
 
 MOMENTUM = "momentum"
 MEAN_REVERSION = "mean_reversion"
@@ -18,6 +18,7 @@ class TechnicalPlanet(Planet):
     """
 
     name = "technical"
+    roles = frozenset({Role.TECHNICAL})
     moons = ("close", "sma", "ema", "macd_hist", "atr", "rsi", "bb_pctb", "ret_z")
 
     def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:
@@ -35,6 +36,7 @@ class TechnicalPlanet(Planet):
             -squash(evidence["ret_z"], 2.0),
         )
         style = context.params.get("style")
+        signals: tuple[float, ...]
         if style == MOMENTUM:
             signals = momentum
         elif style == MEAN_REVERSION:

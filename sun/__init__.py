@@ -3,66 +3,98 @@
     from sun import Sun
     decision = Sun().decide(snapshot)
 
-``Sun`` is the entry point; ``build_sun_graph`` gives the raw compiled graph; model specs are
-parsed by ``parse_model_spec`` and built by ``build_chat_model``.
+``Sun`` is the entry point, configured by frozen objects (:class:`ModelConfig`,
+:class:`OrchestrationConfig`, :class:`SunHooks`); ``build_sun_graph`` gives the raw compiled
+graph, whose nodes read a :class:`SunContext`. Models are in :mod:`sun.llm`, fallback and
+council in :mod:`sun.resilience`, journals and replay in :mod:`sun.replay`, fault injection
+in :mod:`sun.testing`.
 """
 
-from sun._breaker import BreakerConfig, CircuitBreaker
-from sun._council import Council, Vote, aggregate, default_variants, risk_gate
-from sun._fallback import ChainPolicy, FallbackChain, is_transient
-from sun._faults import FaultSchedule, FaultyChatModel, FaultyPlanet, wrap_planets
-from sun._graph import SunRuntime, SunState, build_sun_graph
+from sun._config import (
+    DecisionSink,
+    LlmPolicy,
+    ModelConfig,
+    OrchestrationConfig,
+    Recaller,
+    SunHooks,
+    parse_llm_policy,
+)
+from sun._context import PlanetWorkers, SunContext
+from sun._graph import build_sun_graph
 from sun._guard import guard
-from sun._health import HealthBoard
-from sun._models import (
+from sun._panel import compute_panel
+from sun._reasoning import LlmAnswer, LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
+from sun._routing import Route, Router, RoutingTree, StyleRouting
+from sun._settings import Settings, load_settings
+from sun._state import SunState
+from sun._sun import Sun
+from sun.llm import (
+    LlmResponseCache,
     ModelSpec,
+    StructuredLLM,
+    StructuredResult,
     build_chat_model,
     default_model_spec,
     local_available,
     local_model_path,
     parse_model_spec,
 )
-from sun._reasoning import LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
-from sun._routing import Route, RoutingTree
-from sun._settings import Settings, load_settings
-from sun._structured import StructuredLLM, StructuredResult
-from sun._sun import Sun
+from sun.resilience import (
+    BreakerConfig,
+    ChainPolicy,
+    CircuitBreaker,
+    Council,
+    FallbackChain,
+    HealthBoard,
+    Vote,
+    aggregate,
+    default_variants,
+    risk_gate,
+)
 
 __all__ = [
     "BreakerConfig",
     "ChainPolicy",
     "CircuitBreaker",
     "Council",
+    "DecisionSink",
     "FallbackChain",
-    "FaultSchedule",
-    "FaultyChatModel",
-    "FaultyPlanet",
     "HealthBoard",
-    "Vote",
-    "aggregate",
-    "default_variants",
-    "is_transient",
-    "risk_gate",
-    "wrap_planets",
+    "LlmAnswer",
+    "LlmPolicy",
     "LlmReasoner",
+    "LlmResponseCache",
+    "ModelConfig",
     "ModelSpec",
+    "OrchestrationConfig",
+    "PlanetWorkers",
     "QuantReasoner",
     "ReasonInputs",
     "Reasoning",
+    "Recaller",
     "Route",
+    "Router",
     "RoutingTree",
     "Settings",
     "StructuredLLM",
     "StructuredResult",
+    "StyleRouting",
     "Sun",
-    "SunRuntime",
+    "SunContext",
+    "SunHooks",
     "SunState",
+    "Vote",
+    "aggregate",
     "build_chat_model",
     "build_sun_graph",
+    "compute_panel",
     "default_model_spec",
+    "default_variants",
     "guard",
     "load_settings",
     "local_available",
     "local_model_path",
+    "parse_llm_policy",
     "parse_model_spec",
+    "risk_gate",
 ]

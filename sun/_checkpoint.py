@@ -53,15 +53,19 @@ def open_checkpointer(target: str, stack: ExitStack) -> Any:
             raise ImportError(
                 "PostgreSQL checkpoints need: pip install 'heliarch[postgres]'"
             ) from error
-        conn = stack.enter_context(
+        pg_conn = stack.enter_context(
             Connection.connect(target, autocommit=True, prepare_threshold=0, row_factory=dict_row)
         )
-        saver = PostgresSaver(conn, serde=serializer())
-        saver.setup()
-        return saver
+        pg_saver = PostgresSaver(pg_conn, serde=serializer())
+        pg_saver.setup()
+        return pg_saver
+    return _sqlite_saver(Path(target), stack)
+
+
+def _sqlite_saver(path: Path, stack: ExitStack) -> Any:
+    """A SQLite checkpointer on ``path`` (created if missing)."""
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, check_same_thread=False)
     stack.callback(conn.close)

@@ -6,15 +6,19 @@ import math
 from collections.abc import Sequence
 
 from bus import GuardCorrection, PlanetReport, ReasonedDecision, action_for
-from planets import RiskLimits
+from planets import RiskLimits, Role
 
 
 def guard(
-    decision: ReasonedDecision, reports: Sequence[PlanetReport], limits: RiskLimits
+    decision: ReasonedDecision,
+    reports: Sequence[PlanetReport],
+    limits: RiskLimits,
+    risk_planet: str = Role.RISK.value,
 ) -> tuple[ReasonedDecision, tuple[GuardCorrection, ...]]:
     """Apply the risk rules to a reasoned decision.
 
-    Rules, in order: the risk report must exist and have data (fails closed); a risk veto or
+    Rules, in order: the risk report (from the planet named ``risk_planet``, the one with the
+    risk role) must exist and have data (fails closed); a risk veto or
     critical update forces flat; the position is clamped to the tightest of ``max_position``
     and the risk planet's VaR cap. Whatever produced ``decision`` (an LLM, the quant reasoner,
     a council) gets the same treatment.
@@ -23,7 +27,7 @@ def guard(
     if not math.isfinite(target):
         raise ValueError("a reasoner produced a non-finite target position")
     corrections: list[GuardCorrection] = []
-    risk = next((r for r in reports if r.planet == "risk"), None)
+    risk = next((r for r in reports if r.planet == risk_planet), None)
 
     def correct(rule: str, new_target: float, reason: str) -> None:
         nonlocal target

@@ -18,9 +18,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, ConfigDict, Field
 
 from bus import FallbackAttempt, LlmUsage, PlanetReport, PromptRef, ReasonedDecision
-from planets import RiskLimits
+from planets import RiskLimits, Role
 from prompts import LiveExperiment, PromptTemplate, get_prompt
-from sun._structured import StructuredLLM
+from sun.llm import StructuredCaller
 
 QUANT = "quant"
 
@@ -61,12 +61,13 @@ class ReasonInputs:
     recalled: tuple[str, ...]
     limits: RiskLimits
     directional: frozenset[str]
+    risk_planet: str = Role.RISK.value
 
     def position_cap(self) -> float:
         """The tightest position cap: the limit, and the risk planet's VaR cap if it gave one."""
         cap = self.limits.max_position
         for report in self.reports:
-            if report.planet == "risk" and "position_cap" in report.evidence:
+            if report.planet == self.risk_planet and "position_cap" in report.evidence:
                 cap = min(cap, report.evidence["position_cap"])
         return cap
 
@@ -163,7 +164,7 @@ class LlmReasoner:
 
     def __init__(
         self,
-        llm: StructuredLLM,
+        llm: StructuredCaller,
         label: str,
         prompt: PromptTemplate | None = None,
         repair_prompt: PromptTemplate | None = None,
@@ -208,7 +209,8 @@ class LlmReasoner:
             result = self.llm.invoke(messages, LlmAnswer)
             usage = usage + result.usage
             error = result.error
-            decision = result.parsed.to_decision() if result.parsed is not None else None
+            parsed = result.parsed
+            decision = parsed.to_decision() if isinstance(parsed, LlmAnswer) else None
             if decision is not None and error is None:
                 error = unsafe_reason(decision, inputs)
             elapsed = (time.perf_counter() - started) * 1e3

@@ -45,4 +45,4 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, with explicit keyword overrides applied on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    return Settings.model_validate({k: v for k, v in overrides.items() if v is not None})

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
-import moons
 from bus import MarketSnapshot, SunDecision
 from planets import Planet, RiskLimits, default_planets
 from sun._checkpoint import open_checkpointer
-from sun._council import Council, default_variants
-from sun._fallback import ChainPolicy, FallbackChain
-from sun._graph import DecisionSink, Recaller, SunRuntime, build_sun_graph
-from sun._health import HealthBoard, HealthEvent
-from sun._llm_cache import CachingChatModel, LlmResponseCache
-from sun._models import build_chat_model, default_model_spec, parse_model_spec
+from sun._config import ModelConfig, OrchestrationConfig, SunHooks
+from sun._context import SunContext
+from sun._graph import build_sun_graph
 from sun._reasoning import QuantReasoner
-from sun._routing import RoutingTree
+from sun._routing import Router
 from sun._settings import Settings
-from sun._structured import StructuredLLM
-
-if TYPE_CHECKING:
-    from prompts import LiveExperiment
+from sun.llm import (
+    CachingChatModel,
+    LlmResponseCache,
+    StructuredLLM,
+    build_chat_model,
+    default_model_spec,
+    parse_model_spec,
+)
+from sun.resilience import ChainPolicy, Council, FallbackChain, HealthBoard, default_variants
 
 
 class Sun:
@@ -34,34 +36,14 @@ class Sun:
         sun_model: Model spec of the deep tier (``local``, ``quant``, ``anthropic:<model>``,
             ...). Defaults to ``settings.sun_model``, then ``local`` if installed, else ``quant``.
         settings: Configuration (environment ``HELIARCH_*`` by default).
-        planets: Planets by name; the four built-ins by default.
+        planets: Planets by name; the four built-ins by default. Exactly one must have the
+            risk role (``planets.Role.RISK``).
         limits: Risk limits; ``settings.limits`` by default.
-        llm_policy: ``always`` or ``auto`` (skip the LLM when the planets agree strongly).
-        planet_mode: ``inline`` (fast path) or ``subgraph`` (each planet's compiled subgraph).
+        models: Chat model overrides, backups, call policy, response cache, prompt experiment.
+        orchestration: LLM policy, planet mode and timeout, router, trust weights, council.
+        hooks: Memory recall, decision sinks, health listener.
         checkpoint: ``auto`` (PostgreSQL if ``settings.checkpoint_url`` is set, else a SQLite
             file under ``settings.data_dir``), ``none``, a SQLite path or a PostgreSQL URL.
-        chat_model: An already-built LangChain chat model to use instead of ``sun_model``.
-        trust_weights: Planet weights for the quant reasoner and the council (equal by default).
-        recaller: Memory hook of the recall node (e.g. ``UniversalMemory.recaller()``).
-        sinks: Called with every decision (e.g. ``LearningLoop.sink``, a journal).
-        backup_models: Backup sun models, tried in order after the primary: spec strings,
-            chat models, or ``(label, chat_model)`` pairs. Default: ``settings.backup_models``
-            (``HELIARCH_BACKUP_MODELS``, comma-separated specs).
-        chain_policy: Per-call timeout, retries, breaker and throttling of the model levels;
-            by default the timeout is ``settings.llm_timeout_s``.
-        council: The planet council used when every model failed; by default the routed
-            directional planets plus ``council_variants`` technical variants.
-        council_variants: How many technical variants join the default council (0-5).
-        planet_timeout_s: Per-planet timeout in the fan-out (None: unbounded, no thread hop).
-        health_listener: Called with every telemetry event (breaker transitions, sheds).
-        llm_cache: Response cache for every model level (``LlmResponseCache()`` in process,
-            ``LlmResponseCache.redis(url)`` shared by all workers); hits count in
-            ``decision.llm_usage.cache_hits``.
-        routing: The routing tree (default ``RoutingTree()``).
-        moon_cache: Moon-result cache (default: the process-wide ``moons.DEFAULT_CACHE``).
-        prompt_experiment: A :class:`prompts.LiveExperiment` on the reasoning prompt: each
-            LLM-reasoned decision uses its arm (recorded in ``decision.prompt``); feed outcomes
-            with ``LearningLoop(prompt_experiment=...)``. Needs an LLM sun model.
     """
 
     def __init__(
@@ -71,70 +53,66 @@ class Sun:
         settings: Settings | None = None,
         planets: Mapping[str, Planet] | None = None,
         limits: RiskLimits | None = None,
-        llm_policy: str = "always",
-        planet_mode: str = "inline",
+        models: ModelConfig | None = None,
+        orchestration: OrchestrationConfig | None = None,
+        hooks: SunHooks | None = None,
         checkpoint: str = "auto",
-        chat_model: Any = None,
-        trust_weights: Mapping[str, float] | None = None,
-        recaller: Recaller | None = None,
-        sinks: list[DecisionSink] | None = None,
-        backup_models: Sequence[Any] | None = None,
-        chain_policy: ChainPolicy | None = None,
-        council: Council | None = None,
-        council_variants: int = 5,
-        planet_timeout_s: float | None = 5.0,
-        health_listener: Callable[[HealthEvent], None] | None = None,
-        llm_cache: LlmResponseCache | None = None,
-        routing: RoutingTree | None = None,
-        moon_cache: moons.MoonCache | None = None,
-        prompt_experiment: LiveExperiment | None = None,
     ) -> None:
-        if llm_policy not in ("always", "auto"):
-            raise ValueError(f"llm_policy must be 'always' or 'auto', got {llm_policy!r}")
-        if planet_mode not in ("inline", "subgraph"):
-            raise ValueError(f"planet_mode must be 'inline' or 'subgraph', got {planet_mode!r}")
         self.settings = settings or Settings()
         self.model_spec = sun_model or self.settings.sun_model or default_model_spec()
+        self.models = models or ModelConfig()
+        self.orchestration = orchestration or OrchestrationConfig()
+        hooks = hooks or SunHooks()
         chosen_planets = dict(planets or default_planets())
-        if "risk" not in chosen_planets:
-            raise ValueError("a sun needs a 'risk' planet: risk supersedes every decision")
-        self.health_board = HealthBoard(listener=health_listener)
-        self.llm_cache = llm_cache
-        self.chain_policy = chain_policy or ChainPolicy(timeout_s=self.settings.llm_timeout_s)
-        if backup_models is None:
-            backup_models = list(self.settings.backup_models)
-        self.runtime = SunRuntime(
+        self.health_board = HealthBoard(listener=hooks.health_listener)
+        self.chain_policy = self.models.chain_policy or ChainPolicy(
+            timeout_s=self.settings.llm_timeout_s
+        )
+        weights = self.orchestration.trust_weights
+        self.context = SunContext(
             planets=chosen_planets,
             limits=limits or self.settings.limits,
-            llm=None,
-            quant=QuantReasoner(trust_weights),
-            llm_policy=llm_policy,
-            planet_mode=planet_mode,
-            recaller=recaller,
-            sinks=list(sinks or []),
-            chain=self._chain(chat_model, backup_models),
-            council=council
-            or Council(default_variants(chosen_planets, council_variants), trust_weights),
-            planet_timeout_s=planet_timeout_s,
+            orchestration=self.orchestration,
+            quant=QuantReasoner(weights),
+            chain=self._chain(),
+            council=self.orchestration.council
+            or Council(
+                default_variants(chosen_planets, self.orchestration.council_variants), weights
+            ),
             health=self.health_board,
-            routing=routing or RoutingTree(),
-            cache=moon_cache or moons.DEFAULT_CACHE,
+            recaller=hooks.recaller,
+            sinks=list(hooks.sinks),
         )
-        if prompt_experiment is not None:
-            self._attach_experiment(prompt_experiment)
+        if self.models.prompt_experiment is not None:
+            self._attach_experiment()
         self._stack = ExitStack()
         self.checkpointer = self._checkpointer(checkpoint)
-        self.graph = build_sun_graph(self.runtime, checkpointer=self.checkpointer)
+        self.graph = build_sun_graph(checkpointer=self.checkpointer)
 
-    def _attach_experiment(self, experiment: LiveExperiment) -> None:
-        chain = self.runtime.chain
+    @property
+    def llm_cache(self) -> LlmResponseCache | None:
+        """The LLM response cache every model level goes through, if any."""
+        return self.models.llm_cache
+
+    @property
+    def router(self) -> Router:
+        """The router that picks planets per query."""
+        return self.context.orchestration.router
+
+    @router.setter
+    def router(self, router: Router) -> None:
+        self.orchestration = replace(self.orchestration, router=router)
+        self.context = replace(self.context, orchestration=self.orchestration)
+
+    def _attach_experiment(self) -> None:
+        chain = self.context.chain
         if chain is None:
             raise ValueError(
                 f"a live prompt experiment needs an LLM sun model; {self.model_spec!r} has no "
                 "prompt to vary"
             )
         for level in chain.levels:
-            level.reasoner.experiment = experiment
+            level.reasoner.experiment = self.models.prompt_experiment
 
     def _build(self, spec: str) -> tuple[str, StructuredLLM]:
         parsed = parse_model_spec(spec)
@@ -151,25 +129,31 @@ class Sun:
             model = CachingChatModel(inner=model, response_cache=self.llm_cache, model_label=label)
         return label, StructuredLLM(model, label)
 
-    def _chain(self, chat_model: Any, backups: Sequence[Any]) -> FallbackChain | None:
+    def _chain(self) -> FallbackChain | None:
         spec = parse_model_spec(self.model_spec)
         models: list[tuple[str, StructuredLLM]] = []
-        if chat_model is not None:
-            models.append(self._structured(spec.label, chat_model))
+        if self.models.chat_model is not None:
+            models.append(self._structured(spec.label, self.models.chat_model))
         elif spec.is_llm:
             models.append(self._build(self.model_spec))
         if not models:
             return None
-        for backup in backups:
-            if isinstance(backup, str):
-                models.append(self._build(backup))
-            elif isinstance(backup, tuple):
-                label, model = backup
-                models.append(self._structured(label, model))
-            else:
-                label = f"model:{getattr(backup, '_llm_type', type(backup).__name__)}"
-                models.append(self._structured(label, backup))
-        return FallbackChain.build(models, self.chain_policy, health=self.health_board)
+        backups = self.models.backup_models
+        if backups is None:
+            backups = list(self.settings.backup_models)
+        models.extend(self._backup(backup) for backup in backups)
+        return FallbackChain.build(
+            models, self.chain_policy, health=self.health_board, clock=self.models.clock
+        )
+
+    def _backup(self, backup: Any) -> tuple[str, StructuredLLM]:
+        if isinstance(backup, str):
+            return self._build(backup)
+        if isinstance(backup, tuple):
+            label, model = backup
+            return self._structured(label, model)
+        label = f"model:{getattr(backup, '_llm_type', type(backup).__name__)}"
+        return self._structured(label, backup)
 
     def health(self) -> dict[str, Any]:
         """Health view: per model level (breaker, throttle, heartbeat) and per planet.
@@ -181,7 +165,7 @@ class Sun:
         """
         beats = self.health_board.view()
         models: dict[str, Any] = {}
-        chain = self.runtime.chain
+        chain = self.context.chain
         if chain is not None:
             for name, state in chain.snapshot().items():
                 models[name] = {**state, "heartbeat": beats["models"].get(name)}
@@ -254,16 +238,17 @@ class Sun:
         config: dict[str, Any] = {}
         if self.checkpointer is not None:
             config = {"configurable": {"thread_id": thread_id or uuid.uuid4().hex}}
-        result = self.graph.invoke(state, config)
-        return result["decision"]
+        result = self.graph.invoke(state, config, context=self.context)
+        decision: SunDecision = result["decision"]
+        return decision
 
     def add_sink(self, sink: Callable[[SunDecision], None]) -> None:
         """Call ``sink(decision)`` after every decision (journals, memories, learners)."""
-        self.runtime.sinks.append(sink)
+        self.context.sinks.append(sink)
 
     def close(self) -> None:
         """Close checkpoint connections and worker threads."""
-        self.runtime.close()
+        self.context.close()
         self._stack.close()
 
     def __enter__(self) -> Sun:

@@ -11,13 +11,13 @@ import pytest
 
 from learning import (
     HedgeTrust,
+    Labelled,
     LearningLoop,
     OutcomeLabeler,
     PerformanceTracker,
     market_regime,
     planet_loss,
 )
-from learning._outcomes import Labelled
 from memory import Outcome, Situation, UniversalMemory
 from sun import QuantReasoner
 

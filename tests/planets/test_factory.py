@@ -46,15 +46,20 @@ def test_spec_builds_a_planet_that_scores_the_panel(goog) -> None:  # noqa: ANN0
 
 
 def test_sun_and_council_use_dynamic_planets(goog) -> None:  # noqa: ANN001
-    from sun._council import Council, default_variants
-    from sun._sun import Sun
+    from sun import OrchestrationConfig, Sun
+    from sun.resilience import Council, default_variants
 
     factory = PlanetFactory(auto_approve=True)
     factory.propose(CROSS)
     planets = {**default_planets(), **factory.planets()}
     council = Council({**default_variants(planets), **factory.planets()})
     snapshot = MarketSnapshot.at(datetime(2012, 6, 1), {"GOOG": goog})
-    with Sun("quant", planets=planets, checkpoint="none", council=council) as sun:
+    with Sun(
+        "quant",
+        planets=planets,
+        checkpoint="none",
+        orchestration=OrchestrationConfig(council=council),
+    ) as sun:
         factory.attach(sun)
         decision = sun.decide(snapshot)
     assert "ema_cross" in {r.planet for r in decision.planet_reports}

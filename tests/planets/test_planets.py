@@ -20,7 +20,7 @@ from planets import (
     Verdict,
     default_planets,
 )
-from sun._panel import compute_panel
+from sun import compute_panel
 
 
 def context_at(series: BarSeries, as_of: datetime, **kwargs: object) -> PlanetContext:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from heliarch.cli import app
 from prompts import TrialStore, get_prompt, write_version
-from sun._cli import app
 
 
 def test_list_show_diff_pin_rollback_history(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ import pytest
 
 from bus import BarSeries, MarketSnapshot, SunDecision
 from planets import PlanetContext, TechnicalPlanet, default_planets
-from sun import Sun
+from sun import Sun, SunHooks
 
 
 class CountingTechnical(TechnicalPlanet):
@@ -49,7 +49,9 @@ def test_interrupted_run_resumes_from_checkpoint(goog: BarSeries, checkpoint_tar
     sink = CrashOnce()
     thread = f"test-{uuid.uuid4().hex}"
     CountingTechnical.runs = 0
-    with Sun("quant", planets=planets, checkpoint=checkpoint_target, sinks=[sink]) as sun:
+    with Sun(
+        "quant", planets=planets, checkpoint=checkpoint_target, hooks=SunHooks(sinks=[sink])
+    ) as sun:
         with pytest.raises(RuntimeError, match="simulated crash"):
             sun.decide(snapshot, thread_id=thread)
         assert CountingTechnical.runs == 1

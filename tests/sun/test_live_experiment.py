@@ -8,18 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _scripted import ScriptedChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
 from bus import BarSeries, MarketSnapshot
 from learning import LearningLoop
-from prompts import LiveExperiment, get_prompt
-from prompts._store import TrialStore
-from prompts._versions import write_version
-from sun import Sun
-from sun._llm_cache import LlmResponseCache
-from sun._replay import record, replay
+from prompts import LiveExperiment, TrialStore, get_prompt, write_version
+from sun import ModelConfig, Sun, SunHooks
+from sun.llm import LlmResponseCache
+from sun.replay import record, replay
+from sun.testing import ScriptedChatModel
 
 MARKER = "Follow the trend."
 
@@ -63,11 +61,9 @@ def test_live_decisions_are_the_trials_and_outcomes_decide(
     with (
         Sun(
             "openai:gpt-test",
-            chat_model=model,
-            sinks=[loop.sink],
-            prompt_experiment=experiment,
-            llm_cache=cache,
             checkpoint="none",
+            models=ModelConfig(chat_model=model, prompt_experiment=experiment, llm_cache=cache),
+            hooks=SunHooks(sinks=[loop.sink]),
         ) as sun,
         record(sun, journal, llm_cache=cache) as recorder,
     ):
@@ -99,4 +95,8 @@ def test_a_live_experiment_needs_an_llm_sun(prompt_dir: Path) -> None:
         "sun_reason", f"{base.system} {MARKER}", base.user, parent=base.version, origin="evolved"
     )
     with pytest.raises(ValueError, match="needs an LLM sun model"):
-        Sun("quant", checkpoint="none", prompt_experiment=LiveExperiment("sun_reason", candidate))
+        Sun(
+            "quant",
+            checkpoint="none",
+            models=ModelConfig(prompt_experiment=LiveExperiment("sun_reason", candidate)),
+        )

@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from _scripted import ScriptedChatModel
 
 from bus import BarSeries, MarketSnapshot
-from sun._backtest import BacktestConfig, run_backtest
-from sun._panel import compute_panel
+from heliarch.backtest import BacktestConfig, run_backtest
+from sun import compute_panel
+from sun.testing import ScriptedChatModel
 
 START, CUT, END = datetime(2010, 1, 1), datetime(2010, 3, 31), datetime(2010, 5, 31)
 

@@ -6,11 +6,11 @@ import json
 from datetime import datetime, timedelta
 
 import pytest
-from _scripted import ScriptedChatModel
 
 from bus import BarSeries, DataValidationError, Headline, MarketSnapshot, SunDecision
 from planets import RiskLimits
-from sun import Sun
+from sun import ModelConfig, OrchestrationConfig, Sun, SunHooks
+from sun.testing import ScriptedChatModel
 
 AS_OF = datetime(2012, 6, 1)
 
@@ -40,7 +40,9 @@ def test_quant_decision_is_complete_and_labelled(snapshot: MarketSnapshot) -> No
 
 def test_llm_decision_carries_evidence_verbatim_and_usage(snapshot: MarketSnapshot) -> None:
     model = ScriptedChatModel(script=[answer("BUY", 0.4)], prompts=[])
-    with Sun("anthropic:claude-test", chat_model=model, checkpoint="none") as sun:
+    with Sun(
+        "anthropic:claude-test", checkpoint="none", models=ModelConfig(chat_model=model)
+    ) as sun:
         decision = sun.decide(snapshot)
     assert decision.reasoner == "anthropic:claude-test" and decision.fallback_level == "primary"
     assert decision.action == "BUY" and decision.target_position == pytest.approx(0.4)
@@ -52,7 +54,7 @@ def test_llm_decision_carries_evidence_verbatim_and_usage(snapshot: MarketSnapsh
 
 def test_invalid_answer_is_repaired_once(snapshot: MarketSnapshot) -> None:
     model = ScriptedChatModel(script=["not json at all", answer("SELL", 0.2)], prompts=[])
-    with Sun("openai:gpt-test", chat_model=model, checkpoint="none") as sun:
+    with Sun("openai:gpt-test", checkpoint="none", models=ModelConfig(chat_model=model)) as sun:
         decision = sun.decide(snapshot)
     assert decision.fallback_level == "primary" and decision.action == "SELL"
     assert [a.ok for a in decision.attempts] == [False, True]
@@ -61,7 +63,7 @@ def test_invalid_answer_is_repaired_once(snapshot: MarketSnapshot) -> None:
 
 def test_twice_invalid_falls_back_to_council_and_says_so(snapshot: MarketSnapshot) -> None:
     model = ScriptedChatModel(script=['{"action": "MOON"}'], prompts=[])
-    with Sun("openai:gpt-test", chat_model=model, checkpoint="none") as sun:
+    with Sun("openai:gpt-test", checkpoint="none", models=ModelConfig(chat_model=model)) as sun:
         decision = sun.decide(snapshot)
     assert decision.reasoner == "council" and decision.fallback_level in ("council", "hold")
     assert decision.rationale.startswith("[council]")
@@ -73,7 +75,9 @@ def test_twice_invalid_falls_back_to_council_and_says_so(snapshot: MarketSnapsho
 def test_unsafe_answer_is_repaired_then_guarded(snapshot: MarketSnapshot) -> None:
     limits = RiskLimits(max_position=0.3)
     model = ScriptedChatModel(script=[answer("BUY", 1.0)], prompts=[])
-    with Sun("openai:gpt-test", chat_model=model, limits=limits, checkpoint="none") as sun:
+    with Sun(
+        "openai:gpt-test", limits=limits, checkpoint="none", models=ModelConfig(chat_model=model)
+    ) as sun:
         decision = sun.decide(snapshot)
     assert "exceeds the risk limit" in (decision.attempts[0].error or "")
     assert decision.reasoner == "council"
@@ -82,7 +86,9 @@ def test_unsafe_answer_is_repaired_then_guarded(snapshot: MarketSnapshot) -> Non
 
 def test_transport_error_degrades_visibly(snapshot: MarketSnapshot) -> None:
     model = ScriptedChatModel(script=[ConnectionError("api down")], prompts=[])
-    with Sun("anthropic:claude-test", chat_model=model, checkpoint="none") as sun:
+    with Sun(
+        "anthropic:claude-test", checkpoint="none", models=ModelConfig(chat_model=model)
+    ) as sun:
         decision = sun.decide(snapshot)
     assert decision.reasoner == "council"
     assert "ConnectionError" in (decision.attempts[0].error or "")
@@ -92,7 +98,9 @@ def test_guard_clamps_llm_to_risk_cap(goog: BarSeries) -> None:
     snapshot = MarketSnapshot.at(datetime(2008, 10, 15), {"GOOG": goog})
     limits = RiskLimits(max_var95=0.01, max_drawdown=0.99)
     model = ScriptedChatModel(script=[answer("BUY", 1.0)], prompts=[])
-    with Sun("openai:gpt-test", chat_model=model, limits=limits, checkpoint="none") as sun:
+    with Sun(
+        "openai:gpt-test", limits=limits, checkpoint="none", models=ModelConfig(chat_model=model)
+    ) as sun:
         decision = sun.decide(snapshot)
     risk = next(r for r in decision.planet_reports if r.planet == "risk")
     assert decision.target_position <= risk.evidence["position_cap"] + 1e-12
@@ -102,7 +110,9 @@ def test_drawdown_breaker_short_circuits_to_emergency(goog: BarSeries) -> None:
     snapshot = MarketSnapshot.at(datetime(2008, 11, 20), {"GOOG": goog})
     model = ScriptedChatModel(script=[answer("BUY", 1.0)], prompts=[])
     limits = RiskLimits(max_drawdown=0.2)
-    with Sun("openai:gpt-test", chat_model=model, limits=limits, checkpoint="none") as sun:
+    with Sun(
+        "openai:gpt-test", limits=limits, checkpoint="none", models=ModelConfig(chat_model=model)
+    ) as sun:
         decision = sun.decide(snapshot)
     assert decision.emergency and decision.fallback_level == "emergency"
     assert decision.action == "HOLD" and decision.target_position == 0.0
@@ -137,7 +147,7 @@ def test_malformed_snapshot_gives_typed_error_and_no_decision(goog: BarSeries) -
     seen: list[SunDecision] = []
     payload = MarketSnapshot.at(AS_OF, {"GOOG": goog}).model_dump(mode="json")
     payload["bars"]["GOOG"]["close"][-1] = -3.0
-    with Sun("quant", checkpoint="none", sinks=[seen.append]) as sun:
+    with Sun("quant", checkpoint="none", hooks=SunHooks(sinks=[seen.append])) as sun:
         with pytest.raises(DataValidationError) as caught:
             sun.graph.invoke({"snapshot": payload})
     assert caught.value.field == "close" and caught.value.instrument == "GOOG"
@@ -147,14 +157,21 @@ def test_malformed_snapshot_gives_typed_error_and_no_decision(goog: BarSeries) -
 def test_subgraph_mode_gives_the_same_decision(snapshot: MarketSnapshot) -> None:
     with (
         Sun("quant", checkpoint="none") as fast,
-        Sun("quant", checkpoint="none", planet_mode="subgraph") as nested,
+        Sun(
+            "quant", checkpoint="none", orchestration=OrchestrationConfig(planet_mode="subgraph")
+        ) as nested,
     ):
         assert fast.decide(snapshot) == nested.decide(snapshot)
 
 
 def test_auto_policy_skips_llm_when_planets_agree(snapshot: MarketSnapshot) -> None:
     model = ScriptedChatModel(script=[answer("HOLD", 0.0)], prompts=[])
-    with Sun("openai:gpt-test", chat_model=model, llm_policy="auto", checkpoint="none") as sun:
+    with Sun(
+        "openai:gpt-test",
+        checkpoint="none",
+        models=ModelConfig(chat_model=model),
+        orchestration=OrchestrationConfig(llm_policy="auto"),
+    ) as sun:
         decision = sun.decide(snapshot)
         voters = [r for r in decision.planet_reports if r.planet in ("technical", "sentiment")]
         strong = all(r.confidence >= 0.6 and abs(r.score) >= 0.3 for r in voters if r.has_data)

@@ -1,0 +1,5 @@
+"""``python -m heliarch``: the command line."""
+
+from heliarch.cli import main
+
+main()

@@ -1,0 +1,133 @@
+"""``heliarch backtest``: walk-forward over real bars with baselines, JSON report and PNG."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bus import DataValidationError, load_csv
+
+DATA_HELP = "CSV of OHLCV bars: timestamp, Open, High, Low, Close, Volume"
+
+
+def _fmt(value: float | int | None, kind: str = "pct") -> str:
+    if value is None:
+        return "n/a"
+    if kind == "pct":
+        return f"{value:+.1%}"
+    if kind == "int":
+        return f"{int(value)}"
+    return f"{value:.2f}"
+
+
+def render_report(report: dict, console: Console) -> None:
+    """The metrics table of one backtest report."""
+    table = Table(title=f"{report['instrument']} walk-forward {report['window']['start'][:10]} .. "
+                  f"{report['window']['end'][:10]} ({report['window']['bars']} bars)")  # fmt: skip
+    columns = [
+        ("total return", "total_return", "pct"),
+        ("CAGR", "cagr", "pct"),
+        ("Sharpe", "sharpe", "num"),
+        ("Sortino", "sortino", "num"),
+        ("max DD", "max_drawdown", "pct"),
+        ("hit rate", "hit_rate", "pct"),
+        ("trades", "trades", "int"),
+    ]
+    table.add_column("strategy")
+    for title, _, _ in columns:
+        table.add_column(title, justify="right")
+    for name, metrics in report["metrics"].items():
+        table.add_row(name, *(_fmt(metrics[key], kind) for _, key, kind in columns))
+    console.print(table)
+    llm = report["llm"]
+    learning = report["learning"]
+    console.print(
+        f"decisions {report['decisions']}  LLM calls {llm['calls']} "
+        f"({llm['calls_per_decision']:.2f}/decision), cache hits {llm['cache_hits']}  "
+        f"learning {'on' if learning['enabled'] else 'off'}: weights {learning['weights']}, "
+        f"lessons {learning['lessons_written']}  memories {report['memories']}  "
+        f"{report['elapsed_s']:.1f} s"
+    )
+
+
+def backtest(
+    data: Path = typer.Option(..., exists=True, dir_okay=False, help=DATA_HELP),
+    symbol: str | None = typer.Option(None, help="instrument name (default: file name)"),
+    start: str | None = typer.Option(None, help="first decision time, ISO (default: first bar)"),
+    end: str | None = typer.Option(None, help="last decision time, ISO (default: last bar)"),
+    model: str = typer.Option("quant", help="sun model spec: quant, local, anthropic:<m>, ..."),
+    learning: str = typer.Option("on", help="learn trust weights and lessons: on | off"),
+    cost_bps: float = typer.Option(1.0, help="cost per unit of turnover, basis points"),
+    slippage_bps: float = typer.Option(1.0, help="slippage per unit of turnover, basis points"),
+    horizon: int = typer.Option(5, help="bars until a decision is labelled with its outcome"),
+    seed: int = typer.Option(0, help="seed (quant runs are deterministic)"),
+    policy: str = typer.Option("auto", help="LLM policy: auto | always"),
+    planets: str = typer.Option("styles", help="planet set: styles | default"),
+    out: Path = typer.Option(Path("out/backtest"), help="directory for the JSON report + PNG"),
+    as_json: bool = typer.Option(False, "--json", help="print the JSON report"),
+) -> None:
+    """Walk the sun forward over real bars; compare with buy-and-hold and SMA 50/200."""
+    from heliarch.backtest import BacktestConfig, plot_equity, run_backtest
+
+    err = Console(stderr=True)
+    if learning not in ("on", "off"):
+        err.print("[red]--learning must be on or off[/red]")
+        raise typer.Exit(2)
+    if planets not in ("styles", "default"):
+        err.print("[red]--planets must be styles or default[/red]")
+        raise typer.Exit(2)
+    try:
+        series = load_csv(data, symbol or data.stem)
+    except DataValidationError as error:
+        err.print(f"[red]invalid data:[/red] {error}")
+        raise typer.Exit(2) from error
+    config = BacktestConfig(
+        model=model,
+        learning=learning == "on",
+        horizon=horizon,
+        cost_bps=cost_bps,
+        slippage_bps=slippage_bps,
+        start=datetime.fromisoformat(start) if start else None,
+        end=datetime.fromisoformat(end) if end else None,
+        seed=seed,
+        policy=policy,
+        planets=planets,
+        memory_dir=out / "memory",
+    )
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(f"{series.instrument} walk-forward", total=None)
+
+        def step(done: int, total: int) -> None:
+            if done % 10 == 0 or done == total:
+                progress.update(task, completed=done, total=total)
+
+        try:
+            result = run_backtest(series, config, on_step=step)
+        except ValueError as error:
+            err.print(f"[red]{error}[/red]")
+            raise typer.Exit(2) from error
+    out.mkdir(parents=True, exist_ok=True)
+    report = result.report()
+    stem = f"{series.instrument}-{model.replace(':', '_')}-learning-{learning}"
+    png = plot_equity([result], out / f"{stem}.png")
+    report["files"] = {"report": str(out / f"{stem}.json"), "equity_png": str(png)}
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        render_report(report, Console())
+        Console().print(f"report: {report['files']['report']}  figure: {png}")

@@ -1,0 +1,100 @@
+"""``heliarch worker`` (serve planets over Redis) and ``heliarch replay`` (re-run a journal)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from sun.replay import ReplayReport
+
+console = Console()
+err_console = Console(stderr=True)
+
+PLANET_HELP = "planet to serve (repeat for several): technical, risk, sentiment, execution"
+
+
+def worker(
+    planet: list[str] = typer.Option(..., "--planet", "-p", help=PLANET_HELP),
+    redis: str = typer.Option(
+        None, "--redis", help="Redis URL (default: REDIS_URL or redis://127.0.0.1:6379/0)"
+    ),
+    prefix: str = typer.Option("heliarch:", help="key prefix shared with the sun"),
+    group: str | None = typer.Option(None, help="consumer group (default: the planet's name)"),
+    consumer: str | None = typer.Option(None, help="consumer name (default: host-pid-random)"),
+) -> None:
+    """Serve planet requests from the Redis bus until SIGTERM / Ctrl-C.
+
+    Run more workers with the same --group (on any machine) to scale out.
+    """
+    from planets.remote import DEFAULT_REDIS_URL, serve_planets
+
+    url = redis or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+
+    def ready(name: str) -> None:
+        print(f"ready {name} planets={','.join(planet)} prefix={prefix}", flush=True)
+
+    try:
+        asyncio.run(
+            serve_planets(
+                url, planet, prefix=prefix, group=group, consumer=consumer, on_ready=ready
+            )
+        )
+    except ValueError as error:
+        err_console.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    print("stopped", flush=True)
+
+
+def replay(
+    journal: str = typer.Argument(..., help="JSONL journal path, or a Redis URL (--key)"),
+    key: str = typer.Option("heliarch:journal", help="stream key when JOURNAL is a Redis URL"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Re-run the journaled decisions deterministically and report any divergence.
+
+    LLM answers come from the journal (no model is called); a model level that failed when
+    recorded fails again with the recorded error. Exit code 1 on divergence or a skipped
+    decision (e.g. recorded with custom planets, which the CLI cannot rebuild).
+    """
+    from sun.replay import replay as run_replay
+
+    if not journal.startswith(("redis://", "rediss://", "unix://")) and not Path(journal).exists():
+        err_console.print(f"[red]no journal at {journal}[/red]")
+        raise typer.Exit(2)
+    report = run_replay(journal, key=key)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        _render(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _render(report: ReplayReport) -> None:
+    console.print(
+        f"replayed {report.replayed}/{report.decisions} decisions, "
+        f"{len(report.divergences)} diverged; LLM answers in journal {report.llm_answers}, "
+        f"served {report.llm_served}, missing {report.llm_missing}, "
+        f"recorded failures reproduced {report.llm_failures_reproduced}"
+    )
+    for reason in report.skipped:
+        console.print(f"[yellow]skipped[/yellow] {reason}")
+    if not report.divergences:
+        console.print("[green]no divergence[/green]")
+        return
+    table = Table(title="divergences")
+    for column in ("instrument", "as_of", "recorded", "replayed", "fields"):
+        table.add_column(column)
+    for item in report.divergences:
+        table.add_row(
+            item.instrument, item.as_of, item.recorded, item.replayed, ", ".join(item.fields)
+        )
+    console.print(table)

@@ -1,0 +1,35 @@
+"""Walk-forward backtests of a sun on real bars, with memory, learning and baselines.
+
+from heliarch.backtest import BacktestConfig, run_backtest
+result = run_backtest(load_csv("examples/data/GOOG.csv", "GOOG"), BacktestConfig())
+print(result.report()["metrics"])
+"""
+
+from heliarch.backtest._metrics import (
+    BUY_AND_HOLD,
+    SMA_CROSS,
+    STRATEGY,
+    Metrics,
+    compute_metrics,
+    equity_from_positions,
+    sma_cross_positions,
+    years_between,
+)
+from heliarch.backtest._plot import plot_equity
+from heliarch.backtest._result import BacktestConfig, BacktestResult
+from heliarch.backtest._run import run_backtest
+
+__all__ = [
+    "BUY_AND_HOLD",
+    "SMA_CROSS",
+    "STRATEGY",
+    "BacktestConfig",
+    "BacktestResult",
+    "Metrics",
+    "compute_metrics",
+    "equity_from_positions",
+    "plot_equity",
+    "run_backtest",
+    "sma_cross_positions",
+    "years_between",
+]

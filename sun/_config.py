@@ -1,0 +1,120 @@
+"""The sun's settings, grouped by concern in frozen objects (see :class:`sun.Sun`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import moons
+from bus import MoonPanel, SunDecision
+from sun._routing import Router, RoutingTree
+from sun.llm import LlmResponseCache
+from sun.resilience import ChainPolicy, Council, HealthEvent
+
+if TYPE_CHECKING:
+    from prompts import LiveExperiment
+
+Recaller = Callable[[str, MoonPanel], list[str]]
+"""Memory hook of the recall node: (instrument, panel) -> similar past situations, as text."""
+DecisionSink = Callable[[SunDecision], None]
+"""Called with every decision (journals, memories, learners)."""
+
+LlmPolicy = Literal["always", "auto"]
+PlanetMode = Literal["inline", "subgraph"]
+
+
+def parse_llm_policy(value: str) -> LlmPolicy:
+    """``value`` as an LLM policy, or a ValueError naming the choices."""
+    if value == "always":
+        return "always"
+    if value == "auto":
+        return "auto"
+    raise ValueError(f"llm_policy must be 'always' or 'auto', got {value!r}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which chat models reason, and how they are called.
+
+    Attributes:
+        chat_model: An already-built LangChain chat model used instead of the ``sun_model``
+            spec (e.g. a provider object, a fault-injecting wrapper).
+        backup_models: Tried in order after the primary: spec strings, chat models, or
+            ``(label, chat_model)`` pairs. ``None``: ``settings.backup_models``.
+        chain_policy: Per-call timeout, retries, breaker and throttling of every model level.
+            ``None``: defaults with ``settings.llm_timeout_s``.
+        llm_cache: Response cache for every model level (``LlmResponseCache()`` in process,
+            ``LlmResponseCache.redis(url)`` shared by workers); hits count in
+            ``decision.llm_usage.cache_hits``.
+        prompt_experiment: A live A/B experiment on the reasoning prompt; each LLM-reasoned
+            decision uses its arm (recorded in ``decision.prompt``). Needs an LLM sun model.
+        clock: Time source (seconds) of breaker cool-downs, shedding and level deadlines;
+            ``time.monotonic`` by default. Tests inject a manual clock instead of sleeping.
+    """
+
+    chat_model: Any = None
+    backup_models: Sequence[Any] | None = None
+    chain_policy: ChainPolicy | None = None
+    llm_cache: LlmResponseCache | None = None
+    prompt_experiment: LiveExperiment | None = None
+    clock: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class OrchestrationConfig:
+    """How one decision runs through the hierarchy.
+
+    Attributes:
+        llm_policy: ``always`` asks the LLM on every non-emergency decision; ``auto`` skips it
+            when the directional planets agree strongly (the quant answer is then as good).
+        agree_threshold: The confidence every directional planet needs for ``auto`` to skip.
+        planet_mode: ``inline`` runs each planet's select/score in the fan-out task (fast
+            path); ``subgraph`` invokes each planet's compiled subgraph (per-planet traces).
+        planet_timeout_s: Per-planet timeout (None: unbounded, no thread hop); a planet that
+            does not answer in time reports "no data" naming the timeout.
+        router: Chooses the planets per query (default :class:`RoutingTree`).
+        trust_weights: Planet weights for the quant reasoner and the council (equal by
+            default); kept by reference, so a learning loop can update them in place.
+        council: The planet council used when every model failed; by default the directional
+            planets plus ``council_variants`` technical variants.
+        council_variants: How many technical variants join the default council (0-5).
+        moon_cache: Moon-result cache (default: the process-wide ``moons.DEFAULT_CACHE``).
+        panel_spec: The moon panel computed per decision.
+    """
+
+    llm_policy: LlmPolicy = "always"
+    agree_threshold: float = 0.6
+    planet_mode: PlanetMode = "inline"
+    planet_timeout_s: float | None = 5.0
+    router: Router = field(default_factory=RoutingTree)
+    trust_weights: Mapping[str, float] | None = None
+    council: Council | None = None
+    council_variants: int = 5
+    moon_cache: moons.MoonCache = moons.DEFAULT_CACHE
+    panel_spec: moons.PanelSpec = moons.DEFAULT_PANEL
+
+    def __post_init__(self) -> None:
+        parse_llm_policy(self.llm_policy)
+        if self.planet_mode not in ("inline", "subgraph"):
+            raise ValueError(
+                f"planet_mode must be 'inline' or 'subgraph', got {self.planet_mode!r}"
+            )
+        if not isinstance(self.router, Router):
+            raise TypeError(f"router must have route(moons, has_headlines); got {self.router!r}")
+
+
+@dataclass(frozen=True)
+class SunHooks:
+    """Callbacks into the rest of an application.
+
+    Attributes:
+        recaller: Memory hook of the recall node (e.g. ``UniversalMemory.recaller()``).
+        sinks: Called with every decision (e.g. ``LearningLoop.sink``, a journal).
+        health_listener: Called with every telemetry event (breaker transitions, sheds).
+    """
+
+    recaller: Recaller | None = None
+    sinks: Sequence[DecisionSink] = ()
+    health_listener: Callable[[HealthEvent], None] | None = None

@@ -1,0 +1,199 @@
+"""The sun graph's nodes: plain functions of (state, runtime), ``runtime.context`` being the
+sun's :class:`SunContext`. Wiring is in :mod:`sun._graph`.
+
+ingest -> moons -> route -> (consult per planet + recall, in parallel via Send) -> reason ->
+guard -> propagate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from langgraph.runtime import Runtime
+from langgraph.types import Send
+
+from bus import MarketSnapshot, PlanetReport, SunDecision, load_csv
+from planets import Planet, PlanetContext
+from sun._context import SunContext
+from sun._guard import guard
+from sun._panel import compute_panel
+from sun._reason import decide_reasoning, sorted_reports
+from sun._state import ConsultTask, RecallTask, SunState
+from sun._view import planet_context, recent_view
+
+
+def ingest(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """Validate the input (a snapshot, or a JSON request naming a CSV) and pick the instrument."""
+    snapshot = state.get("snapshot")
+    if snapshot is None:
+        snapshot = snapshot_from_request(state.get("request") or {})
+    elif not isinstance(snapshot, MarketSnapshot):
+        snapshot = MarketSnapshot.model_validate(snapshot)
+    instrument = state.get("instrument") or snapshot.instruments[0]
+    if instrument not in snapshot.bars:
+        raise KeyError(f"instrument {instrument!r} is not in the snapshot {snapshot.instruments}")
+    return {"snapshot": snapshot, "instrument": instrument, "position": state.get("position", 0.0)}
+
+
+def snapshot_from_request(request: Mapping[str, Any]) -> MarketSnapshot:
+    """A snapshot from ``{"snapshot": ...}`` or ``{"csv": path, "symbol": ..., "as_of": ...}``."""
+    if "snapshot" in request:
+        return MarketSnapshot.model_validate(request["snapshot"])
+    if "csv" in request:
+        symbol = request.get("symbol") or Path(request["csv"]).stem
+        series = load_csv(request["csv"], symbol)
+        as_of = request.get("as_of")
+        stamp = datetime.fromisoformat(as_of) if as_of else series.last_timestamp
+        return MarketSnapshot.at(stamp, {symbol: series})
+    raise ValueError("request needs 'snapshot' (a MarketSnapshot) or 'csv' (+ 'symbol', 'as_of')")
+
+
+def moon_panel(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """The moon panel of every instrument, in one cached pass."""
+    settings = runtime.context.orchestration
+    panel = compute_panel(state["snapshot"], settings.panel_spec, settings.moon_cache)
+    # Past this point only the panel and the last bars are read; dropping the long history
+    # keeps every later checkpoint (and every planet task) small.
+    return {"panel": panel, "snapshot": recent_view(state["snapshot"])}
+
+
+def route(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """Ask the router which planets to consult; the risk planet is always among them."""
+    context = runtime.context
+    instrument, snapshot = state["instrument"], state["snapshot"]
+    chosen = context.orchestration.router.route(
+        state["panel"].for_instrument(instrument), bool(snapshot.headlines_for(instrument))
+    )
+    planets = [name for name in chosen.planets if name in context.planets]
+    if context.risk_planet not in planets:
+        planets.append(context.risk_planet)
+    return {
+        "route": {"planets": tuple(planets), "params": dict(chosen.params), "path": chosen.path}
+    }
+
+
+def fan_out(state: SunState, runtime: Runtime[SunContext]) -> list[Send]:
+    """One ``consult`` task per routed planet, plus ``recall`` when memory is configured."""
+    context = runtime.context
+    shared = planet_context(state, context)
+    params = state["route"]["params"]
+    sends = [
+        Send("consult", ConsultTask(planet=name, context=_with_params(shared, params.get(name))))
+        for name in state["route"]["planets"]
+    ]
+    if context.recaller is not None:
+        sends.append(Send("recall", RecallTask(instrument=shared.instrument, panel=state["panel"])))
+    return sends
+
+
+def _with_params(shared: PlanetContext, params: Mapping[str, Any] | None) -> PlanetContext:
+    return replace(shared, params=params) if params else shared
+
+
+def consult(task: ConsultTask, runtime: Runtime[SunContext]) -> SunState:
+    """One planet's report; a failure or timeout becomes a "no data" report naming it."""
+    context = runtime.context
+    name, planet_input = task["planet"], task["context"]
+    planet = context.planets[name]
+    timeout = context.orchestration.planet_timeout_s
+    started = time.perf_counter()
+    error: str | None = None
+    try:
+        if timeout is None:
+            report = _checked(_ask(planet, planet_input, context))
+        else:
+            future = context.workers.pool().submit(_ask, planet, planet_input, context)
+            report = _checked(future.result(timeout=timeout))
+    except FutureTimeout:
+        error = f"planet timed out after {timeout:g}s"
+    except Exception as failure:  # contained: one failing planet never blocks the others
+        error = f"planet failed: {type(failure).__name__}: {failure}"
+    if error is not None:
+        report = planet.no_data(planet_input, {}, error[:300])
+    latency = (time.perf_counter() - started) * 1e3
+    context.health.beat("planet", name, latency, error is None, error)
+    return {"reports": [report]}
+
+
+def _ask(planet: Planet, planet_input: PlanetContext, context: SunContext) -> PlanetReport:
+    if context.orchestration.planet_mode == "subgraph":
+        report: PlanetReport = context.workers.subgraph(planet).invoke({"context": planet_input})[
+            "report"
+        ]
+        return report
+    return planet.report(planet_input)
+
+
+def _checked(report: PlanetReport) -> PlanetReport:
+    """Re-validate a planet's report at the boundary (a buggy planet may skip validation)."""
+    return PlanetReport.model_validate(report.model_dump())
+
+
+def recall(task: RecallTask, runtime: Runtime[SunContext]) -> SunState:
+    """Similar past situations from memory, as text for the reasoner."""
+    recaller = runtime.context.recaller
+    if recaller is None:
+        return {"recalled": []}
+    return {"recalled": list(recaller(task["instrument"], task["panel"]))}
+
+
+def reason(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """The reasoned decision (see :func:`sun._reason.decide_reasoning`)."""
+    return {"reasoning": decide_reasoning(state, runtime.context)}
+
+
+def guard_decision(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """Risk supersedes: clamp or veto the reasoned decision and record each correction."""
+    context = runtime.context
+    reasoning = state["reasoning"]
+    reports = sorted_reports(state)
+    guarded, corrections = guard(reasoning.decision, reports, context.limits, context.risk_planet)
+    decision = SunDecision(
+        instrument=state["instrument"],
+        as_of=state["snapshot"].as_of,
+        action=guarded.action,
+        target_position=guarded.target_position,
+        confidence=guarded.confidence,
+        rationale=guarded.rationale,
+        reasoner=reasoning.reasoner,
+        fallback_level=reasoning.level,
+        attempts=reasoning.attempts,
+        emergency=reasoning.level == "emergency",
+        planet_reports=reports,
+        corrections=corrections,
+        llm_usage=reasoning.usage,
+        prompt=reasoning.prompt,
+        routed_planets=tuple(state["route"]["planets"]),
+        recalled=tuple(state.get("recalled", [])),
+    )
+    return {"decision": decision}
+
+
+def propagate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """Size the order (execution planet), send directives, and hand the decision to sinks."""
+    context = runtime.context
+    decision = state["decision"]
+    execution = context.execution_planet
+    if execution is not None:
+        intent = execution.order_intent(
+            planet_context(state, context), decision.target_position, state["position"]
+        )
+        decision = decision.model_copy(update={"order_intent": intent})
+    directives = [
+        {
+            "to": name,
+            "instrument": decision.instrument,
+            "action": decision.action,
+            "target_position": decision.target_position,
+        }  # fmt: skip
+        for name in context.planets
+    ]
+    for sink in context.sinks:
+        sink(decision)
+    return {"decision": decision, "directives": directives}

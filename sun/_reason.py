@@ -1,0 +1,100 @@
+"""How the ``reason`` node decides: the emergency stop, the quant-only and ``auto`` policies,
+the model fallback chain, and the planet council when every model level failed."""
+
+from __future__ import annotations
+
+import time
+
+from bus import FallbackAttempt, LlmUsage, PlanetReport, PromptRef, ReasonedDecision
+from sun._context import SunContext
+from sun._reasoning import QUANT, Reasoning, ReasonInputs
+from sun._state import SunState
+from sun._view import planet_context
+from sun.resilience import COUNCIL
+
+
+def sorted_reports(state: SunState) -> tuple[PlanetReport, ...]:
+    """The planets' reports in a stable order (by planet name)."""
+    return tuple(sorted(state.get("reports", []), key=lambda r: r.planet))
+
+
+def reason_inputs(state: SunState, context: SunContext) -> ReasonInputs:
+    """Everything a reasoner may see for this decision."""
+    return ReasonInputs(
+        instrument=state["instrument"],
+        as_of=state["snapshot"].as_of.isoformat(),
+        reports=sorted_reports(state),
+        recalled=tuple(state.get("recalled", [])),
+        limits=context.limits,
+        directional=context.directional,
+        risk_planet=context.risk_planet,
+    )
+
+
+def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
+    """Emergency flat, quant, policy skip, model chain, or council: the first that applies."""
+    inputs = reason_inputs(state, context)
+    critical = [r for r in inputs.reports if r.critical]
+    if critical:
+        reasons = "; ".join(f"{r.planet}: {r.critical_reason}" for r in critical)
+        flat = ReasonedDecision(
+            action="HOLD", target_position=0.0, confidence=1.0, rationale=f"[emergency] {reasons}"
+        )
+        return Reasoning(decision=flat, reasoner=critical[0].planet, level="emergency")
+    chain = context.chain
+    if chain is None:
+        return Reasoning(decision=context.quant.reason(inputs), reasoner=QUANT, level=QUANT)
+    if context.orchestration.llm_policy == "auto" and planets_agree(inputs, context):
+        decision = context.quant.reason(inputs)
+        note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
+        return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
+    decided, attempts, usage, prompt = chain.run(inputs)
+    if decided is not None:
+        return decided
+    return _convene_council(state, context, inputs, attempts, usage, prompt)
+
+
+def _convene_council(
+    state: SunState,
+    context: SunContext,
+    inputs: ReasonInputs,
+    attempts: list[FallbackAttempt],
+    usage: LlmUsage,
+    prompt: PromptRef | None,
+) -> Reasoning:
+    """Every model level failed: the planets' council decides (HOLD below quorum)."""
+    started = time.perf_counter()
+    shared = planet_context(state, context)
+    verdict = context.council.decide(
+        inputs.reports,
+        context.directional,
+        context.limits,
+        lambda _name: shared,
+        risk_planet=context.risk_planet,
+    )
+    note = FallbackAttempt(
+        level=verdict.level,
+        ok=True,
+        error=None if verdict.level == COUNCIL else verdict.decision.rationale[:300],
+        latency_ms=(time.perf_counter() - started) * 1e3,
+    )
+    return Reasoning(
+        decision=verdict.decision,
+        reasoner=COUNCIL,
+        level=verdict.level,
+        attempts=(*attempts, note),
+        usage=usage,
+        prompt=prompt,
+    )
+
+
+def planets_agree(inputs: ReasonInputs, context: SunContext) -> bool:
+    """True when every directional planet with data points the same way, strongly."""
+    voters = [r for r in inputs.reports if r.planet in inputs.directional and r.has_data]
+    if not voters:
+        return True
+    signs = {r.score > 0 for r in voters}
+    threshold = context.orchestration.agree_threshold
+    return len(signs) == 1 and all(
+        r.confidence >= threshold and abs(r.score) >= 0.3 for r in voters
+    )

@@ -1,0 +1,40 @@
+"""The sun graph's state."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+from bus import MarketSnapshot, MoonPanel, PlanetReport, SunDecision
+from planets import PlanetContext
+from sun._reasoning import Reasoning
+
+
+class SunState(TypedDict, total=False):
+    """One decision's state. ``request`` is the JSON-friendly input used by Studio and the CLI."""
+
+    request: dict[str, Any]
+    snapshot: MarketSnapshot
+    instrument: str
+    position: float
+    panel: MoonPanel
+    route: dict[str, Any]
+    reports: Annotated[list[PlanetReport], operator.add]
+    recalled: list[str]
+    reasoning: Reasoning
+    decision: SunDecision
+    directives: list[dict[str, Any]]
+
+
+class ConsultTask(TypedDict):
+    """The input of one ``consult`` task (one planet) in the fan-out."""
+
+    planet: str
+    context: PlanetContext
+
+
+class RecallTask(TypedDict):
+    """The input of the ``recall`` task."""
+
+    instrument: str
+    panel: MoonPanel

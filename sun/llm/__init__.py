@@ -1,0 +1,77 @@
+"""Models for the sun: specs and providers, structured output, the embedded local model, the
+LLM response cache, and the classification of transient errors.
+
+    from sun.llm import parse_model_spec, build_chat_model, StructuredLLM
+    model = build_chat_model(parse_model_spec("local"))
+"""
+
+from sun.llm._cache import CachingChatModel, is_cache_hit
+from sun.llm._cache_backends import (
+    DEFAULT_TTL_S,
+    CachedAnswer,
+    LlmAnswerEvent,
+    LlmCacheBackend,
+    LlmResponseCache,
+    RedisLlmBackend,
+    TtlLruBackend,
+)
+from sun.llm._cache_keys import llm_cache_key, normalize_prompt, schema_id
+from sun.llm._models import (
+    ModelSpec,
+    build_chat_model,
+    default_model_spec,
+    local_available,
+    local_model_path,
+    parse_model_spec,
+)
+from sun.llm._structured import (
+    StructuredCaller,
+    StructuredLLM,
+    StructuredResult,
+    UsageMeter,
+    compact_json_schema,
+    message_text,
+)
+from sun.llm._transient import (
+    TRANSIENT_STATUS,
+    CallCancelled,
+    CallTimeout,
+    ReplayedFailure,
+    RetriesExhausted,
+    call_with_timeout,
+    is_transient,
+)
+
+__all__ = [
+    "DEFAULT_TTL_S",
+    "TRANSIENT_STATUS",
+    "CachedAnswer",
+    "CachingChatModel",
+    "CallCancelled",
+    "CallTimeout",
+    "LlmAnswerEvent",
+    "LlmCacheBackend",
+    "LlmResponseCache",
+    "ModelSpec",
+    "RedisLlmBackend",
+    "ReplayedFailure",
+    "RetriesExhausted",
+    "StructuredCaller",
+    "StructuredLLM",
+    "StructuredResult",
+    "TtlLruBackend",
+    "UsageMeter",
+    "build_chat_model",
+    "call_with_timeout",
+    "compact_json_schema",
+    "default_model_spec",
+    "is_cache_hit",
+    "is_transient",
+    "llm_cache_key",
+    "local_available",
+    "local_model_path",
+    "message_text",
+    "normalize_prompt",
+    "parse_model_spec",
+    "schema_id",
+]

@@ -1,0 +1,49 @@
+"""What keeps the sun deciding when parts fail: the model fallback chain, circuit breakers,
+health heartbeats, and the Byzantine-robust planet council.
+
+Fault injection for drills and tests lives in :mod:`sun.testing`.
+"""
+
+from sun.resilience._breaker import BreakerConfig, CircuitBreaker, LatencyWindow, Transition
+from sun.resilience._chain import ChainPolicy, FallbackChain, GuardedLLM, ModelLevel
+from sun.resilience._council import (
+    COUNCIL,
+    HOLD_LEVEL,
+    Aggregate,
+    Council,
+    RiskGate,
+    Verdict,
+    Vote,
+    aggregate,
+    default_variants,
+    fault_tolerance,
+    quorum,
+    risk_gate,
+)
+from sun.resilience._health import HealthBoard, HealthEvent, Heartbeat
+
+__all__ = [
+    "COUNCIL",
+    "HOLD_LEVEL",
+    "Aggregate",
+    "BreakerConfig",
+    "ChainPolicy",
+    "CircuitBreaker",
+    "Council",
+    "FallbackChain",
+    "GuardedLLM",
+    "HealthBoard",
+    "HealthEvent",
+    "Heartbeat",
+    "LatencyWindow",
+    "ModelLevel",
+    "RiskGate",
+    "Transition",
+    "Verdict",
+    "Vote",
+    "aggregate",
+    "default_variants",
+    "fault_tolerance",
+    "quorum",
+    "risk_gate",
+]
