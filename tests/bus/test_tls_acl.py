@@ -8,14 +8,16 @@ the server tests skip (fail with ``HELIARCH_REQUIRE_SERVICES=1``).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -24,8 +26,18 @@ import redis
 from _bus_helpers import FAST, eventually, report
 from redis.exceptions import AuthenticationError, NoPermissionError
 
-from bus import Envelope, PlanetReport, RedisBus, RedisSecurity, acl_users, render_acl
+from bus import (
+    BarSeries,
+    Envelope,
+    MarketSnapshot,
+    PlanetReport,
+    RedisBus,
+    RedisSecurity,
+    acl_users,
+    render_acl,
+)
 from bus._security import escape_glob, load_roles, read_password, reply_address
+from planets import PlanetContext, default_planets
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKE_CA = ROOT / "scripts" / "make_test_ca.sh"
@@ -370,3 +382,39 @@ def test_acl_file_is_accepted_by_redis(tls_server: TlsServer) -> None:
     with tls_server.admin() as admin:
         users = sorted(str(u) for u in admin.acl_users())
     assert users == sorted(["default", *USERS])
+
+
+async def _heartbeat(bus: RedisBus, key: str) -> None:
+    """A worker heartbeat as ``serve_planets`` writes it."""
+    beat = {"planets": ["risk"], "at": time.time(), "ttl_s": 30}
+    await bus.client.hset(key, "w1", json.dumps(beat))
+
+
+@pytest.mark.slow
+def test_remote_planet_and_heartbeat_over_tls(tls_server: TlsServer, goog: BarSeries) -> None:
+    """The sun's RemotePlanet proxy and a worker's handler, each with its own role."""
+    from sun._remote import BusClient, RemotePlanet, serve, workers_key
+
+    def make(user: str, namespace: str | None = None) -> Callable[[], RedisBus]:
+        security = tls_server.security(user, namespace)
+        return lambda: RedisBus(tls_server.url, prefix=PREFIX, config=FAST, security=security)
+
+    worker = BusClient(factory=make("planet-risk"), prefix=PREFIX)
+    sun = BusClient(factory=make("sun-alpha", "alpha"), prefix=PREFIX)
+    try:
+        risk = default_planets()["risk"]
+        worker.run(serve(worker.bus, {"risk": risk}), 5)
+        assert isinstance(worker.bus, RedisBus)
+        worker.run(_heartbeat(worker.bus, workers_key(PREFIX)), 5)
+        sun.wait_for_workers(["risk"], timeout_s=5)
+        day = datetime(2012, 6, 1)
+        snapshot = MarketSnapshot.at(day, {"GOOG": goog.up_to(day).tail(30)})
+        moons = {"var95": 0.02, "cvar95": 0.03, "max_drawdown": 0.1, "realized_vol": 0.25}
+        context = PlanetContext(
+            instrument="GOOG", as_of=snapshot.as_of, moons=moons, snapshot=snapshot
+        )
+        remote = RemotePlanet("risk", sun, timeout_s=5).report(context)
+        assert remote == risk.report(context) and remote.has_data
+    finally:
+        sun.close()
+        worker.close()
