@@ -165,14 +165,12 @@ class AclRole:
 
     def users(self, prefix: str, suns: Sequence[str], planets: Sequence[str]) -> list[AclUser]:
         """The ACL users of this role for a deployment."""
-        identities: Sequence[str | None] = [None]
-        if self.for_each is not None:
-            identities = {"sun": suns, "planet": planets}[self.for_each]
         space = {"sun": suns, "planet": planets}
+        identities = space[self.for_each] if self.for_each is not None else [""]
         users = []
         for identity in identities:
             fixed = {"prefix": escape_glob(prefix)}
-            if self.for_each is not None and identity is not None:
+            if self.for_each is not None:
                 fixed[self.for_each] = identity
             keys = [k for pattern in self.keys for k in _expand(pattern, fixed, space)]
             users.append(AclUser(self.user.format(**fixed), self.commands, tuple(keys)))

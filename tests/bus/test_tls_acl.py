@@ -131,6 +131,27 @@ def test_security_settings_for_redis_py() -> None:
     assert reply_address("alpha", "abc") == "_reply.alpha.abc"
 
 
+async def test_redis_bus_passes_security_to_redis_py() -> None:
+    plain = RedisBus("redis://127.0.0.1:1/0", prefix=PREFIX)
+    secure = RedisBus(
+        "redis://127.0.0.1:1/0",
+        prefix=PREFIX,
+        security=RedisSecurity("c.pem", "k.pem", "ca.pem", "sun-alpha", "pw", True, "alpha"),
+    )
+    try:
+        assert plain.reply_address == f"_reply.{plain.instance_id}"
+        assert plain.client.connection_pool.connection_class is redis.asyncio.Connection
+        assert "ssl_certfile" not in plain.client.connection_pool.connection_kwargs
+        assert secure.reply_address == f"_reply.alpha.{secure.instance_id}"
+        pool = secure.client.connection_pool
+        assert pool.connection_class is redis.asyncio.SSLConnection
+        assert pool.connection_kwargs["ssl_certfile"] == "c.pem"
+        assert pool.connection_kwargs["username"] == "sun-alpha"
+    finally:
+        await plain.close()
+        await secure.close()
+
+
 def test_security_from_env_and_flags(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("from-file\n")
