@@ -39,6 +39,7 @@ _ENV_FIELDS = {
     "tls_ca": "TLS_CA",
     "username": "USER",
     "password": "PASSWORD",
+    "reply_namespace": "REPLY_NAMESPACE",
 }
 
 
@@ -108,7 +109,7 @@ class RedisSecurity:
 
     @classmethod
     def from_env(
-        cls, environ: Mapping[str, str] | None = None, **given: str | None
+        cls, environ: Mapping[str, str] | None = None, **given: str | bool | None
     ) -> RedisSecurity:
         """Settings from ``HELIARCH_REDIS_*`` variables, overridden by non-None ``given``.
 
@@ -119,7 +120,6 @@ class RedisSecurity:
         values: dict[str, Any] = {
             name: env.get(ENV_PREFIX + suffix) or None for name, suffix in _ENV_FIELDS.items()
         }
-        values["reply_namespace"] = env.get(ENV_PREFIX + "REPLY_NAMESPACE") or None
         password_file = env.get(ENV_PREFIX + "PASSWORD_FILE")
         if values["password"] is None and password_file:
             values["password"] = read_password(password_file)
