@@ -54,6 +54,7 @@ from bus._errors import DataValidationError
 from bus._inproc import InProcBus
 from bus._journal import Journal, JsonlJournal, RedisStreamJournal, decision_envelope
 from bus._redis import RedisBus, RedisKeys
+from bus._security import RedisSecurity, acl_users, render_acl
 from bus._snapshot import Headline, MarketSnapshot, OrderBookSizes
 
 __all__ = [
@@ -90,12 +91,14 @@ __all__ = [
     "ReasonedDecision",
     "RedisBus",
     "RedisKeys",
+    "RedisSecurity",
     "RedisStreamJournal",
     "RequestTimeoutError",
     "SUN",
     "Subscription",
     "SubscriptionStats",
     "SunDecision",
+    "acl_users",
     "action_for",
     "check_direction",
     "current_delivery",
@@ -106,4 +109,5 @@ __all__ = [
     "payload_model",
     "payload_type_of",
     "register_payload",
+    "render_acl",
 ]

@@ -24,6 +24,7 @@ from bus._buserrors import BackpressureError
 from bus._envelope import PRIORITIES, REPLY_PREFIX, DeadLetter, Envelope, Priority, decode_envelope
 from bus._redis_consumer import RedisSubscription, stop_tasks
 from bus._redis_scripts import SEND
+from bus._security import RedisSecurity, reply_address
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class RedisBus(Bus):
         prefix: Prefix of every key (use one per deployment or test).
         config: Delivery and bound settings.
         journal: Optional journal receiving every delivered envelope.
+        security: TLS files and ACL login (see :class:`~bus.RedisSecurity`).
     """
 
     def __init__(
@@ -88,11 +90,17 @@ class RedisBus(Bus):
         prefix: str = "heliarch:",
         config: BusConfig | None = None,
         journal: JournalSink | None = None,
+        security: RedisSecurity | None = None,
     ) -> None:
         super().__init__(config, journal)
         self.url = url
         self.keys = RedisKeys(prefix)
-        self.client: aioredis.Redis = aioredis.Redis.from_url(url, decode_responses=False)
+        self.security = security or RedisSecurity()
+        if self.security.reply_namespace is not None:
+            self.reply_address = reply_address(self.security.reply_namespace, self.instance_id)
+        self.client: aioredis.Redis = aioredis.Redis.from_url(
+            self.security.url(url), decode_responses=False, **self.security.redis_kwargs()
+        )
         self._send_script = self.client.register_script(SEND)
         self._reply_task: asyncio.Task[None] | None = None
         self._closing = False

@@ -1,0 +1,441 @@
+"""TLS and ACLs of the Redis bus against a TLS-only redis-server started by these tests.
+
+The server listens on TLS only (``port 0``), requires client certificates
+(``tls-auth-clients yes``) and loads the ACL file rendered by :func:`bus.render_acl`. Test
+certificates come from ``scripts/make_test_ca.sh``. Without a TLS-capable ``redis-server``
+the server tests skip (fail with ``HELIARCH_REQUIRE_SERVICES=1``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+import redis
+from _bus_helpers import FAST, eventually, report
+from redis.exceptions import AuthenticationError, NoPermissionError
+
+from bus import (
+    BarSeries,
+    Envelope,
+    MarketSnapshot,
+    PlanetReport,
+    RedisBus,
+    RedisSecurity,
+    acl_users,
+    render_acl,
+)
+from bus._security import escape_glob, load_roles, read_password, reply_address
+from planets import PlanetContext, default_planets
+
+ROOT = Path(__file__).resolve().parents[2]
+MAKE_CA = ROOT / "scripts" / "make_test_ca.sh"
+PREFIX = "tls-test:"
+SUNS = ("alpha", "beta")
+PLANETS = ("risk", "technical")
+USERS = ("admin", "sun-alpha", "sun-beta", "planet-risk", "planet-technical")
+
+
+# -- rendering and settings (no server) ----------------------------------------------------
+
+
+def _passwords() -> dict[str, str]:
+    return {user: f"pw-{user}" for user in USERS}
+
+
+def test_acl_users_cover_every_role() -> None:
+    users = {u.name: u for u in acl_users(PREFIX, SUNS, PLANETS)}
+    assert sorted(users) == sorted(USERS)
+    alpha = users["sun-alpha"].keys
+    assert "~tls-test:bus:_reply.alpha.*:inbox" in alpha
+    assert "~tls-test:bus:risk:lane[0-3]" in alpha
+    assert "~tls-test:bus:technical:control" in alpha
+    assert not any("beta" in k for k in alpha)
+    risk = users["planet-risk"].keys
+    assert "~tls-test:bus:risk:*" in risk
+    assert not any("technical" in k for k in risk)
+    assert {k for k in risk if "_reply" in k} == {
+        "%W~tls-test:bus:_reply.alpha.*:inbox",
+        "%W~tls-test:bus:_reply.beta.*:inbox",
+    }
+    assert "+xreadgroup" in users["planet-risk"].commands
+    assert "+xreadgroup" not in users["sun-alpha"].commands
+
+
+def test_render_acl_disables_default_user_and_hashes_passwords() -> None:
+    text = render_acl(PREFIX, SUNS, _passwords(), PLANETS)
+    lines = text.splitlines()
+    assert lines[0].startswith("user default off")
+    assert all(line.startswith("user ") for line in lines)
+    assert "pw-" not in text
+    admin = next(line for line in lines if line.startswith("user admin "))
+    assert " on #" in admin and "+@all" in admin
+
+
+def test_render_acl_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="no password"):
+        render_acl(PREFIX, SUNS, {"admin": "x"}, PLANETS)
+    with pytest.raises(ValueError, match="bad sun id"):
+        render_acl(PREFIX, ["al*pha"], _passwords(), PLANETS)
+    with pytest.raises(ValueError, match="reserved"):
+        render_acl(PREFIX, SUNS, _passwords(), ["dead"])
+    with pytest.raises(ValueError, match="prefix"):
+        render_acl("has space:", SUNS, _passwords(), PLANETS)
+
+
+def test_prefix_is_glob_escaped() -> None:
+    assert escape_glob("a*b?[c]\\:") == "a\\*b\\?\\[c\\]\\\\:"
+    users = acl_users("dep[1]:", ["alpha"], ["risk"])
+    assert "~dep\\[1\\]:bus:risk:*" in next(u for u in users if u.name == "planet-risk").keys
+
+
+def test_bundled_roles_load() -> None:
+    roles = load_roles()
+    assert set(roles) == {"admin", "sun", "planet"}
+    assert roles["sun"].for_each == "sun" and roles["planet"].for_each == "planet"
+
+
+def test_security_settings_for_redis_py() -> None:
+    plain = RedisSecurity()
+    assert not plain.tls and plain.redis_kwargs() == {}
+    assert plain.url("redis://h:1/0") == "redis://h:1/0"
+    secure = RedisSecurity("c.pem", "k.pem", "ca.pem", "planet-risk", "s3cret")
+    assert secure.url("redis://h:1/0") == "rediss://h:1/0"
+    assert secure.redis_kwargs() == {
+        "username": "planet-risk",
+        "password": "s3cret",
+        "ssl_certfile": "c.pem",
+        "ssl_keyfile": "k.pem",
+        "ssl_ca_certs": "ca.pem",
+        "ssl_cert_reqs": "required",
+        "ssl_check_hostname": True,
+    }
+    assert "s3cret" not in repr(secure)
+    with pytest.raises(ValueError, match="unix"):
+        secure.url("unix:///tmp/r.sock")
+    with pytest.raises(ValueError, match="go together"):
+        RedisSecurity(tls_cert="c.pem")
+    with pytest.raises(ValueError, match="needs a password"):
+        RedisSecurity(username="admin")
+    assert reply_address("alpha", "abc") == "_reply.alpha.abc"
+
+
+async def test_redis_bus_passes_security_to_redis_py() -> None:
+    plain = RedisBus("redis://127.0.0.1:1/0", prefix=PREFIX)
+    secure = RedisBus(
+        "redis://127.0.0.1:1/0",
+        prefix=PREFIX,
+        security=RedisSecurity("c.pem", "k.pem", "ca.pem", "sun-alpha", "pw", True, "alpha"),
+    )
+    try:
+        assert plain.reply_address == f"_reply.{plain.instance_id}"
+        assert plain.client.connection_pool.connection_class is redis.asyncio.Connection
+        assert "ssl_certfile" not in plain.client.connection_pool.connection_kwargs
+        assert secure.reply_address == f"_reply.alpha.{secure.instance_id}"
+        pool = secure.client.connection_pool
+        assert pool.connection_class is redis.asyncio.SSLConnection
+        assert pool.connection_kwargs["ssl_certfile"] == "c.pem"
+        assert pool.connection_kwargs["username"] == "sun-alpha"
+    finally:
+        await plain.close()
+        await secure.close()
+
+
+def test_security_from_env_and_flags(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("from-file\n")
+    env = {
+        "HELIARCH_REDIS_TLS_CA": "ca.pem",
+        "HELIARCH_REDIS_USER": "sun-alpha",
+        "HELIARCH_REDIS_PASSWORD_FILE": str(secret),
+        "HELIARCH_REDIS_REPLY_NAMESPACE": "alpha",
+    }
+    security = RedisSecurity.from_env(env, tls_cert="c.pem", tls_key="k.pem", tls_ca=None)
+    assert security == RedisSecurity(
+        "c.pem", "k.pem", "ca.pem", "sun-alpha", "from-file", True, "alpha"
+    )
+    assert read_password(secret) == "from-file"
+    with pytest.raises(TypeError, match="unknown"):
+        RedisSecurity.from_env({}, tls_crt="x")
+
+
+# -- a TLS-only redis-server with the rendered ACL ------------------------------------------
+
+
+@dataclass(frozen=True)
+class TlsServer:
+    """A running TLS-only redis-server and the test credentials."""
+
+    port: int
+    certs: Path
+    passwords: dict[str, str]
+
+    @property
+    def url(self) -> str:
+        return f"rediss://127.0.0.1:{self.port}/0"
+
+    def security(self, user: str, reply_namespace: str | None = None) -> RedisSecurity:
+        """Credentials of ``user``: its own certificate and ACL login."""
+        return RedisSecurity(
+            tls_cert=str(self.certs / f"{user}.crt"),
+            tls_key=str(self.certs / f"{user}.key"),
+            tls_ca=str(self.certs / "ca.crt"),
+            username=user,
+            password=self.passwords[user],
+            reply_namespace=reply_namespace,
+        )
+
+    def admin(self) -> redis.Redis:
+        """A synchronous admin client."""
+        security = self.security("admin")
+        return redis.Redis.from_url(self.url, **security.redis_kwargs())
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if os.environ.get("HELIARCH_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} and HELIARCH_REQUIRE_SERVICES=1")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(server: TlsServer, process: subprocess.Popen[bytes], output: Path) -> None:
+    """Poll until the server answers PING over TLS (deadline 10 s)."""
+    deadline = time.monotonic() + 10.0
+    while True:
+        if process.poll() is not None:
+            _startup_failed(output)
+        try:
+            with server.admin() as client:
+                if client.ping():
+                    return
+        except redis.exceptions.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"TLS redis-server not ready:\n{output.read_text()[-1500:]}")
+        time.sleep(0.02)
+
+
+def _startup_failed(output: Path) -> NoReturn:
+    """Skip if redis-server lacks TLS; otherwise fail with its errors (e.g. a bad ACL file)."""
+    text = output.read_text()
+    markers = (" # ", "FATAL", ">>>", "Bad directive")
+    detail = "\n".join([line for line in text.splitlines() if any(m in line for m in markers)])
+    if "tls-port" in text and "Bad directive" in text:
+        _unavailable(f"redis-server was built without TLS: {detail}")
+    raise AssertionError(f"redis-server did not start:\n{detail[-1500:]}")
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
+    """A TLS-only redis-server (client certificates required, rendered ACL), stopped after."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        _unavailable("redis-server is not installed")
+    base = tmp_path_factory.mktemp("tls-redis")
+    certs = base / "certs"
+    subprocess.run(["bash", str(MAKE_CA), str(certs), *USERS], check=True, capture_output=True)
+    passwords = {user: f"pw-{user}-{os.getpid()}" for user in USERS}
+    aclfile = base / "users.acl"
+    aclfile.write_text(render_acl(PREFIX, SUNS, passwords, PLANETS))
+    server = TlsServer(_free_port(), certs, passwords)
+    output = base / "redis.out"
+    options = {
+        "port": "0",
+        "bind": "127.0.0.1",
+        "tls-port": str(server.port),
+        "tls-cert-file": str(certs / "server.crt"),
+        "tls-key-file": str(certs / "server.key"),
+        "tls-ca-cert-file": str(certs / "ca.crt"),
+        "tls-auth-clients": "yes",
+        "aclfile": str(aclfile),
+        "save": "",
+        "appendonly": "no",
+        "dir": str(base),
+        "logfile": "",
+    }
+    args = [binary, *(arg for name, value in options.items() for arg in (f"--{name}", value))]
+    with output.open("wb") as sink:
+        process = subprocess.Popen(args, stdout=sink, stderr=subprocess.STDOUT)
+    try:
+        _wait_ready(server, process, output)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _request(sender: str = "sun") -> Envelope:
+    return Envelope.wrap(report(0.1), sender=sender, recipient="risk", kind="request")
+
+
+@pytest.mark.slow
+async def test_round_trip_with_the_right_roles(
+    tls_server: TlsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sun requests, a worker answers (after one failed attempt), malformed data is
+    dead-lettered and acknowledged lanes are trimmed: every step the roles need works."""
+    caplog.set_level(logging.ERROR, logger="bus")
+    attempts: list[int] = []
+
+    async def handle(envelope: Envelope) -> Envelope:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("first attempt fails")
+        return envelope.make_reply("risk", report(0.7))
+
+    worker = RedisBus(
+        tls_server.url, prefix=PREFIX, config=FAST, security=tls_server.security("planet-risk")
+    )
+    sun = RedisBus(
+        tls_server.url,
+        prefix=PREFIX,
+        config=FAST,
+        security=tls_server.security("sun-alpha", reply_namespace="alpha"),
+    )
+    try:
+        await worker.subscribe("risk", handle)
+        assert sun.reply_address.startswith("_reply.alpha.")
+        reply = await sun.request(_request(), timeout_s=5.0)
+        answer = reply.unwrap(PlanetReport)
+        assert isinstance(answer, PlanetReport) and answer.score == 0.7
+        assert len(attempts) == 2
+        assert "risk" in await sun.recipients()
+        with tls_server.admin() as admin:
+            admin.xadd(f"{PREFIX}bus:risk:lane2", {"e": "not json"})
+            await eventually(lambda: admin.xlen(f"{PREFIX}bus:dead") == 1)
+            await eventually(
+                lambda: all(admin.xlen(f"{PREFIX}bus:risk:lane{p}") == 0 for p in range(4))
+            )
+    finally:
+        await sun.close()
+        await worker.close()
+    assert not [r for r in caplog.records if "failed" in r.getMessage()], caplog.text
+
+
+@pytest.mark.slow
+async def test_client_without_certificate_is_refused(tls_server: TlsServer) -> None:
+    full = tls_server.security("sun-alpha")
+    no_cert = RedisSecurity(tls_ca=full.tls_ca, username=full.username, password=full.password)
+    async with RedisBus(tls_server.url, prefix=PREFIX, security=no_cert) as bus:
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await bus.client.ping()
+    plain = RedisSecurity(username=full.username, password=full.password)
+    plain_url = f"redis://127.0.0.1:{tls_server.port}/0"
+    async with RedisBus(plain_url, prefix=PREFIX, security=plain) as bus:
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await bus.client.ping()
+
+
+@pytest.mark.slow
+async def test_certificate_without_acl_login_is_refused(tls_server: TlsServer) -> None:
+    full = tls_server.security("sun-alpha")
+    anonymous = RedisSecurity(full.tls_cert, full.tls_key, full.tls_ca)
+    wrong = RedisSecurity(full.tls_cert, full.tls_key, full.tls_ca, "sun-alpha", "wrong")
+    for security in (anonymous, wrong):
+        async with RedisBus(tls_server.url, prefix=PREFIX, security=security) as bus:
+            with pytest.raises(AuthenticationError):
+                await bus.client.ping()
+
+
+@pytest.mark.slow
+async def test_worker_cannot_write_a_sun_inbox(tls_server: TlsServer) -> None:
+    security = tls_server.security("planet-risk")
+    async with RedisBus(tls_server.url, prefix=PREFIX, config=FAST, security=security) as bus:
+        with pytest.raises(NoPermissionError):
+            await bus.publish_raw("sun", _request("risk").to_json())
+        with pytest.raises(NoPermissionError):
+            await bus.client.xadd(f"{PREFIX}bus:sun:lane2", {"e": "x"})
+        with pytest.raises(NoPermissionError):
+            await bus.client.xread({f"{PREFIX}bus:_reply.alpha.x:inbox": "0-0"})
+        with pytest.raises(NoPermissionError):
+            await bus.subscribe("technical", _never)
+        with pytest.raises(NoPermissionError):
+            await bus.client.get(f"{PREFIX}anything")
+        assert await bus.client.ping()
+
+
+@pytest.mark.slow
+async def test_sun_cannot_write_another_suns_inbox(tls_server: TlsServer) -> None:
+    security = tls_server.security("sun-alpha", reply_namespace="alpha")
+    async with RedisBus(tls_server.url, prefix=PREFIX, config=FAST, security=security) as bus:
+        own = bus.keys.inbox(bus.reply_address)
+        assert await bus.client.xadd(own, {"e": "x"})
+        with pytest.raises(NoPermissionError):
+            await bus.publish_raw("_reply.beta.0123", _request().to_json())
+        with pytest.raises(NoPermissionError):
+            await bus.client.xadd(f"{PREFIX}bus:_reply.beta.0123:inbox", {"e": "x"})
+        with pytest.raises(NoPermissionError):
+            await bus.client.xread({f"{PREFIX}bus:_reply.beta.0123:inbox": "0-0"})
+        with pytest.raises(NoPermissionError):
+            await bus.subscribe("risk", _never)
+        await bus.publish_raw("risk", _request().to_json())
+    with tls_server.admin() as admin:
+        assert admin.exists(f"{PREFIX}bus:_reply.beta.0123:inbox") == 0
+        admin.delete(f"{PREFIX}bus:risk:lane2", own)
+
+
+async def _never(envelope: Envelope) -> None:
+    raise AssertionError(f"unexpected delivery {envelope.id}")
+
+
+@pytest.mark.slow
+def test_acl_file_is_accepted_by_redis(tls_server: TlsServer) -> None:
+    with tls_server.admin() as admin:
+        users = sorted(str(u) for u in admin.acl_users())
+    assert users == sorted(["default", *USERS])
+
+
+async def _heartbeat(bus: RedisBus, key: str) -> None:
+    """A worker heartbeat as ``serve_planets`` writes it."""
+    beat = {"planets": ["risk"], "at": time.time(), "ttl_s": 30}
+    await bus.client.hset(key, "w1", json.dumps(beat))
+
+
+@pytest.mark.slow
+def test_remote_planet_and_heartbeat_over_tls(tls_server: TlsServer, goog: BarSeries) -> None:
+    """The sun's RemotePlanet proxy and a worker's handler, each with its own role."""
+    from sun._remote import BusClient, RemotePlanet, serve, workers_key
+
+    def make(user: str, namespace: str | None = None) -> Callable[[], RedisBus]:
+        security = tls_server.security(user, namespace)
+        return lambda: RedisBus(tls_server.url, prefix=PREFIX, config=FAST, security=security)
+
+    worker = BusClient(factory=make("planet-risk"), prefix=PREFIX)
+    sun = BusClient(factory=make("sun-alpha", "alpha"), prefix=PREFIX)
+    try:
+        risk = default_planets()["risk"]
+        worker.run(serve(worker.bus, {"risk": risk}), 5)
+        assert isinstance(worker.bus, RedisBus)
+        worker.run(_heartbeat(worker.bus, workers_key(PREFIX)), 5)
+        sun.wait_for_workers(["risk"], timeout_s=5)
+        day = datetime(2012, 6, 1)
+        snapshot = MarketSnapshot.at(day, {"GOOG": goog.up_to(day).tail(30)})
+        moons = {"var95": 0.02, "cvar95": 0.03, "max_drawdown": 0.1, "realized_vol": 0.25}
+        context = PlanetContext(
+            instrument="GOOG", as_of=snapshot.as_of, moons=moons, snapshot=snapshot
+        )
+        remote = RemotePlanet("risk", sun, timeout_s=5).report(context)
+        assert remote == risk.report(context) and remote.has_data
+    finally:
+        sun.close()
+        worker.close()
