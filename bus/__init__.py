@@ -54,7 +54,7 @@ from bus._errors import DataValidationError
 from bus._inproc import InProcBus
 from bus._journal import Journal, JsonlJournal, RedisStreamJournal, decision_envelope
 from bus._redis import RedisBus, RedisKeys
-from bus._security import RedisSecurity, acl_users, render_acl
+from bus._security import RedisSecurity, acl_users, read_password, render_acl
 from bus._snapshot import Headline, MarketSnapshot, OrderBookSizes
 
 __all__ = [
@@ -109,5 +109,6 @@ __all__ = [
     "payload_model",
     "payload_type_of",
     "register_payload",
+    "read_password",
     "render_acl",
 ]

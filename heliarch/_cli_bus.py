@@ -29,11 +29,20 @@ def worker(
     prefix: str = typer.Option("heliarch:", help="key prefix shared with the sun"),
     group: str | None = typer.Option(None, help="consumer group (default: the planet's name)"),
     consumer: str | None = typer.Option(None, help="consumer name (default: host-pid-random)"),
+    tls_cert: Path | None = typer.Option(None, help="client certificate (mutual TLS)"),
+    tls_key: Path | None = typer.Option(None, help="client certificate's private key"),
+    tls_ca: Path | None = typer.Option(None, help="CA that signed the Redis server certificate"),
+    redis_user: str | None = typer.Option(None, help="Redis ACL user (this worker's role)"),
+    redis_password_file: Path | None = typer.Option(
+        None, help="file holding the ACL user's password (or HELIARCH_REDIS_PASSWORD)"
+    ),
 ) -> None:
     """Serve planet requests from the Redis bus until SIGTERM / Ctrl-C.
 
-    Run more workers with the same --group (on any machine) to scale out.
+    Run more workers with the same --group (on any machine) to scale out. TLS and ACL
+    settings also come from HELIARCH_REDIS_TLS_CERT / _TLS_KEY / _TLS_CA / _USER / _PASSWORD.
     """
+    from bus import RedisSecurity, read_password
     from planets.remote import DEFAULT_REDIS_URL, serve_planets
 
     url = redis or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
@@ -42,12 +51,25 @@ def worker(
         print(f"ready {name} planets={','.join(planet)} prefix={prefix}", flush=True)
 
     try:
+        security = RedisSecurity.from_env(
+            tls_cert=str(tls_cert) if tls_cert else None,
+            tls_key=str(tls_key) if tls_key else None,
+            tls_ca=str(tls_ca) if tls_ca else None,
+            username=redis_user,
+            password=read_password(redis_password_file) if redis_password_file else None,
+        )
         asyncio.run(
             serve_planets(
-                url, planet, prefix=prefix, group=group, consumer=consumer, on_ready=ready
+                url,
+                planet,
+                prefix=prefix,
+                group=group,
+                consumer=consumer,
+                on_ready=ready,
+                security=security,
             )
         )
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         err_console.print(f"[red]{error}[/red]")
         raise typer.Exit(2) from error
     print("stopped", flush=True)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
-from bus import Bus, BusConfig, Envelope, RedisBus
+from bus import Bus, BusConfig, Envelope, RedisBus, RedisSecurity
 
 log = logging.getLogger("planets.remote._proxy")  # the name it logged under before the split
 
@@ -82,13 +82,16 @@ class BusClient:
         prefix: str = DEFAULT_PREFIX,
         config: BusConfig | None = None,
         factory: Callable[[], Bus] | None = None,
+        security: RedisSecurity | None = None,
     ) -> None:
         if url is None and factory is None:
             raise ValueError("BusClient needs a Redis url or a bus factory")
         self.url = url
         self.prefix = prefix
         self._thread = EventLoopThread()
-        make = factory or (lambda: RedisBus(url or "", prefix=prefix, config=config))
+        make = factory or (
+            lambda: RedisBus(url or "", prefix=prefix, config=config, security=security)
+        )
         self.bus: Bus = self._thread.run(_build(make), 30.0)
         self._closed = False
         self._lock = threading.Lock()

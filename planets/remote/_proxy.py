@@ -27,7 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bus import Envelope, OrderIntent, PlanetReport, Priority
+from bus import Envelope, OrderIntent, PlanetReport, Priority, RedisSecurity
 from planets import Planet, PlanetContext, Role, Verdict, default_planets
 from planets.remote._bridge import (
     DEFAULT_PREFIX,
@@ -183,6 +183,7 @@ def remote_planets(
     prefix: str = DEFAULT_PREFIX,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     client: BusClient | None = None,
+    security: RedisSecurity | None = None,
 ) -> RemotePlanets:
     """Proxies for ``names``, consulted over Redis; mix them into the sun's planets::
 
@@ -191,7 +192,7 @@ def remote_planets(
 
     Close ``remote`` (or use it as a context manager) when the sun is done.
     """
-    client = client or BusClient(redis_url, prefix=prefix)
+    client = client or BusClient(redis_url, prefix=prefix, security=security)
     planets: dict[str, Planet] = {}
     for name in names:
         local = default_planets().get(name)

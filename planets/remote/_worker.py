@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bus import Bus, BusConfig, Envelope, RedisBus
+from bus import Bus, BusConfig, Envelope, RedisBus, RedisSecurity
 from planets import Planet, default_planets
 from planets.remote._bridge import DEFAULT_PREFIX, workers_key
 from planets.remote._payloads import OrderIntentReply, PlanetFailure, PlanetRequest
@@ -85,6 +85,7 @@ async def serve_planets(
     stop: asyncio.Event | None = None,
     heartbeat_s: float = 1.0,
     on_ready: Callable[[str], None] | None = None,
+    security: RedisSecurity | None = None,
 ) -> None:
     """Run a planet worker until ``stop`` is set (or SIGTERM/SIGINT in the main thread).
 
@@ -98,6 +99,7 @@ async def serve_planets(
         stop: Set it to stop the worker.
         heartbeat_s: Heartbeat period (a worker counts as live for 3 periods).
         on_ready: Called with the consumer name once subscribed.
+        security: TLS client certificate and ACL user (see the README's security section).
     """
     available = default_planets()
     unknown = [n for n in names if n not in available]
@@ -110,7 +112,7 @@ async def serve_planets(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
             installed.append(signum)
-    bus = RedisBus(url, prefix=prefix, config=config)
+    bus = RedisBus(url, prefix=prefix, config=config, security=security)
     chosen = {n: available[n] for n in names}
     subscriptions = await serve(bus, chosen, group=group, consumer=consumer)
     name = subscriptions[0].consumer

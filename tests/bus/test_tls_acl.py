@@ -414,7 +414,7 @@ async def _heartbeat(bus: RedisBus, key: str) -> None:
 @pytest.mark.slow
 def test_remote_planet_and_heartbeat_over_tls(tls_server: TlsServer, goog: BarSeries) -> None:
     """The sun's RemotePlanet proxy and a worker's handler, each with its own role."""
-    from sun._remote import BusClient, RemotePlanet, serve, workers_key
+    from planets.remote import BusClient, RemotePlanet, serve, workers_key
 
     def make(user: str, namespace: str | None = None) -> Callable[[], RedisBus]:
         security = tls_server.security(user, namespace)
