@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prompts._paths import user_prompt_dir
+
 STORE_URL_ENV = "HELIARCH_PROMPTS_STORE_URL"
 
 _SCHEMA = (
@@ -248,6 +250,4 @@ class TrialStore:
 
 
 def _default_path() -> Path:
-    from prompts._registry import user_prompt_dir
-
     return user_prompt_dir() / "evolution.sqlite"

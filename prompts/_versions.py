@@ -11,14 +11,9 @@ import re
 from datetime import date
 from pathlib import Path
 
+from prompts._paths import user_prompt_dir
 from prompts._pins import PinBook, PinChange
-from prompts._registry import (
-    PromptError,
-    PromptTemplate,
-    get_prompt,
-    user_prompt_dir,
-    versions_of,
-)
+from prompts._registry import PromptError, PromptTemplate, get_prompt, versions_of
 
 ORIGINS = ("human", "evolved")
 _NAME = re.compile(r"^[a-z0-9_]+$")

@@ -12,10 +12,10 @@ import pytest
 from _bus_helpers import FAST, BusFactory, eventually, recorder, report
 from pydantic import ValidationError
 
-from bus import PlanetReport, SunDecision
-from bus._buserrors import EnvelopeValidationError
+from bus import PlanetReport, RedisStreamJournal, SunDecision
 from bus._envelope import Envelope, Priority, decode_envelope
-from bus._journal import JsonlJournal, RedisStreamJournal, decision_envelope
+from bus._errors import EnvelopeValidationError
+from bus._journal import JsonlJournal, decision_envelope
 
 # -- envelope ----------------------------------------------------------------------------------
 
