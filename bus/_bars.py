@@ -215,13 +215,7 @@ class BarSeries(BaseModel):
                     reason=f"column missing (have {list(frame.columns)})",
                 )
             arrays[name] = _numeric_column(frame, columns[name], name, instrument)
-        try:
-            stamps = pd.to_datetime(frame.index)
-        except (ValueError, TypeError, OverflowError) as error:
-            raise DataValidationError(
-                instrument=instrument, timestamp=None, field="timestamps", reason=str(error)
-            ) from error
-        return cls(instrument=instrument, timestamps=stamps.to_numpy(), **arrays)
+        return cls(instrument=instrument, timestamps=_timestamps(frame, instrument), **arrays)
 
     @classmethod
     def from_csv(cls, path: str | Path, instrument: str) -> BarSeries:
@@ -267,6 +261,23 @@ def _numeric_column(frame: pd.DataFrame, column: Any, name: str, instrument: str
             ),
         )
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _timestamps(frame: pd.DataFrame, instrument: str) -> np.ndarray:
+    """The index as timestamps; an unreadable one raises naming its row and value."""
+    try:
+        return pd.to_datetime(frame.index).to_numpy()
+    except (ValueError, TypeError, OverflowError) as error:
+        reason = " ".join(str(error).split())
+        for row, label in enumerate(frame.index):
+            try:
+                pd.to_datetime([label])
+            except (ValueError, TypeError, OverflowError):
+                reason = f"row {row}: value {label!r} is not a timestamp"
+                break
+        raise DataValidationError(
+            instrument=instrument, timestamp=None, field="timestamps", reason=reason
+        ) from error
 
 
 def _read_csv(path: Path, instrument: str) -> pd.DataFrame:
