@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -146,6 +146,12 @@ class Envelope(BaseModel):
         """An envelope carrying ``contract`` (a registered model) as its payload."""
         name = payload_type_of(type(contract))
         return cls(payload_type=name, payload=contract.model_dump(mode="json"), **fields)
+
+    @overload
+    def unwrap(self, expected: type[M]) -> M: ...
+
+    @overload
+    def unwrap(self, expected: None = None) -> BaseModel: ...
 
     def unwrap(self, expected: type[M] | None = None) -> M | BaseModel:
         """The payload as its registered contract model.

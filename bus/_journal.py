@@ -89,7 +89,7 @@ class JsonlJournal(Journal):
                 handle.truncate(_end_of_last_line(handle))
         return self.path.open("a", encoding="utf-8")
 
-    async def read(self) -> AsyncIterator[Envelope]:  # type: ignore[override]
+    async def read(self) -> AsyncIterator[Envelope]:
         if not self.path.exists():
             return
         with self.path.open(encoding="utf-8") as handle:

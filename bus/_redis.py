@@ -20,6 +20,7 @@ from bus._envelope import DeadLetter, Envelope, Priority, decode_entry, raw_of
 from bus._errors import BackpressureError, MalformedMessageError
 from bus._redis_consumer import RedisSubscription, stop_tasks
 from bus._redis_keys import RedisKeys
+from bus._redis_replies import Arg, batches_of, entries_of
 from bus._redis_scripts import SEND
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class RedisBus(Bus):
             text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
             messages.append((positions, text))
         keys = list(index)
-        args = [*([limit] * len(keys)), json.dumps(messages, separators=(",", ":"))]
+        args: list[Arg] = [*([limit] * len(keys)), json.dumps(messages, separators=(",", ":"))]
         rejected, stream, backlog = await self._send_script(keys=keys, args=args)
         return [int(r) - 1 for r in rejected], _text(stream), int(backlog)
 
@@ -134,7 +135,7 @@ class RedisBus(Bus):
         return {_text(m) for m in await self.client.smembers(self.keys.recipients)}
 
     async def dead_letters(self) -> list[DeadLetter]:
-        entries = await self.client.xrange(self.keys.dead, "-", "+")
+        entries = entries_of(await self.client.xrange(self.keys.dead, "-", "+"))
         return [_dead_letter(entry_id, fields) for entry_id, fields in entries]
 
     async def backlog(self, recipient: str) -> dict[str, int]:
@@ -156,7 +157,9 @@ class RedisBus(Bus):
         inbox = self.keys.inbox(self.reply_address)
         last = b"0-0"
         while not self._closing:
-            batches = await self.client.xread({inbox: last}, count=100, block=self.config.block_ms)
+            batches = batches_of(
+                await self.client.xread({inbox: last}, count=100, block=self.config.block_ms)
+            )
             for _, entries in batches:
                 for entry_id, fields in entries:
                     last = entry_id

@@ -23,12 +23,11 @@ from bus._bounds import clip
 from bus._envelope import Envelope, decode_entry, raw_of
 from bus._errors import MalformedMessageError
 from bus._redis_keys import RedisKeys
+from bus._redis_replies import Arg, Entry, batches_of
 from bus._redis_scripts import COMMIT, TRIM
 
 log = logging.getLogger(__name__)
 
-Entry = tuple[bytes, dict[bytes, bytes]]
-Arg = str | bytes | int | float
 Op = list[object]
 
 
@@ -101,12 +100,14 @@ class RedisSubscription(Subscription):
     async def _read(self, streams: list[str]) -> set[str]:
         """One blocking read over ``streams``; processes them in the given (priority) order."""
         config = self._bus.config
-        reply = await self._bus.client.xreadgroup(
-            self.group,
-            self.consumer,
-            {stream: ">" for stream in streams},
-            count=config.batch_size,
-            block=config.block_ms,
+        reply = batches_of(
+            await self._bus.client.xreadgroup(
+                self.group,
+                self.consumer,
+                {stream: ">" for stream in streams},
+                count=config.batch_size,
+                block=config.block_ms,
+            )
         )
         by_stream = {_text(name): entries for name, entries in reply}
         for stream in streams:
@@ -214,7 +215,13 @@ class RedisSubscription(Subscription):
         keys = self._bus.keys
         config = self._bus.config
         packed = json.dumps(ops, separators=(",", ":"), default=_json_bytes)
-        args = [self.group, config.idempotency_ttl_s, self.recipient, self.consumer, packed]
+        args: list[Arg] = [
+            self.group,
+            config.idempotency_ttl_s,
+            self.recipient,
+            self.consumer,
+            packed,
+        ]
         applied, duplicates, dead_count = await self._commit(
             keys=[stream, keys.dead, keys.errors(stream)], args=[*args, *dead]
         )

@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from bus._envelope import Envelope, decode_entry
 from bus._errors import JournalCorruptError, MalformedMessageError
 from bus._journal import Journal
+from bus._redis_replies import entries_of
 
 
 class RedisStreamJournal(Journal):
@@ -29,10 +30,10 @@ class RedisStreamJournal(Journal):
                 pipe.xadd(self.key, {"e": envelope.to_json()})
             await pipe.execute()
 
-    async def read(self) -> AsyncIterator[Envelope]:  # type: ignore[override]
+    async def read(self) -> AsyncIterator[Envelope]:
         start = "-"
         while True:
-            entries = await self.client.xrange(self.key, start, "+", count=1000)
+            entries = entries_of(await self.client.xrange(self.key, start, "+", count=1000))
             for entry_id, fields in entries:
                 try:
                     envelope = decode_entry(fields)

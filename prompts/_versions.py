@@ -65,7 +65,7 @@ def lineage(name: str, directory: Path | None = None) -> list[PromptTemplate]:
 def diff_prompts(name: str, a: str, b: str, directory: Path | None = None) -> str:
     """A unified diff of two versions' system and user sections."""
     left, right = (get_prompt(name, v, directory=directory) for v in (a, b))
-    lines = []
+    lines: list[str] = []
     for section in ("system", "user"):
         lines += difflib.unified_diff(
             getattr(left, section).splitlines(keepends=True),
