@@ -5,6 +5,13 @@ one of these models; validation happens here, once, at the boundary. Messages tr
 :class:`Envelope` over a :class:`Bus`: :class:`InProcBus` (asyncio, the embedded default) or
 :class:`RedisBus` (Redis Streams with consumer groups), and are recorded by a :class:`Journal`.
 
+Anything read from the wire is decoded by :func:`decode_entry` (a stream entry's fields) or
+:func:`decode_envelope` (the wire form): size (:data:`MAX_ENTRY_BYTES`) and JSON nesting
+(:data:`MAX_JSON_DEPTH`) are bounded before parsing, and every failure is one
+:class:`MalformedMessageError`, which consumers dead-letter at once. Instrument names are
+:data:`InstrumentId` values (see :func:`instrument_id`); :func:`instrument_file_stem` makes
+a file-name stem of one that stays inside its directory.
+
 The Redis transport loads lazily: ``import bus`` (and every contract) never imports ``redis``;
 the first access to :class:`RedisBus`, :class:`RedisKeys` or :class:`RedisStreamJournal`
 (``from bus import RedisBus``) imports it.
