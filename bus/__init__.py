@@ -4,7 +4,20 @@ Everything that crosses a boundary between the sun, planets, moons and the outsi
 one of these models; validation happens here, once, at the boundary. Messages travel in an
 :class:`Envelope` over a :class:`Bus`: :class:`InProcBus` (asyncio, the embedded default) or
 :class:`RedisBus` (Redis Streams with consumer groups), and are recorded by a :class:`Journal`.
+
+Anything read from the wire is decoded by :func:`decode_entry` (a stream entry's fields) or
+:func:`decode_envelope` (the wire form): size (:data:`MAX_ENTRY_BYTES`) and JSON nesting
+(:data:`MAX_JSON_DEPTH`) are bounded before parsing, and every failure is one
+:class:`MalformedMessageError`, which consumers dead-letter at once. Instrument names are
+:data:`InstrumentId` values (see :func:`instrument_id`); :func:`instrument_file_stem` makes
+a file-name stem of one that stays inside its directory.
+
+The Redis transport loads lazily: ``import bus`` (and every contract) never imports ``redis``;
+the first access to :class:`RedisBus`, :class:`RedisKeys` or :class:`RedisStreamJournal`
+(``from bus import RedisBus``) imports it.
 """
+
+from typing import TYPE_CHECKING
 
 from bus._api import (
     Bus,
@@ -16,14 +29,7 @@ from bus._api import (
     current_delivery,
 )
 from bus._bars import BarSeries, load_csv, to_datetime
-from bus._buserrors import (
-    BackpressureError,
-    BusClosedError,
-    BusError,
-    EnvelopeValidationError,
-    JournalCorruptError,
-    RequestTimeoutError,
-)
+from bus._bounds import MAX_ENTRY_BYTES, MAX_JSON_DEPTH
 from bus._decisions import (
     Action,
     FallbackAttempt,
@@ -45,21 +51,67 @@ from bus._envelope import (
     Envelope,
     Kind,
     Priority,
+    decode_entry,
     decode_envelope,
     payload_model,
     payload_type_of,
     register_payload,
 )
-from bus._errors import DataValidationError
+from bus._errors import (
+    BackpressureError,
+    BusClosedError,
+    BusError,
+    DataValidationError,
+    EnvelopeValidationError,
+    JournalCorruptError,
+    MalformedMessageError,
+    RequestTimeoutError,
+)
 from bus._inproc import InProcBus
-from bus._journal import Journal, JsonlJournal, RedisStreamJournal, decision_envelope
-from bus._redis import RedisBus, RedisKeys
+from bus._instrument import (
+    INSTRUMENT_MAX_LENGTH,
+    InstrumentId,
+    instrument_file_stem,
+    instrument_id,
+)
+from bus._journal import Journal, JsonlJournal, decision_envelope
 from bus._security import RedisSecurity, acl_users, read_password, render_acl
 from bus._snapshot import Headline, MarketSnapshot, OrderBookSizes
+
+if TYPE_CHECKING:
+    from bus._redis import RedisBus
+    from bus._redis_journal import RedisStreamJournal
+    from bus._redis_keys import RedisKeys
+
+_LAZY = {
+    "RedisBus": "bus._redis",
+    "RedisKeys": "bus._redis_keys",
+    "RedisStreamJournal": "bus._redis_journal",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import the Redis transport on first use of one of its names (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bus' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Action",
     "BROADCAST",
+    "INSTRUMENT_MAX_LENGTH",
+    "MAX_ENTRY_BYTES",
+    "MAX_JSON_DEPTH",
     "BackpressureError",
     "BarSeries",
     "Bus",
@@ -76,11 +128,13 @@ __all__ = [
     "Handler",
     "Headline",
     "InProcBus",
+    "InstrumentId",
     "Journal",
     "JournalCorruptError",
     "JsonlJournal",
     "Kind",
     "LlmUsage",
+    "MalformedMessageError",
     "MarketSnapshot",
     "MoonPanel",
     "OrderBookSizes",
@@ -103,7 +157,10 @@ __all__ = [
     "check_direction",
     "current_delivery",
     "decision_envelope",
+    "decode_entry",
     "decode_envelope",
+    "instrument_file_stem",
+    "instrument_id",
     "load_csv",
     "to_datetime",
     "payload_model",

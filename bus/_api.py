@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Protocol, Self
 from uuid import uuid4
 
-from bus._buserrors import BusClosedError, BusError, RequestTimeoutError
 from bus._envelope import BROADCAST, REPLY_PREFIX, SUN, DeadLetter, Envelope
+from bus._errors import BusClosedError, BusError, RequestTimeoutError
 
 Handler = Callable[[Envelope], Awaitable[Envelope | None]]
 """An async callable handling one envelope; for a request it may return the reply."""

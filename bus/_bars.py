@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 from bus._errors import DataValidationError
+from bus._instrument import InstrumentId, instrument_id
 
 PRICE_FIELDS = ("open", "high", "low", "close")
 
@@ -64,12 +73,13 @@ class BarSeries(BaseModel):
     Validated on construction: prices finite and positive, ``high >= max(open, close)``,
     ``low <= min(open, close)``, volume finite and ``>= 0``, timestamps strictly increasing.
     The first violation raises :class:`DataValidationError` naming instrument, timestamp
-    and field. Nothing is dropped, repaired or defaulted. Arrays are read-only.
+    and field; so does an invalid instrument identifier (see :func:`bus.instrument_id`).
+    Nothing is dropped, repaired or defaulted. Arrays are read-only.
     """
 
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
-    instrument: str
+    instrument: InstrumentId
     timestamps: TimeArray
     open: FloatArray
     high: FloatArray
@@ -77,12 +87,13 @@ class BarSeries(BaseModel):
     close: FloatArray
     volume: FloatArray
 
+    @field_validator("instrument", mode="before")
+    @classmethod
+    def _valid_instrument(cls, value: object) -> str:
+        return checked_instrument(value)
+
     @model_validator(mode="after")
     def _validate_rows(self) -> BarSeries:
-        if not self.instrument:
-            raise DataValidationError(
-                instrument=None, timestamp=None, field="instrument", reason="must be non-empty"
-            )
         n = len(self.timestamps)
         for name in (*PRICE_FIELDS, "volume"):
             if len(getattr(self, name)) != n:
@@ -188,9 +199,11 @@ class BarSeries(BaseModel):
     def from_dataframe(cls, frame: pd.DataFrame, instrument: str) -> BarSeries:
         """Build from a DataFrame indexed by timestamp with open/high/low/close/volume columns.
 
-        Column names are matched case-insensitively. Missing columns raise
-        :class:`DataValidationError`; values are validated, never repaired.
+        Column names are matched case-insensitively. Missing columns, cells that are not
+        numbers and unreadable timestamps raise :class:`DataValidationError`; values are
+        validated, never repaired.
         """
+        instrument = checked_instrument(instrument)
         columns = {str(c).lower(): c for c in frame.columns}
         arrays: dict[str, Any] = {}
         for name in (*PRICE_FIELDS, "volume"):
@@ -201,20 +214,102 @@ class BarSeries(BaseModel):
                     field=name,
                     reason=f"column missing (have {list(frame.columns)})",
                 )
-            arrays[name] = frame[columns[name]].to_numpy(dtype=np.float64, na_value=np.nan)
-        try:
-            stamps = pd.to_datetime(frame.index)
-        except (ValueError, TypeError) as error:
-            raise DataValidationError(
-                instrument=instrument, timestamp=None, field="timestamps", reason=str(error)
-            ) from error
-        return cls(instrument=instrument, timestamps=stamps.to_numpy(), **arrays)
+            arrays[name] = _numeric_column(frame, columns[name], name, instrument)
+        return cls(instrument=instrument, timestamps=_timestamps(frame, instrument), **arrays)
 
     @classmethod
     def from_csv(cls, path: str | Path, instrument: str) -> BarSeries:
-        """Load a CSV whose first column is the timestamp, then Open, High, Low, Close, Volume."""
-        frame = pd.read_csv(path, index_col=0)
-        return cls.from_dataframe(frame, instrument)
+        """Load a CSV whose first column is the timestamp, then Open, High, Low, Close, Volume.
+
+        Raises:
+            DataValidationError: naming the file for every problem: unreadable (missing, a
+                directory), not UTF-8, empty or unparsable, or invalid values (with the row,
+                column and value).
+        """
+        source = str(path)
+        try:
+            frame = _read_csv(Path(path), instrument)
+            return cls.from_dataframe(frame, instrument)
+        except DataValidationError as error:
+            raise error.with_source(source) from error.__cause__
+
+
+def checked_instrument(value: object) -> str:
+    """``value`` as an instrument identifier, else :class:`DataValidationError` naming it."""
+    try:
+        return instrument_id(value)
+    except ValueError as error:
+        raise DataValidationError(
+            instrument=None, timestamp=None, field="instrument", reason=str(error)
+        ) from None
+
+
+def _numeric_column(frame: pd.DataFrame, column: Any, name: str, instrument: str) -> np.ndarray:
+    """One column as float64; a cell that is not a number raises naming row and value."""
+    values = frame[column]
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(numbers.isna().to_numpy() & values.notna().to_numpy())
+    if len(bad):
+        row = int(bad[0])
+        raise DataValidationError(
+            instrument=instrument,
+            timestamp=None,
+            field=name,
+            reason=(
+                f"row {row} (index {frame.index[row]!r}), column {str(column)!r}: "
+                f"value {values.iloc[row]!r} is not a number"
+            ),
+        )
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _timestamps(frame: pd.DataFrame, instrument: str) -> np.ndarray:
+    """The index as timestamps; an unreadable one raises naming its row and value."""
+    try:
+        return pd.to_datetime(frame.index).to_numpy()
+    except (ValueError, TypeError, OverflowError) as error:
+        reason = " ".join(str(error).split())
+        for row, label in enumerate(frame.index):
+            try:
+                pd.to_datetime([label])
+            except (ValueError, TypeError, OverflowError):
+                reason = f"row {row}: value {label!r} is not a timestamp"
+                break
+        raise DataValidationError(
+            instrument=instrument, timestamp=None, field="timestamps", reason=reason
+        ) from error
+
+
+def _read_csv(path: Path, instrument: str) -> pd.DataFrame:
+    """The CSV at ``path`` as a DataFrame; every failure is a :class:`DataValidationError`."""
+    instrument = checked_instrument(instrument)
+
+    def fail(field: str, reason: str) -> DataValidationError:
+        return DataValidationError(
+            instrument=instrument, timestamp=None, field=field, reason=reason
+        )
+
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise fail("<file>", f"cannot read: {type(error).__name__}: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        column = data[: error.start].rsplit(b"\n", 1)[-1].count(b",")
+        value = data[error.start : error.end + 8]
+        raise fail(
+            "<encoding>",
+            f"not UTF-8: line {line}, column {column}, byte {error.start}: value {value!r}",
+        ) from None
+    if not text.strip():
+        raise fail("<file>", "the file is empty (expected a header and bar rows)")
+    try:
+        return pd.read_csv(io.StringIO(text), index_col=0)
+    except Exception as error:  # pandas raises many types for unparsable text
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise fail("<file>", f"not a readable CSV: {reason}") from None
 
 
 def load_csv(path: str | Path, instrument: str) -> BarSeries:

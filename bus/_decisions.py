@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bus._instrument import InstrumentId
+
 Action = Literal["BUY", "SELL", "HOLD"]
 
 _FROZEN = ConfigDict(frozen=True, ser_json_inf_nan="constants")
@@ -63,7 +65,7 @@ class PlanetReport(BaseModel):
     model_config = _FROZEN
 
     planet: str = Field(min_length=1)
-    instrument: str = Field(min_length=1)
+    instrument: InstrumentId
     as_of: datetime
     score: float = Field(ge=-1.0, le=1.0, allow_inf_nan=False)
     confidence: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
@@ -158,7 +160,7 @@ class OrderIntent(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    instrument: str = Field(min_length=1)
+    instrument: InstrumentId
     as_of: datetime
     side: Literal["BUY", "SELL"]
     quantity: float = Field(gt=0.0, allow_inf_nan=False)
@@ -174,7 +176,7 @@ class SunDecision(BaseModel):
 
     model_config = _FROZEN
 
-    instrument: str = Field(min_length=1)
+    instrument: InstrumentId
     as_of: datetime
     action: Action
     target_position: float = Field(ge=-1.0, le=1.0, allow_inf_nan=False)

@@ -19,8 +19,8 @@ from bus._api import (
     default_consumer_name,
     run_handler,
 )
-from bus._buserrors import BackpressureError, EnvelopeValidationError
 from bus._envelope import REPLY_PREFIX, DeadLetter, Envelope, Priority, decode_envelope
+from bus._errors import BackpressureError, EnvelopeValidationError
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """Append-only journals of every bus message (decisions included, as ``decision`` envelopes).
 
 Two variants with one interface: :class:`JsonlJournal` (one JSON envelope per line in a
-file; the embedded default) and :class:`RedisStreamJournal` (one stream entry per envelope,
-for the Redis backend). Both read back as envelopes in append order.
+file; the embedded default) and ``RedisStreamJournal`` (one stream entry per envelope, for
+the Redis backend, in :mod:`bus._redis_journal` so this module needs no Redis client). Both
+read back as envelopes in append order.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import redis.asyncio as aioredis
-
-from bus._buserrors import EnvelopeValidationError, JournalCorruptError
 from bus._decisions import SunDecision
 from bus._envelope import BROADCAST, SUN, Envelope, decode_envelope
+from bus._errors import EnvelopeValidationError, JournalCorruptError
 
 
 class Journal(ABC):
@@ -90,7 +89,7 @@ class JsonlJournal(Journal):
                 handle.truncate(_end_of_last_line(handle))
         return self.path.open("a", encoding="utf-8")
 
-    async def read(self) -> AsyncIterator[Envelope]:  # type: ignore[override]
+    async def read(self) -> AsyncIterator[Envelope]:
         if not self.path.exists():
             return
         with self.path.open(encoding="utf-8") as handle:
@@ -126,38 +125,3 @@ def _end_of_last_line(handle: IO[bytes], block: int = 65_536) -> int:
             return start + newline + 1
         position = start
     return 0
-
-
-class RedisStreamJournal(Journal):
-    """A journal kept in one Redis stream (never trimmed by the bus)."""
-
-    def __init__(self, client: aioredis.Redis, key: str = "heliarch:journal") -> None:
-        self.client = client
-        self.key = key
-
-    @classmethod
-    def from_url(cls, url: str, key: str = "heliarch:journal") -> RedisStreamJournal:
-        """A journal on its own connection pool."""
-        return cls(aioredis.Redis.from_url(url), key)
-
-    async def append_many(self, envelopes: Sequence[Envelope]) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            for envelope in envelopes:
-                pipe.xadd(self.key, {"e": envelope.to_json()})
-            await pipe.execute()
-
-    async def read(self) -> AsyncIterator[Envelope]:  # type: ignore[override]
-        start = "-"
-        while True:
-            entries = await self.client.xrange(self.key, start, "+", count=1000)
-            for _, fields in entries:
-                try:
-                    yield decode_envelope(fields[b"e"])
-                except EnvelopeValidationError as error:
-                    raise JournalCorruptError(f"{self.key}: {error}") from error
-            if len(entries) < 1000:
-                return
-            start = "(" + entries[-1][0].decode()
-
-    async def close(self) -> None:
-        await self.client.aclose()

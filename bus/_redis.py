@@ -1,11 +1,6 @@
 """Redis Streams bus backend: priority lanes, consumer groups, dead letters, backpressure.
 
-Key layout under ``prefix`` (default ``heliarch:``):
-
-- ``bus:<recipient>:lane<0..3>`` data lanes, ``bus:<recipient>:control`` control plane
-- ``bus:<reply address>:inbox`` reply inbox of one bus instance (request/reply)
-- ``bus:dead`` dead-letter stream, ``bus:recipients`` set of subscribed recipients
-- ``bus:idem:<recipient>:<group>:<key>`` applied idempotency keys (with TTL)
+The key layout is described in :mod:`bus._redis_keys`.
 """
 
 from __future__ import annotations
@@ -20,56 +15,16 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from bus._api import Bus, BusConfig, Handler, JournalSink, Subscription
-from bus._buserrors import BackpressureError
-from bus._envelope import PRIORITIES, REPLY_PREFIX, DeadLetter, Envelope, Priority, decode_envelope
+from bus._bounds import clip
+from bus._envelope import DeadLetter, Envelope, Priority, decode_entry, raw_of
+from bus._errors import BackpressureError, MalformedMessageError
 from bus._redis_consumer import RedisSubscription, stop_tasks
+from bus._redis_keys import RedisKeys
+from bus._redis_replies import Arg, batches_of, entries_of
 from bus._redis_scripts import SEND
 from bus._security import RedisSecurity, reply_address
 
 log = logging.getLogger(__name__)
-
-
-class RedisKeys:
-    """Names of every key the backend uses under one prefix."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    def lane(self, recipient: str, priority: int) -> str:
-        """Data lane of ``recipient`` for ``priority`` (reply addresses map to the inbox)."""
-        if recipient.startswith(REPLY_PREFIX):
-            return self.inbox(recipient)
-        return f"{self.prefix}bus:{recipient}:lane{int(priority)}"
-
-    def control(self, recipient: str) -> str:
-        """Control-plane stream of ``recipient``."""
-        return f"{self.prefix}bus:{recipient}:control"
-
-    def inbox(self, address: str) -> str:
-        """Reply inbox stream of one bus instance."""
-        return f"{self.prefix}bus:{address}:inbox"
-
-    def errors(self, stream: str) -> str:
-        """Hash of the last handler error per pending entry of ``stream``."""
-        return f"{stream}:errors"
-
-    def idempotency(self, recipient: str, group: str, key: str) -> str:
-        """Marker of an applied idempotency key."""
-        return f"{self.prefix}bus:idem:{recipient}:{group}:{key}"
-
-    @property
-    def dead(self) -> str:
-        """The dead-letter stream."""
-        return f"{self.prefix}bus:dead"
-
-    @property
-    def recipients(self) -> str:
-        """Set of subscribed recipients."""
-        return f"{self.prefix}bus:recipients"
-
-    def streams_of(self, recipient: str) -> list[str]:
-        """Control plane first, then data lanes from highest to lowest priority."""
-        return [self.control(recipient), *(self.lane(recipient, p) for p in PRIORITIES)]
 
 
 class RedisBus(Bus):
@@ -151,7 +106,7 @@ class RedisBus(Bus):
             text = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
             messages.append((positions, text))
         keys = list(index)
-        args = [*([limit] * len(keys)), json.dumps(messages, separators=(",", ":"))]
+        args: list[Arg] = [*([limit] * len(keys)), json.dumps(messages, separators=(",", ":"))]
         rejected, stream, backlog = await self._send_script(keys=keys, args=args)
         return [int(r) - 1 for r in rejected], _text(stream), int(backlog)
 
@@ -188,7 +143,7 @@ class RedisBus(Bus):
         return {_text(m) for m in await self.client.smembers(self.keys.recipients)}
 
     async def dead_letters(self) -> list[DeadLetter]:
-        entries = await self.client.xrange(self.keys.dead, "-", "+")
+        entries = entries_of(await self.client.xrange(self.keys.dead, "-", "+"))
         return [_dead_letter(entry_id, fields) for entry_id, fields in entries]
 
     async def backlog(self, recipient: str) -> dict[str, int]:
@@ -210,20 +165,36 @@ class RedisBus(Bus):
         inbox = self.keys.inbox(self.reply_address)
         last = b"0-0"
         while not self._closing:
-            batches = await self.client.xread({inbox: last}, count=100, block=self.config.block_ms)
+            batches = batches_of(
+                await self.client.xread({inbox: last}, count=100, block=self.config.block_ms)
+            )
             for _, entries in batches:
                 for entry_id, fields in entries:
                     last = entry_id
-                    self._accept_reply(fields.get(b"e", b""))
+                    await self._accept_reply(inbox, entry_id, fields)
                 if entries:
                     await self.client.xdel(inbox, *(entry_id for entry_id, _ in entries))
                     await self.client.expire(inbox, 3600)
 
-    def _accept_reply(self, raw: bytes) -> None:
+    async def _accept_reply(self, inbox: str, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        """Resolve the request a reply answers; dead-letter a malformed reply at once."""
         try:
-            reply = decode_envelope(raw)
-        except ValueError as error:
-            log.warning("dropping malformed reply: %s", error)
+            reply = decode_entry(fields)
+        except MalformedMessageError as error:
+            log.warning("dead-lettering malformed reply %r: %s", entry_id, error)
+            await self.client.xadd(
+                self.keys.dead,
+                {
+                    "raw": clip(raw_of(fields)),
+                    "error": str(error),
+                    "deliveries": 1,
+                    "envelope_id": error.envelope_id or "",
+                    "recipient": self.reply_address,
+                    "group": "",
+                    "stream": inbox,
+                    "source_id": entry_id,
+                },
+            )
             return
         if not self._resolve_reply(reply):
             log.info("reply %s arrived after its request ended", reply.id)

@@ -1,6 +1,7 @@
 """Consumer side of the Redis Streams backend: read, handle, commit, reclaim, trim.
 
-Per batch: decode every entry (malformed ones are dead-lettered with the validation error),
+Per batch: decode every entry with :func:`bus.decode_entry` (a malformed one, whatever is
+wrong with it, is dead-lettered at once with the error and never redelivered),
 skip entries whose idempotency key is already applied, run the handler on the rest, then
 commit in one atomic script: for each success ``SET <idempotency key> NX`` and, only if the
 key is new, the delivery's staged commands (and the reply); then ``XACK``. A handler error
@@ -13,28 +14,36 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from bus._api import Delivery, Handler, Subscription, default_consumer_name, run_handler
-from bus._buserrors import EnvelopeValidationError
-from bus._envelope import Envelope, decode_envelope
+import redis.asyncio as aioredis
+
+from bus._api import BusConfig, Delivery, Handler, Subscription, default_consumer_name, run_handler
+from bus._bounds import clip
+from bus._envelope import Envelope, decode_entry, raw_of
+from bus._errors import MalformedMessageError
+from bus._redis_keys import RedisKeys
+from bus._redis_replies import Arg, Entry, batches_of
 from bus._redis_scripts import COMMIT, TRIM
-
-if TYPE_CHECKING:
-    from bus._redis import RedisBus
 
 log = logging.getLogger(__name__)
 
-Entry = tuple[bytes, dict[bytes, bytes]]
-Arg = str | bytes | int | float
 Op = list[object]
+
+
+class RedisHost(Protocol):
+    """What a subscription needs from its bus (:class:`bus.RedisBus` provides it)."""
+
+    client: aioredis.Redis
+    keys: RedisKeys
+    config: BusConfig
 
 
 class RedisSubscription(Subscription):
     """One consumer in one group: a control-plane task and a data-lane task."""
 
     def __init__(
-        self, bus: RedisBus, recipient: str, group: str, handler: Handler, consumer: str | None
+        self, bus: RedisHost, recipient: str, group: str, handler: Handler, consumer: str | None
     ) -> None:
         super().__init__(recipient, group, consumer or default_consumer_name())
         self._bus = bus
@@ -91,12 +100,14 @@ class RedisSubscription(Subscription):
     async def _read(self, streams: list[str]) -> set[str]:
         """One blocking read over ``streams``; processes them in the given (priority) order."""
         config = self._bus.config
-        reply = await self._bus.client.xreadgroup(
-            self.group,
-            self.consumer,
-            {stream: ">" for stream in streams},
-            count=config.batch_size,
-            block=config.block_ms,
+        reply = batches_of(
+            await self._bus.client.xreadgroup(
+                self.group,
+                self.consumer,
+                {stream: ">" for stream in streams},
+                count=config.batch_size,
+                block=config.block_ms,
+            )
         )
         by_stream = {_text(name): entries for name, entries in reply}
         for stream in streams:
@@ -136,12 +147,12 @@ class RedisSubscription(Subscription):
         ready: list[tuple[str, Envelope, int]] = []
         exhausted: list[tuple[bytes, bytes, int, str]] = []
         for entry_id, fields in entries:
-            raw = fields.get(b"e", b"")
+            raw = raw_of(fields)
             attempt = counts.get(entry_id, 1)
             try:
-                envelope = decode_envelope(raw)
-            except EnvelopeValidationError as error:
-                dead += _dead_args(entry_id, raw, str(error), attempt, error.envelope_id)
+                envelope = decode_entry(fields)
+            except MalformedMessageError as error:  # never redelivered: dead-letter at once
+                dead += _dead_args(entry_id, clip(raw), str(error), attempt, error.envelope_id)
                 continue
             if attempt > self._bus.config.max_deliveries:
                 exhausted.append((entry_id, raw, attempt, envelope.id))
@@ -204,7 +215,13 @@ class RedisSubscription(Subscription):
         keys = self._bus.keys
         config = self._bus.config
         packed = json.dumps(ops, separators=(",", ":"), default=_json_bytes)
-        args = [self.group, config.idempotency_ttl_s, self.recipient, self.consumer, packed]
+        args: list[Arg] = [
+            self.group,
+            config.idempotency_ttl_s,
+            self.recipient,
+            self.consumer,
+            packed,
+        ]
         applied, duplicates, dead_count = await self._commit(
             keys=[stream, keys.dead, keys.errors(stream)], args=[*args, *dead]
         )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from bus._bars import BarSeries, to_datetime, to_datetime64
 from bus._errors import DataValidationError
+from bus._instrument import InstrumentId
 
 
 def _naive_utc(value: datetime) -> datetime:
@@ -24,7 +25,7 @@ class Headline(BaseModel):
 
     timestamp: datetime
     text: str = Field(min_length=1, max_length=2000)
-    instrument: str | None = None
+    instrument: InstrumentId | None = None
     source: str | None = None
 
     _normalize_time = field_validator("timestamp")(_naive_utc)
@@ -52,9 +53,9 @@ class MarketSnapshot(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
     as_of: datetime
-    bars: dict[str, BarSeries] = Field(min_length=1)
+    bars: dict[InstrumentId, BarSeries] = Field(min_length=1)
     headlines: tuple[Headline, ...] = ()
-    order_books: dict[str, OrderBookSizes] = Field(default_factory=dict)
+    order_books: dict[InstrumentId, OrderBookSizes] = Field(default_factory=dict)
     benchmark: BarSeries | None = None
 
     _normalize_time = field_validator("as_of")(_naive_utc)

@@ -12,6 +12,7 @@ from prompts._evolution import (
     TrialScore,
     decision_utility,
 )
+from prompts._paths import user_prompt_dir
 from prompts._pins import PinBook, PinChange
 from prompts._registry import (
     TEMPLATE_DIR,
@@ -19,7 +20,6 @@ from prompts._registry import (
     PromptTemplate,
     get_prompt,
     list_prompts,
-    user_prompt_dir,
     versions_of,
 )
 from prompts._scoring import return_scale

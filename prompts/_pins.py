@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prompts._paths import user_prompt_dir
+
 PINS_FILE = "pins.json"
 _LOCK = threading.Lock()
 
@@ -41,8 +43,6 @@ class PinBook:
     @classmethod
     def for_directory(cls, directory: Path | None = None) -> PinBook:
         """The pin book of ``directory``, or of the user directory when ``None``."""
-        from prompts._registry import user_prompt_dir
-
         return cls((Path(directory) if directory is not None else user_prompt_dir()) / PINS_FILE)
 
     def _read(self) -> dict[str, Any]:

@@ -14,12 +14,14 @@ evidence with braces needs no escaping. Rendering fails loudly on a missing or u
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from string import Template
+
+from prompts._paths import user_prompt_dir
+from prompts._pins import PinBook
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 _FILE_NAME = re.compile(r"^(?P<name>[a-z0-9_]+)\.v(?P<version>\d+)\.md$")
@@ -113,19 +115,6 @@ def _check_placeholders(template: PromptTemplate) -> None:
         )
 
 
-def user_prompt_dir() -> Path:
-    """The user-writable template directory.
-
-    ``HELIARCH_PROMPTS_DIR`` if set, else ``$HELIARCH_DATA_DIR/prompts``, else
-    ``~/.heliarch/prompts``. It need not exist until something is written to it.
-    """
-    explicit = os.environ.get("HELIARCH_PROMPTS_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    data = os.environ.get("HELIARCH_DATA_DIR")
-    return (Path(data).expanduser() if data else Path.home() / ".heliarch") / "prompts"
-
-
 def _signature(directory: Path) -> tuple[tuple[str, int], ...]:
     if not directory.is_dir():
         return ()
@@ -195,8 +184,6 @@ def get_prompt(
     With ``version=None``: the pinned version if one is pinned for this search path, otherwise
     the highest released (non-candidate) version, otherwise the highest version.
     """
-    from prompts._pins import PinBook
-
     versions = versions_of(name, directory)
     where = ", ".join(str(d) for d in search_path(directory))
     if not versions:

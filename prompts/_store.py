@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prompts._paths import user_prompt_dir
+
 STORE_URL_ENV = "HELIARCH_PROMPTS_STORE_URL"
 
 _SCHEMA = (
@@ -235,7 +237,10 @@ class TrialStore:
             "diff, evidence, created FROM prompt_trials WHERE run_id = ? ORDER BY seq",
             (run_id,),
         )
-        return [TrialRecord(*r[:8], json.loads(r[8]), r[9]) for r in rows]
+        return [
+            TrialRecord(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], json.loads(r[8]), r[9])
+            for r in rows
+        ]
 
     def events(self, name: str | None = None) -> list[EventRecord]:
         """Decisions (about prompt ``name``), oldest first."""
@@ -244,10 +249,10 @@ class TrialStore:
             "FROM prompt_events" + (" WHERE name = ?" if name else "") + " ORDER BY created",
             (name,) if name else (),
         )
-        return [EventRecord(*r[:6], json.loads(r[6]), r[7]) for r in rows]
+        return [
+            EventRecord(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), r[7]) for r in rows
+        ]
 
 
 def _default_path() -> Path:
-    from prompts._registry import user_prompt_dir
-
     return user_prompt_dir() / "evolution.sqlite"

@@ -11,6 +11,8 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +23,8 @@ from prompts._versions import write_version
 MUTATIONS = ("rephrase", "add_instruction", "drop_instruction", "reorder_evidence", "few_shot")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+A = TypeVar("A", bound=BaseModel)
 
 # (system, user, schema) -> (parsed answer or None, usage of the call)
 StructuredCall = Callable[[str, str, type[BaseModel]], tuple[BaseModel | None, LlmUsage]]
@@ -132,14 +136,14 @@ class Mutator:
         self.rng = random.Random(seed)
         self.directory = directory
 
-    def _ask(self, prompt_name: str, schema: type[BaseModel], **values: str) -> BaseModel | None:
+    def _ask(self, prompt_name: str, schema: type[A], **values: str) -> A | None:
         if self.call is None:
             raise ValueError(f"mutation via {prompt_name} needs an LLM")
         self.budget.check()
         system, user = get_prompt(prompt_name).render(**values)
         answer, usage = self.call(system, user, schema)
         self.budget.charge(usage)
-        return answer
+        return cast(A | None, answer)  # a StructuredCall answers with an instance of ``schema``
 
     def mutate(
         self, base: PromptTemplate, mutation: str, examples: Sequence[str] = ()
@@ -165,10 +169,10 @@ class Mutator:
             if len(droppable) < 2:
                 return None
             numbered = "\n".join(f"{n + 1}. {parts[i]}" for n, i in enumerate(droppable))
-            answer = self._ask("mutate_drop", Choice, numbered=numbered)
-            if answer is None or answer.index > len(droppable):
+            choice = self._ask("mutate_drop", Choice, numbered=numbered)
+            if choice is None or choice.index > len(droppable):
                 return None
-            i = droppable[answer.index - 1]
+            i = droppable[choice.index - 1]
             return Candidate(_join(parts[:i] + parts[i + 1 :]), base.user, mutation,
                              f"dropped sentence {i + 1}")  # fmt: skip
         if mutation == "reorder_evidence":
@@ -195,7 +199,7 @@ class Mutator:
         count: int,
         mutations: Sequence[str] = MUTATIONS,
         examples: Sequence[str] = (),
-        directory: object = None,
+        directory: Path | None = None,
     ) -> list[PromptTemplate]:
         """Up to ``count`` distinct candidates, written as new ``evolved`` candidate versions.
 
@@ -227,7 +231,7 @@ class Mutator:
                     origin="evolved",
                     variables=base.variables,
                     note=f"{candidate.mutation}: {candidate.note}",
-                    directory=directory,  # type: ignore[arg-type]
+                    directory=directory,
                 )
             )
         return made

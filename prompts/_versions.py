@@ -11,14 +11,9 @@ import re
 from datetime import date
 from pathlib import Path
 
+from prompts._paths import user_prompt_dir
 from prompts._pins import PinBook, PinChange
-from prompts._registry import (
-    PromptError,
-    PromptTemplate,
-    get_prompt,
-    user_prompt_dir,
-    versions_of,
-)
+from prompts._registry import PromptError, PromptTemplate, get_prompt, versions_of
 
 ORIGINS = ("human", "evolved")
 _NAME = re.compile(r"^[a-z0-9_]+$")
@@ -70,7 +65,7 @@ def lineage(name: str, directory: Path | None = None) -> list[PromptTemplate]:
 def diff_prompts(name: str, a: str, b: str, directory: Path | None = None) -> str:
     """A unified diff of two versions' system and user sections."""
     left, right = (get_prompt(name, v, directory=directory) for v in (a, b))
-    lines = []
+    lines: list[str] = []
     for section in ("system", "user"):
         lines += difflib.unified_diff(
             getattr(left, section).splitlines(keepends=True),

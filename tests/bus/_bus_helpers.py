@@ -32,6 +32,13 @@ async def eventually(check: Callable[[], bool], timeout_s: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+async def send_sentinel(bus: Bus, recipient: str) -> Envelope:
+    """Send a marker to ``recipient`` on the default lane (behind everything sent before)."""
+    sentinel = Envelope(sender="sun", recipient=recipient, kind="directive", payload={"s": 1})
+    await bus.send(sentinel)
+    return sentinel
+
+
 def recorder(into: list[Envelope]) -> Callable[[Envelope], Awaitable[None]]:
     async def handler(envelope: Envelope) -> None:
         into.append(envelope)

@@ -9,6 +9,7 @@ import pytest
 from _bus_helpers import FAST, BusFactory
 from _load_consumer import delete_prefix
 
+from bus import Journal
 from bus._api import Bus, BusConfig
 from bus._inproc import InProcBus
 from bus._redis import RedisBus
@@ -21,11 +22,11 @@ async def make_bus(request: pytest.FixtureRequest) -> AsyncIterator[BusFactory]:
     url = request.getfixturevalue("redis_url") if request.param == "redis" else ""
     prefix = f"heliarch:test:{uuid4().hex}:"
 
-    def factory(config: BusConfig = FAST, journal: object = None) -> Bus:
+    def factory(config: BusConfig = FAST, journal: Journal | None = None) -> Bus:
         if request.param == "redis":
-            bus: Bus = RedisBus(url, prefix=prefix, config=config, journal=journal)  # type: ignore[arg-type]
+            bus: Bus = RedisBus(url, prefix=prefix, config=config, journal=journal)
         else:
-            bus = InProcBus(config, journal)  # type: ignore[arg-type]
+            bus = InProcBus(config, journal)
         created.append(bus)
         return bus
 

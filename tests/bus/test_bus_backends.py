@@ -7,12 +7,12 @@ import asyncio
 import json
 
 import pytest
-from _bus_helpers import FAST, BusFactory, eventually, recorder, report
+from _bus_helpers import FAST, BusFactory, eventually, recorder, report, send_sentinel
 
 from bus import PlanetReport
 from bus._api import BusConfig, current_delivery
-from bus._buserrors import BackpressureError, RequestTimeoutError
 from bus._envelope import Envelope
+from bus._errors import BackpressureError, RequestTimeoutError
 
 # -- routing -----------------------------------------------------------------------------------
 
@@ -35,11 +35,16 @@ async def test_broadcast_reaches_every_planet_but_the_sender(make_bus: BusFactor
     }
     for name, into in got.items():
         await bus.subscribe(name, recorder(into))
-    count = await bus.broadcast(Envelope(sender="technical", recipient="*", kind="event"))
+    sent = Envelope(sender="technical", recipient="*", kind="event")
+    count = await bus.broadcast(sent)
     assert count == 2
-    await eventually(lambda: len(got["risk"]) == 1 and len(got["sentiment"]) == 1)
-    await asyncio.sleep(0.1)
-    assert got["sun"] == [] and got["technical"] == []
+    # a sentinel to everyone, behind the broadcast in each lane: once it is in, anything the
+    # broadcast would have delivered is in too
+    sentinels = {name: await send_sentinel(bus, name) for name in got}
+    await eventually(lambda: all(got[n][-1:] == [sentinels[n]] for n in got))
+    assert got["risk"] == [sent, sentinels["risk"]]
+    assert got["sentiment"] == [sent, sentinels["sentiment"]]
+    assert got["sun"] == [sentinels["sun"]] and got["technical"] == [sentinels["technical"]]
 
 
 async def test_planet_to_planet_copies_the_sun(make_bus: BusFactory) -> None:
@@ -48,9 +53,9 @@ async def test_planet_to_planet_copies_the_sun(make_bus: BusFactory) -> None:
     await bus.subscribe("sun", recorder(to_sun))
     sent = Envelope(sender="technical", recipient="risk", kind="event", payload={"x": 1})
     await bus.planet_to_planet(sent)
-    await eventually(lambda: len(to_risk) == 1 and len(to_sun) == 1)
-    await asyncio.sleep(0.1)
-    assert to_risk == [sent] and to_sun == [sent]
+    risk_sentinel, sun_sentinel = await send_sentinel(bus, "risk"), await send_sentinel(bus, "sun")
+    await eventually(lambda: to_risk[-1:] == [risk_sentinel] and to_sun[-1:] == [sun_sentinel])
+    assert to_risk == [sent, risk_sentinel] and to_sun == [sent, sun_sentinel]
 
 
 async def test_request_reply_is_correlated_and_times_out(make_bus: BusFactory) -> None:
@@ -173,7 +178,7 @@ async def test_failed_handler_is_redelivered_and_applied_once(make_bus: BusFacto
             raise RuntimeError("transient")
         applied[envelope.idempotency_key] = applied.get(envelope.idempotency_key, 0) + 1
 
-    await bus.subscribe("risk", flaky)
+    subscription = await bus.subscribe("risk", flaky)
     first = Envelope(sender="sun", recipient="risk", kind="directive", payload={"fail_first": True})
     again = Envelope(
         sender="sun", recipient="risk", kind="directive", idempotency_key=first.idempotency_key
@@ -184,8 +189,11 @@ async def test_failed_handler_is_redelivered_and_applied_once(make_bus: BusFacto
     await bus.send(first)
     marker = Envelope(sender="sun", recipient="risk", kind="directive")
     await bus.send(marker)
-    await eventually(lambda: marker.id in applied)
-    await asyncio.sleep(0.3)
+    # every delivery is acknowledged once these counts are reached (applied: first and the
+    # marker; duplicates: again and first re-sent), so nothing is left to redeliver
+    stats = subscription.stats
+    await eventually(lambda: (stats.applied, stats.duplicates, stats.failed) == (2, 2, 1))
+    assert marker.id in applied
     assert attempts[first.id] == [1, 2]
     assert applied[first.idempotency_key] == 1
     assert again.id not in attempts
@@ -237,12 +245,14 @@ async def test_backpressure_refuses_producers_and_never_drops(make_bus: BusFacto
 async def test_groups_compete_within_and_fan_out_across(make_bus: BusFactory) -> None:
     bus = make_bus()
     first, second, audit = [], [], []
-    await bus.subscribe("risk", recorder(first), group="workers", consumer="w1")
-    await bus.subscribe("risk", recorder(second), group="workers", consumer="w2")
-    await bus.subscribe("risk", recorder(audit), group="audit")
+    w1 = await bus.subscribe("risk", recorder(first), group="workers", consumer="w1")
+    w2 = await bus.subscribe("risk", recorder(second), group="workers", consumer="w2")
+    auditor = await bus.subscribe("risk", recorder(audit), group="audit")
     sent = [Envelope(sender="sun", recipient="risk", kind="directive") for _ in range(60)]
     await bus.send_many(sent)
-    await eventually(lambda: len(first) + len(second) == 60 and len(audit) == 60)
-    await asyncio.sleep(0.1)
+    # all 60 acknowledged in both groups: nothing is pending, so nothing can arrive again
+    await eventually(
+        lambda: w1.stats.applied + w2.stats.applied == 60 and auditor.stats.applied == 60
+    )
     assert sorted(e.id for e in first + second) == sorted(e.id for e in sent)
     assert [e.id for e in audit] == [e.id for e in sent]

@@ -44,7 +44,7 @@ def test_valid_series_is_read_only(goog: BarSeries) -> None:
     with pytest.raises(ValueError):
         goog.close[0] = 1.0
     with pytest.raises(Exception):  # noqa: B017 - pydantic frozen error
-        goog.instrument = "X"  # type: ignore[misc]
+        goog.instrument = "X"  # type: ignore[misc]  # assigning to a frozen model is the test
 
 
 BAD_VALUES = st.sampled_from([np.nan, np.inf, -np.inf, -1.0, 0.0])

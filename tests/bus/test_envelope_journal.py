@@ -12,10 +12,10 @@ import pytest
 from _bus_helpers import FAST, BusFactory, eventually, recorder, report
 from pydantic import ValidationError
 
-from bus import PlanetReport, SunDecision
-from bus._buserrors import EnvelopeValidationError
+from bus import PlanetReport, RedisStreamJournal, SunDecision
 from bus._envelope import Envelope, Priority, decode_envelope
-from bus._journal import JsonlJournal, RedisStreamJournal, decision_envelope
+from bus._errors import EnvelopeValidationError
+from bus._journal import JsonlJournal, decision_envelope
 
 # -- envelope ----------------------------------------------------------------------------------
 
@@ -25,11 +25,11 @@ def test_envelope_defaults_and_immutability() -> None:
     assert len(envelope.id) == 32 and envelope.idempotency_key == envelope.id
     assert envelope.priority is Priority.NORMAL and envelope.timestamp.tzinfo is not None
     with pytest.raises(ValidationError):
-        envelope.sender = "other"  # type: ignore[misc]
+        envelope.sender = "other"  # type: ignore[misc]  # frozen: the assignment must fail
     with pytest.raises(ValidationError, match="priority"):
         Envelope(sender="risk", recipient="sun", kind="report", priority=7)
     with pytest.raises(ValidationError, match="kind"):
-        Envelope(sender="risk", recipient="sun", kind="gossip")  # type: ignore[arg-type]
+        Envelope(sender="risk", recipient="sun", kind="gossip")  # type: ignore[arg-type]  # bad kind on purpose
 
 
 def test_wrap_unwrap_round_trip_through_the_wire() -> None:

@@ -56,12 +56,11 @@ async def test_a_dead_consumers_pending_message_is_reclaimed(redis_bus: RedisBus
 
     await redis_bus.subscribe("risk", handler, consumer="alive")
     deadline = time.monotonic() + 5
-    while not got:
+    # acknowledged (nothing pending) and nothing new in the stream: it cannot come again
+    while not got or (await redis_bus.client.xpending(lane, "risk"))["pending"]:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
-    await asyncio.sleep(0.1)
     assert got == [sent]
-    assert (await redis_bus.client.xpending(lane, "risk"))["pending"] == 0
 
 
 async def test_trim_keeps_every_unacknowledged_entry(redis_bus: RedisBus) -> None:
@@ -81,8 +80,19 @@ async def test_trim_keeps_every_unacknowledged_entry(redis_bus: RedisBus) -> Non
     while len(done) < 50:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
-    await asyncio.sleep(0.3)
-    assert await redis_bus.client.xlen(lane) == 50
+    ids = [entry_id for entry_id, _ in await redis_bus.client.xrange(lane)]
+    assert len(ids) == 50
+    # slow acknowledges its first 5 of 10 delivered; a sentinel makes fast trim again. The
+    # trim must then stop exactly at slow's oldest pending entry (6th): entries 1-5 go,
+    # pending 6-10 and never delivered 11-50 stay.
+    await redis_bus.client.xack(lane, "slow", *ids[:5])
+    sentinel = Envelope(sender="sun", recipient="risk", kind="directive")
+    await redis_bus.send(sentinel)
+    while len(done) < 51 or await redis_bus.client.xlen(lane) > 46:
+        assert time.monotonic() < deadline, await redis_bus.client.xlen(lane)
+        await asyncio.sleep(0.02)
+    kept = [entry_id for entry_id, _ in await redis_bus.client.xrange(lane)]
+    assert kept[:-1] == ids[5:] and len(kept) == 46
 
 
 def start_consumer(
@@ -195,4 +205,4 @@ async def wait_drained(
             return await bus.client.hgetall(f"{prefix}applied")
         if time.monotonic() > deadline:
             return await bus.client.hgetall(f"{prefix}applied")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)

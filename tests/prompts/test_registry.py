@@ -59,3 +59,12 @@ def test_undeclared_placeholder_is_rejected(tmp_path: Path) -> None:
     write(tmp_path, 1, suffix="$stranger")
     with pytest.raises(PromptError, match="placeholders"):
         list_prompts(tmp_path)
+
+
+def test_user_prompt_dir_keeps_its_old_import_path(user_prompts: Path) -> None:
+    import prompts
+    from prompts import _registry
+
+    assert _registry.user_prompt_dir is prompts.user_prompt_dir
+    assert prompts.user_prompt_dir() == user_prompts
+    assert prompts.PinBook.for_directory().path == user_prompts / "pins.json"
