@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bus import DataValidationError, load_csv
+from bus import DataValidationError, instrument_file_stem, load_csv
 
 DATA_HELP = "CSV of OHLCV bars: timestamp, Open, High, Low, Close, Volume"
 
@@ -53,6 +54,12 @@ def render_report(report: dict, console: Console) -> None:
         f"lessons {learning['lessons_written']}  memories {report['memories']}  "
         f"{report['elapsed_s']:.1f} s"
     )
+
+
+def output_stem(instrument: str, model: str, learning: str) -> str:
+    """The report's file-name stem: derived from validated names, never a path."""
+    model_part = re.sub(r"[^A-Za-z0-9._-]", "_", model)[:60].lstrip(".-") or "model"
+    return f"{instrument_file_stem(instrument)}-{model_part}-learning-{learning}"
 
 
 def backtest(
@@ -122,7 +129,7 @@ def backtest(
             raise typer.Exit(2) from error
     out.mkdir(parents=True, exist_ok=True)
     report = result.report()
-    stem = f"{series.instrument}-{model.replace(':', '_')}-learning-{learning}"
+    stem = output_stem(series.instrument, model, learning)
     png = plot_equity([result], out / f"{stem}.png")
     report["files"] = {"report": str(out / f"{stem}.json"), "equity_png": str(png)}
     (out / f"{stem}.json").write_text(json.dumps(report, indent=2))
