@@ -21,7 +21,7 @@ from sun._config import (
 )
 from sun._context import PlanetWorkers, SunContext
 from sun._graph import build_sun_graph
-from sun._guard import guard
+from sun._guard import guard, risk_problem
 from sun._panel import compute_panel
 from sun._reasoning import LlmAnswer, LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
 from sun._routing import Route, Router, RoutingTree, StyleRouting
@@ -97,4 +97,5 @@ __all__ = [
     "parse_llm_policy",
     "parse_model_spec",
     "risk_gate",
+    "risk_problem",
 ]

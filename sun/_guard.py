@@ -37,8 +37,8 @@ def guard(
             )
             target = new_target
 
-    if risk is None or not risk.has_data:
-        why = "risk report missing" if risk is None else "risk planet has no data"
+    why = risk_problem(risk)
+    if why is not None or risk is None:
         correct("risk_fails_closed", 0.0, f"{why}: no position without a risk assessment")
     elif risk.veto:
         correct("risk_veto", 0.0, risk.veto_reason or "risk veto")
@@ -47,7 +47,7 @@ def guard(
         rule = "max_position"
         risk_cap = risk.evidence.get("position_cap")
         if risk_cap is not None and risk_cap < cap:
-            cap, rule = max(0.0, risk_cap), "var_cap"
+            cap, rule = risk_cap, "var_cap"
         if abs(target) > cap:
             correct(rule, math.copysign(cap, target), f"|position| limited to {cap:.3f}")
     if not corrections:
@@ -60,3 +60,25 @@ def guard(
         rationale=f"{decision.rationale} [guard: {notes}]"[:600],
     )
     return guarded, tuple(corrections)
+
+
+def risk_problem(report: PlanetReport | None) -> str | None:
+    """Why ``report`` cannot be trusted as the risk assessment, or None if it can.
+
+    Missing, without data, a non-finite or out-of-range score or confidence, or a
+    ``position_cap`` that is not a finite number >= 0: each means no position (risk fails
+    closed). A report that skipped validation (``model_construct``) gets the same checks.
+    """
+    if report is None:
+        return "risk report missing"
+    if not report.has_data:
+        return "risk planet has no data"
+    values = (report.score, report.confidence)
+    if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
+        return "invalid risk report (non-finite score or confidence)"
+    if not (-1.0 <= report.score <= 1.0 and 0.0 <= report.confidence <= 1.0):
+        return "invalid risk report (score or confidence out of range)"
+    cap = report.evidence.get("position_cap")
+    if cap is not None and not (isinstance(cap, int | float) and math.isfinite(cap) and cap >= 0):
+        return f"invalid risk position_cap {cap!r}"
+    return None

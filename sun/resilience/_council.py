@@ -45,6 +45,7 @@ from planets import (
     Role,
     TechnicalVariant,
 )
+from sun._guard import risk_problem
 
 Action = Literal["BUY", "SELL", "HOLD"]
 COUNCIL = "council"
@@ -136,23 +137,15 @@ class RiskGate:
 
 def risk_gate(report: PlanetReport | None, limits: RiskLimits) -> RiskGate:
     """Risk fails closed: anything but a valid, non-vetoing risk report is a veto."""
-    if report is None:
-        return RiskGate(False, 0.0, "risk vote missing: fails closed")
-    if not report.has_data:
-        return RiskGate(False, 0.0, "risk planet has no data: fails closed")
-    values = (report.score, report.confidence)
-    if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
-        return RiskGate(False, 0.0, "invalid risk vote (non-finite): fails closed")
-    if not (-1.0 <= report.score <= 1.0 and 0.0 <= report.confidence <= 1.0):
-        return RiskGate(False, 0.0, "invalid risk vote (out of range): fails closed")
+    why = risk_problem(report)
+    if why is not None or report is None:
+        return RiskGate(False, 0.0, f"{why}: fails closed")
     if report.veto or report.critical:
         reason = report.veto_reason or report.critical_reason or "no reason given"
         return RiskGate(False, 0.0, f"risk veto: {reason}")
     cap = limits.max_position
     risk_cap = report.evidence.get("position_cap")
     if risk_cap is not None:
-        if not (isinstance(risk_cap, int | float) and math.isfinite(risk_cap) and risk_cap >= 0):
-            return RiskGate(False, 0.0, f"invalid risk position_cap {risk_cap!r}: fails closed")
         cap = min(cap, float(risk_cap))
     return RiskGate(True, cap, f"risk allows |position| <= {cap:.3f}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from hypothesis import given, settings
@@ -51,3 +52,62 @@ def test_risk_fails_closed_and_veto_forces_flat(target: float) -> None:
         assert guarded.target_position == 0.0 and guarded.action == "HOLD"
         if target != 0.0:
             assert corrections[0].rule in {"risk_fails_closed", "risk_veto"}
+
+
+bad_caps = st.one_of(
+    st.just(math.nan), st.just(math.inf), st.just(-math.inf), st.floats(max_value=-1e-9)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(target=positions, cap=bad_caps)
+def test_an_invalid_risk_cap_fails_closed(target: float, cap: float) -> None:
+    """A NaN, infinite or negative position_cap is no assessment: no position at all."""
+    fields = {**risk(0.3).model_dump(), "evidence": {"position_cap": cap}}
+    report = PlanetReport.model_construct(**fields)  # like a planet that skipped validation
+    guarded, corrections = guard(decision(target), [report], RiskLimits())
+    assert guarded.target_position == 0.0
+    if target != 0.0:
+        assert corrections[0].rule == "risk_fails_closed"
+        assert "position_cap" in corrections[0].reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    target=st.floats(-1.0, 1.0, allow_nan=False),
+    score=st.one_of(st.floats(allow_nan=True, allow_infinity=True)),
+    confidence=st.one_of(st.floats(allow_nan=True, allow_infinity=True)),
+    cap=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    has_data=st.booleans(),
+    veto=st.booleans(),
+    max_position=st.floats(0.01, 1.0),
+)
+def test_no_risk_report_yields_a_position_outside_the_true_limits(
+    target: float,
+    score: float,
+    confidence: float,
+    cap: float | None,
+    has_data: bool,
+    veto: bool,
+    max_position: float,
+) -> None:
+    """Whatever the risk report holds, the guarded position is within every valid limit."""
+    evidence = {} if cap is None else {"position_cap": cap}
+    report = PlanetReport.model_construct(
+        planet="risk", instrument="X", as_of=AS_OF, score=score, confidence=confidence,
+        has_data=has_data, evidence=evidence, veto=veto, veto_reason="v" if veto else None,
+        critical=False, critical_reason=None, recommendations=(),
+    )  # fmt: skip
+    guarded, _ = guard(decision(target), [report], RiskLimits(max_position=max_position))
+    valid_cap = cap is not None and math.isfinite(cap) and cap >= 0
+    trusted = (
+        has_data
+        and not veto
+        and math.isfinite(score)
+        and math.isfinite(confidence)
+        and -1 <= score <= 1
+        and 0 <= confidence <= 1
+        and (cap is None or valid_cap)
+    )
+    bound = min(max_position, cap if valid_cap and cap is not None else max_position)
+    assert abs(guarded.target_position) <= (bound if trusted else 0.0) + 1e-12

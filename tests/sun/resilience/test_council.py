@@ -144,7 +144,7 @@ VOTERS = frozenset(f"p{i}" for i in range(4))
 @pytest.mark.parametrize(
     ("risk", "why"),
     [
-        (None, "risk vote missing"),
+        (None, "risk report missing"),
         (_report("risk", 0.0, 0.0, has_data=False), "no data"),
         (_risk(veto=True, veto_reason="VaR too high"), "risk veto"),
         (_risk(critical=True, critical_reason="drawdown", veto=True, veto_reason="dd"), "veto"),
