@@ -1,9 +1,9 @@
-"""The plan executor on LangGraph: schedule -> Send(run_node)* -> schedule ... -> finish.
+"""The plan executor on LangGraph: schedule -> Send(run_node)* -> schedule ... [-> review].
 
 ``schedule`` folds finished nodes, evaluates checkpoints and picks the next ready nodes;
-each is sent to ``run_node`` (all in one superstep, so they run in parallel); ``finish``
-turns the bookkeeping into a :class:`PolicyRun`, calls the alert sink on ESCALATE and
-interrupts for human review on HIL_REVIEW.
+each is sent to ``run_node`` (all in one superstep, so they run in parallel). When nothing is
+left, ``schedule`` turns the bookkeeping into a :class:`PolicyRun` (calling the alert sink on
+ESCALATE); a HIL_REVIEW outcome goes to ``review``, which interrupts for a human.
 """
 
 from __future__ import annotations
@@ -23,7 +23,15 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, Send, interrupt
 
 from sun.policy._policy import ResolvedPlan
-from sun.policy._schedule import Control, advance, missing_required, outputs_of, start
+from sun.policy._schedule import (
+    Control,
+    advance,
+    missing_required,
+    outputs_of,
+    plan_of,
+    start,
+    trusted_output,
+)
 from sun.policy._types import (
     REVIEW_KIND,
     Agent,
@@ -87,21 +95,31 @@ class NodeTask(TypedDict):
 
 
 def schedule(state: PolicyState, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
-    """Fold results, settle checkpoints and skips, and choose the next stage."""
-    plan = ResolvedPlan.model_validate(state["plan"])
-    now = runtime.context.clock_ms()
+    """Fold results, settle checkpoints and skips, choose the next stage; at the end, the outcome.
+
+    The outcome is built here (no extra superstep); an ESCALATE outcome goes to the alert sink.
+    """
+    plan = plan_of(state["plan"])
+    context = runtime.context
+    now = context.clock_ms()
     raw = state.get("control")
     control = Control.model_validate(raw) if raw else start(plan, now)
     control = advance(plan, control, state.get("results", []), now)
-    return {"control": control.model_dump(mode="json")}
+    if not control.done:
+        return {"control": control.model_dump(mode="json")}
+    run = build_run({**state, "control": control}, now, _thread_id(get_config()))
+    if run.alert is not None and context.on_escalate is not None:
+        context.on_escalate(run.alert)
+    control.interrupt = run.pending_review and context.interrupt_on_review
+    return {"control": control.model_dump(mode="json"), "outcome": run.model_dump(mode="json")}
 
 
 def dispatch(state: PolicyState) -> list[Send] | str:
-    """Send every picked node to ``run_node``, or go to ``finish`` when nothing is left."""
+    """Send every picked node to ``run_node``; when done, ``review`` or the end."""
     control = state["control"]
     if control["done"]:
-        return "finish"
-    plan = ResolvedPlan.model_validate(state["plan"])
+        return "review" if control["interrupt"] else END
+    plan = plan_of(state["plan"])
     nodes = {node.name: node for node in plan.plan.all_nodes()}
     outputs = {r["node"]: r["output"] for r in state.get("results", []) if r["status"] == "ran"}
     sends = []
@@ -129,7 +147,7 @@ def run_node(state: NodeTask, runtime: Runtime[PolicyContext]) -> dict[str, Any]
         call = AgentCall(
             node=task["node"], params=task["params"], inputs=task["inputs"],
             profile=task["profile"],
-            outputs={k: NodeOutput.model_validate(v) for k, v in task["outputs"].items()},
+            outputs={k: trusted_output(v) for k, v in task["outputs"].items()},
         )  # fmt: skip
         output, error = _call(agent, call, timeout)
     result = {
@@ -168,16 +186,14 @@ def _invoke(agent: Agent, call: AgentCall) -> tuple[NodeOutput | None, str | Non
     return output, None
 
 
-def finish(state: PolicyState, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
-    """Build the :class:`PolicyRun`; alert on ESCALATE; interrupt for HIL_REVIEW."""
-    run = build_run(state, runtime.context.clock_ms(), _thread_id(get_config()))
-    if run.disposition == "ESCALATE" and run.alert is not None and runtime.context.on_escalate:
-        runtime.context.on_escalate(run.alert)
-    if run.disposition == "HIL_REVIEW" and runtime.context.interrupt_on_review:
-        answer = interrupt({"kind": REVIEW_KIND, "run": run.model_dump(mode="json")})
-        review = ReviewDecision.model_validate(answer)
-        run = run.model_copy(update={"pending_review": False, "review": review})
-    return {"outcome": run.model_dump(mode="json")}
+def review(state: PolicyState, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
+    """Interrupt with the decision, evidence and trace; resume with a :class:`ReviewDecision`."""
+    run = PolicyRun.model_validate(state["outcome"])
+    answer = interrupt({"kind": REVIEW_KIND, "run": run.model_dump(mode="json")})
+    decided = run.model_copy(
+        update={"pending_review": False, "review": ReviewDecision.model_validate(answer)}
+    )
+    return {"outcome": decided.model_dump(mode="json")}
 
 
 def _thread_id(config: RunnableConfig) -> str | None:
@@ -185,10 +201,11 @@ def _thread_id(config: RunnableConfig) -> str | None:
     return str(value) if value is not None else None
 
 
-def build_run(state: PolicyState, now_ms: float, thread_id: str | None = None) -> PolicyRun:
+def build_run(state: Mapping[str, Any], now_ms: float, thread_id: str | None = None) -> PolicyRun:
     """The run's outcome from its final state (also used for pending reviews)."""
-    plan = ResolvedPlan.model_validate(state["plan"])
-    control = Control.model_validate(state["control"])
+    plan = plan_of(state["plan"])
+    raw = state["control"]
+    control = raw if isinstance(raw, Control) else Control.model_validate(raw)
     outputs = outputs_of(state.get("results", []))
     disposition: Disposition = "AUTO"
     reason, by = "plan complete", "plan"
@@ -230,11 +247,11 @@ def build_policy_graph(checkpointer: Any = None) -> Any:
     graph = StateGraph(PolicyState, context_schema=PolicyContext)
     graph.add_node("schedule", schedule)
     graph.add_node("run_node", run_node, input_schema=NodeTask)
-    graph.add_node("finish", finish)
+    graph.add_node("review", review)
     graph.add_edge(START, "schedule")
-    graph.add_conditional_edges("schedule", dispatch, ["run_node", "finish"])
+    graph.add_conditional_edges("schedule", dispatch, ["run_node", "review", END])
     graph.add_edge("run_node", "schedule")
-    graph.add_edge("finish", END)
+    graph.add_edge("review", END)
     return graph.compile(checkpointer=checkpointer)
 
 

@@ -47,6 +47,7 @@ class Control(BaseModel):
     stop: Stop | None = None
     dispatch: list[str] = Field(default_factory=list)
     done: bool = False
+    interrupt: bool = False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -61,12 +62,32 @@ def start(plan: ResolvedPlan, now_ms: float) -> Control:
 
 
 def outputs_of(results: list[dict[str, Any]]) -> dict[str, NodeOutput]:
-    """Outputs of the nodes that ran successfully."""
+    """Outputs of the nodes that ran successfully (validated when produced, not again)."""
     return {
-        r["node"]: NodeOutput.model_validate(r["output"])
+        r["node"]: trusted_output(r["output"])
         for r in results
         if r["status"] == "ran" and r.get("output") is not None
     }
+
+
+def trusted_output(data: dict[str, Any]) -> NodeOutput:
+    """A :class:`NodeOutput` from its own ``model_dump`` (skips re-validation)."""
+    return NodeOutput.model_construct(**data)
+
+
+_PLANS: dict[int, tuple[dict[str, Any], ResolvedPlan]] = {}
+
+
+def plan_of(data: dict[str, Any]) -> ResolvedPlan:
+    """Parse the plan carried in the state, once per state object (it never changes)."""
+    hit = _PLANS.get(id(data))
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    plan = ResolvedPlan.model_validate(data)
+    if len(_PLANS) >= 256:
+        _PLANS.clear()
+    _PLANS[id(data)] = (data, plan)
+    return plan
 
 
 def summary(outputs: dict[str, NodeOutput], control: Control, now_ms: float) -> dict[str, Any]:
@@ -95,7 +116,7 @@ def advance(
     plan: ResolvedPlan, control: Control, results: list[dict[str, Any]], now_ms: float
 ) -> Control:
     """One scheduler step: fold new results, then settle checkpoints/skips and pick a stage."""
-    ctl = control.model_copy(deep=True)
+    ctl = control.model_copy()
     ctl.dispatch = []
     _fold(plan, ctl, results[ctl.seen :])
     ctl.seen = len(results)
