@@ -92,7 +92,9 @@ def measure(n_breaks: int, latency_ms: float, seed: int) -> dict[str, Any]:
         "latency_ms_per_agent": latency_ms,
         "agents_invoked_mean": round(statistics.fmean(invoked), 3),
         "agents_invoked_sequential": 7,
-        "agents_invoked_by_rule": {r: round(statistics.fmean(v), 2) for r, v in agents_by_rule.items()},
+        "agents_invoked_by_rule": {
+            r: round(statistics.fmean(v), 2) for r, v in agents_by_rule.items()
+        },
         "agents_invoked_max_simple": max(agents_by_rule.get("simple", [0])),
         "rules": dict(rules),
         "latency_ms_p50": round(percentile(fast, 0.5), 2),

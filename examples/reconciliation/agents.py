@@ -61,7 +61,9 @@ def ingestion(call: AgentCall) -> NodeOutput:
 def enrichment(call: AgentCall) -> NodeOutput:
     """Reference data: notional in USD and whether the settlement dates follow the market lag."""
     internal = call.inputs["internal"]
-    notional = abs(internal["quantity"] * internal["price"] * internal["multiplier"]) * internal["fx_rate"]
+    notional = (
+        abs(internal["quantity"] * internal["price"] * internal["multiplier"]) * internal["fx_rate"]
+    )
     return NodeOutput(facts={"notional": notional, "ref_fx_rate": internal["fx_rate"]})
 
 
@@ -83,7 +85,12 @@ def tolerance(call: AgentCall) -> NodeOutput:
     rounding = fields == "price" and float(facts.get("price_rel", 1.0)) < 1e-4 and cash <= 25.0
     fee = fields == "fees" and float(facts.get("fee_diff", 1e9)) <= FEE_TOLERANCE_USD
     within = bool(rounding or fee) and not facts.get("missing") and not facts.get("duplicate")
-    return NodeOutput(facts={"within_tolerance": within, "rule": "rounding" if rounding else ("fee" if fee else "none")})
+    return NodeOutput(
+        facts={
+            "within_tolerance": within,
+            "rule": "rounding" if rounding else ("fee" if fee else "none"),
+        }
+    )
 
 
 def pattern(call: AgentCall) -> NodeOutput:
@@ -116,7 +123,10 @@ def decisioning(call: AgentCall) -> NodeOutput:
         action = "investigate"
     elif found.get("cause") == "rounding" and not material:
         action = "auto_resolve"
-    elif found.get("cause") not in (None, "unknown") and float(found.get("cause_confidence", 0.0)) >= 0.8:
+    elif (
+        found.get("cause") not in (None, "unknown")
+        and float(found.get("cause_confidence", 0.0)) >= 0.8
+    ):
         action = "correct"
     return NodeOutput(score=1.0 if action == "auto_resolve" else 0.0, confidence=0.9,
                       facts={"action": action, "material": material})  # fmt: skip
@@ -162,7 +172,9 @@ def run_sequential(
     """The baseline: all seven agents one after another, no policy (for the benchmark)."""
     outputs: dict[str, NodeOutput] = {}
     for name in AGENT_NAMES:
-        call = AgentCall(node=name, params={}, inputs=inputs, profile=profile, outputs=dict(outputs))
+        call = AgentCall(
+            node=name, params={}, inputs=inputs, profile=profile, outputs=dict(outputs)
+        )
         try:
             raw = agents[name](call)
         except Exception:

@@ -129,7 +129,14 @@ def _trade(rng: random.Random, index: int, markets: dict[str, list[tuple[str, fl
         price = round(px * (1 + rng.uniform(-0.002, 0.002)), 4)
     elif asset == "fx":
         day, px = rng.choice(markets["EURUSD"])
-        qty, mult, ccy, fx, inst, lag = float(rng.randrange(10, 300) * 1000), 1.0, "USD", 1.0, "EURUSD", 2
+        qty, mult, ccy, fx, inst, lag = (
+            float(rng.randrange(10, 300) * 1000),
+            1.0,
+            "USD",
+            1.0,
+            "EURUSD",
+            2,
+        )
         price = round(px * (1 + rng.uniform(-0.0002, 0.0002)), 6)
     else:
         day, px = rng.choice(markets["BTCUSD"])
@@ -161,7 +168,9 @@ def _inject(
         exposure = abs(broker["fees"] - trade.fees)
         resolution = "auto_resolve" if exposure <= FEE_TOLERANCE_USD else "correct"
     elif kind == "price":
-        broker["price"] = round(trade.price * (1 + rng.choice((-1, 1)) * rng.uniform(5e-5, 0.03)), 6)
+        broker["price"] = round(
+            trade.price * (1 + rng.choice((-1, 1)) * rng.uniform(5e-5, 0.03)), 6
+        )
         exposure = abs(broker["price"] - trade.price) * trade.quantity * trade.multiplier
     elif kind == "quantity":
         broker["quantity"] = float(max(1, round(trade.quantity * rng.uniform(0.3, 0.95))))
@@ -170,13 +179,20 @@ def _inject(
         exposure = abs(broker["quantity"] - trade.quantity) * trade.price * trade.multiplier
     elif kind == "fx_rate":
         broker["fx_rate"] = round(trade.fx_rate * (1 + rng.uniform(0.001, 0.02)), 6)
-        exposure = abs(broker["fx_rate"] - trade.fx_rate) * trade.quantity * trade.price * trade.multiplier
+        exposure = (
+            abs(broker["fx_rate"] - trade.fx_rate) * trade.quantity * trade.price * trade.multiplier
+        )
     elif kind == "settlement_date":
         broker["settle_date"] = _settle(trade.settle_date, rng.choice((1, 2)))
         exposure = trade.notional_usd * 0.05 / 360 * 2  # funding cost of the delay
     elif kind in ("missing", "duplicate"):
         exposure = trade.notional_usd
-        return (None if kind == "missing" else broker), (2 if kind == "duplicate" else 0), resolution, exposure
+        return (
+            (None if kind == "missing" else broker),
+            (2 if kind == "duplicate" else 0),
+            resolution,
+            exposure,
+        )
     elif kind == "corrupt":
         broker["price"] = None
         exposure = trade.notional_usd
@@ -214,7 +230,10 @@ def write_files(dataset: Dataset, directory: Path) -> tuple[Path, Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = (directory / "internal.csv", directory / "broker.csv", directory / "truth.csv")
     fields = list(asdict(dataset.internal[0]))
-    for path, rows in ((paths[0], [asdict(t) for t in dataset.internal]), (paths[1], dataset.broker)):
+    for path, rows in (
+        (paths[0], [asdict(t) for t in dataset.internal]),
+        (paths[1], dataset.broker),
+    ):
         with path.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
@@ -224,5 +243,7 @@ def write_files(dataset: Dataset, directory: Path) -> tuple[Path, Path, Path]:
         writer.writerow(["break_id", "trade_id", "kind", "break_type", "material", "resolution"])
         for b in dataset.breaks:
             t = b.truth
-            writer.writerow([b.break_id, b.internal.trade_id, t.kind, t.break_type, t.material, t.resolution])
+            writer.writerow(
+                [b.break_id, b.internal.trade_id, t.kind, t.break_type, t.material, t.resolution]
+            )
     return paths

@@ -24,7 +24,9 @@ class BreakProfile(Profile):
     fields_differing: int = Field(0, ge=0, description="Number of fields that differ.")
     cash_diff_usd: float = Field(0.0, description="|internal cash - broker cash| in USD.")
     notional_usd: float = Field(0.0, description="Internal notional in USD.")
-    materiality: float = Field(0.0, description="Exposure / materiality threshold (>= 1 is material).")
+    materiality: float = Field(
+        0.0, description="Exposure / materiality threshold (>= 1 is material)."
+    )
     data_quality: Literal["ok", "failed"] = "ok"
 
 
