@@ -17,8 +17,8 @@ from psycopg.rows import dict_row
 from sun.policy import (
     NodeOutput,
     PolicyContext,
-    TradingProfile,
     ReviewDesk,
+    TradingProfile,
     build_policy_graph,
     load_policy,
     run_policy,
