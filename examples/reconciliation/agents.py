@@ -6,6 +6,7 @@ call) that makes parallel stages pay off. No LLM is involved.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -161,9 +162,24 @@ def _delayed(fn: Callable[[AgentCall], NodeOutput], delay_ms: float) -> Agent:
     return agent
 
 
-def recon_agents(delay_ms: float = 0.0) -> dict[str, Agent]:
-    """The seven agents by name, each waiting ``delay_ms`` of simulated I/O first."""
-    return {name: _delayed(fn, delay_ms) for name, fn in _IMPLEMENTATIONS.items()}
+def _adelayed(fn: Callable[[AgentCall], NodeOutput], delay_ms: float) -> Agent:
+    async def agent(call: AgentCall) -> NodeOutput:
+        if delay_ms > 0:
+            await asyncio.sleep(delay_ms / 1000.0)
+        return fn(call)
+
+    agent.__name__ = fn.__name__
+    return agent
+
+
+def recon_agents(delay_ms: float = 0.0, *, asynchronous: bool = False) -> dict[str, Agent]:
+    """The seven agents by name, each waiting ``delay_ms`` of simulated I/O first.
+
+    With ``asynchronous=True`` they are coroutines (I/O awaited, as real service calls would
+    be) for a graph built with ``build_policy_graph(asynchronous=True)``.
+    """
+    wrap = _adelayed if asynchronous else _delayed
+    return {name: wrap(fn, delay_ms) for name, fn in _IMPLEMENTATIONS.items()}
 
 
 def run_sequential(

@@ -8,6 +8,8 @@ ESCALATE); a HIL_REVIEW outcome goes to ``review``, which interrupts for a human
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import operator
 import threading
 import time
@@ -134,31 +136,50 @@ def dispatch(state: PolicyState) -> list[Send] | str:
     return sends
 
 
-def run_node(state: NodeTask, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
-    """Run one agent; failures and timeouts become a ``failed`` result, never an exception."""
-    task = state
-    context = runtime.context
-    started = context.clock_ms()
-    agent = context.agents.get(task["agent"])
-    timeout = task["timeout_ms"] or context.default_timeout_ms
-    output: NodeOutput | None = None
-    error: str | None = f"no agent registered as {task['agent']!r}"
-    if agent is not None:
-        call = AgentCall(
-            node=task["node"], params=task["params"], inputs=task["inputs"],
-            profile=task["profile"],
-            outputs={k: trusted_output(v) for k, v in task["outputs"].items()},
-        )  # fmt: skip
-        output, error = _call(agent, call, timeout)
+def _agent_call(task: NodeTask, context: PolicyContext) -> tuple[Agent | None, AgentCall]:
+    call = AgentCall(
+        node=task["node"], params=task["params"], inputs=task["inputs"], profile=task["profile"],
+        outputs={k: trusted_output(v) for k, v in task["outputs"].items()},
+    )  # fmt: skip
+    return context.agents.get(task["agent"]), call
+
+
+def _result(
+    task: NodeTask, started: float, ended: float, output: NodeOutput | None, error: str | None
+) -> dict[str, Any]:
     result = {
         "node": task["node"],
         "status": "ran" if error is None else "failed",
         "reason": error or "",
         "start_ms": started,
-        "duration_ms": context.clock_ms() - started,
+        "duration_ms": ended - started,
         "output": output.model_dump(mode="json") if output is not None else None,
     }
     return {"results": [result]}
+
+
+def _missing(task: NodeTask) -> str:
+    return f"no agent registered as {task['agent']!r}"
+
+
+def run_node(state: NodeTask, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
+    """Run one agent; failures and timeouts become a ``failed`` result, never an exception."""
+    context = runtime.context
+    started = context.clock_ms()
+    agent, call = _agent_call(state, context)
+    timeout = state["timeout_ms"] or context.default_timeout_ms
+    output, error = _call(agent, call, timeout) if agent else (None, _missing(state))
+    return _result(state, started, context.clock_ms(), output, error)
+
+
+async def arun_node(state: NodeTask, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
+    """Async :func:`run_node`: awaits async agents, runs sync ones in a worker thread."""
+    context = runtime.context
+    started = context.clock_ms()
+    agent, call = _agent_call(state, context)
+    timeout = state["timeout_ms"] or context.default_timeout_ms
+    output, error = (await _acall(agent, call, timeout)) if agent else (None, _missing(state))
+    return _result(state, started, context.clock_ms(), output, error)
 
 
 def _call(
@@ -175,15 +196,54 @@ def _call(
     return box[0]
 
 
+async def _acall(
+    agent: Agent, call: AgentCall, timeout_ms: float | None
+) -> tuple[NodeOutput | None, str | None]:
+    async def attempt() -> Any:
+        if inspect.iscoroutinefunction(agent):
+            return await agent(call)
+        return await asyncio.to_thread(agent, call)
+
+    try:
+        raw = await asyncio.wait_for(attempt(), None if timeout_ms is None else timeout_ms / 1000)
+    except TimeoutError:
+        return None, f"timed out after {timeout_ms:g} ms"
+    except Exception as error:
+        return None, f"{type(error).__name__}: {error}"
+    return _checked(raw)
+
+
 def _invoke(agent: Agent, call: AgentCall) -> tuple[NodeOutput | None, str | None]:
     try:
         raw = agent(call)
+    except Exception as error:
+        return None, f"{type(error).__name__}: {error}"
+    if inspect.isawaitable(raw):
+        close = getattr(raw, "close", None)
+        if close is not None:
+            close()
+        return None, "async agent: run the graph built with asynchronous=True"
+    return _checked(raw)
+
+
+def _checked(raw: Any) -> tuple[NodeOutput | None, str | None]:
+    try:
         output = raw if isinstance(raw, NodeOutput) else NodeOutput.model_validate(dict(raw))
     except Exception as error:
         return None, f"{type(error).__name__}: {error}"
     if not output.ok:
         return output, f"agent reported failure: {output.data.get('error', 'not ok')}"
     return output, None
+
+
+async def aschedule(state: PolicyState, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
+    """Async :func:`schedule` (pure computation, run on the event loop)."""
+    return schedule(state, runtime)
+
+
+async def areview(state: PolicyState, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
+    """Async :func:`review`."""
+    return review(state, runtime)
 
 
 def review(state: PolicyState, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
@@ -238,16 +298,23 @@ def build_run(state: Mapping[str, Any], now_ms: float, thread_id: str | None = N
     )  # fmt: skip
 
 
-def build_policy_graph(checkpointer: Any = None) -> Any:
+def build_policy_graph(checkpointer: Any = None, *, asynchronous: bool = False) -> Any:
     """Compile the executor graph (one graph serves every plan: the plan is in the state).
 
     Args:
         checkpointer: a LangGraph checkpointer; needed for HIL_REVIEW interrupts and resume.
+        asynchronous: build async nodes (use ``arun_policy``); parallel agents then run as
+            asyncio tasks (async agents) or in the loop's reusable thread pool (sync agents).
     """
     graph = StateGraph(PolicyState, context_schema=PolicyContext)
-    graph.add_node("schedule", schedule)
-    graph.add_node("run_node", run_node, input_schema=NodeTask)
-    graph.add_node("review", review)
+    if asynchronous:
+        graph.add_node("schedule", aschedule)
+        graph.add_node("run_node", arun_node, input_schema=NodeTask)
+        graph.add_node("review", areview)
+    else:
+        graph.add_node("schedule", schedule)
+        graph.add_node("run_node", run_node, input_schema=NodeTask)
+        graph.add_node("review", review)
     graph.add_edge(START, "schedule")
     graph.add_conditional_edges("schedule", dispatch, ["run_node", "review", END])
     graph.add_edge("run_node", "schedule")
@@ -286,6 +353,31 @@ def run_policy(
     state = {"plan": resolved.model_dump(mode="json"), "inputs": dict(inputs)}
     result = graph.invoke(state, run_config(thread), context=context)
     return outcome_of(result, thread)
+
+
+async def arun_policy(
+    graph: Any,
+    resolved: ResolvedPlan,
+    inputs: Mapping[str, Any],
+    context: PolicyContext,
+    *,
+    thread_id: str | None = None,
+) -> PolicyRun:
+    """Async :func:`run_policy` (for a graph built with ``asynchronous=True``)."""
+    thread = thread_id or new_thread_id()
+    state = {"plan": resolved.model_dump(mode="json"), "inputs": dict(inputs)}
+    result = await graph.ainvoke(state, run_config(thread), context=context)
+    return outcome_of(result, thread)
+
+
+async def aresume_policy(
+    graph: Any, thread_id: str, review: ReviewDecision, context: PolicyContext
+) -> PolicyRun:
+    """Async :func:`resume_policy`."""
+    result = await graph.ainvoke(
+        Command(resume=review.model_dump(mode="json")), run_config(thread_id), context=context
+    )
+    return outcome_of(result, thread_id)
 
 
 def resume_policy(

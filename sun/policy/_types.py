@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -153,5 +153,6 @@ class AgentCall:
     outputs: Mapping[str, NodeOutput] = field(default_factory=dict)
 
 
-Agent = Callable[[AgentCall], NodeOutput | Mapping[str, Any]]
+AgentResult = NodeOutput | Mapping[str, Any]
+Agent = Callable[[AgentCall], AgentResult | Awaitable[AgentResult]]
 AlertSink = Callable[[Alert], None]
