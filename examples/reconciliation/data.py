@@ -168,9 +168,9 @@ def _inject(
         exposure = abs(broker["fees"] - trade.fees)
         resolution = "auto_resolve" if exposure <= FEE_TOLERANCE_USD else "correct"
     elif kind == "price":
-        broker["price"] = round(
-            trade.price * (1 + rng.choice((-1, 1)) * rng.uniform(5e-5, 0.03)), 6
-        )
+        # one in twenty is a one-tick error that looks just like rounding
+        size = rng.uniform(2e-5, 9e-5) if rng.random() < 0.05 else rng.uniform(5e-4, 0.03)
+        broker["price"] = round(trade.price * (1 + rng.choice((-1, 1)) * size), 6)
         exposure = abs(broker["price"] - trade.price) * trade.quantity * trade.multiplier
     elif kind == "quantity":
         broker["quantity"] = float(max(1, round(trade.quantity * rng.uniform(0.3, 0.95))))
