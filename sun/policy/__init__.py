@@ -56,6 +56,7 @@ from sun.policy._profile import (
 from sun.policy._review import PendingReview, ReviewDesk
 from sun.policy._schema import SCHEMA_PATH, policy_json_schema, write_json_schema
 from sun.policy._store import PolicyStore
+from sun.policy._trading import planet_agent, trading_profile
 from sun.policy._types import (
     Agent,
     AgentCall,
@@ -128,6 +129,7 @@ __all__ = [
     "load_policy",
     "new_thread_id",
     "outcome_of",
+    "planet_agent",
     "policy_json_schema",
     "profile_names",
     "profile_type",
@@ -136,5 +138,6 @@ __all__ = [
     "run_config",
     "run_policy",
     "shipped_policy",
+    "trading_profile",
     "write_json_schema",
 ]

@@ -25,8 +25,8 @@ class NodeOutput(BaseModel):
     facts: dict[str, bool | int | float | str] = Field(
         default_factory=dict, description="Scalars that checkpoint conditions may read."
     )
-    llm_calls: int = Field(0, ge=0)
-    tokens: int = Field(0, ge=0)
+    llm_calls: int = Field(default=0, ge=0)
+    tokens: int = Field(default=0, ge=0)
     data: dict[str, Any] = Field(default_factory=dict, description="Free JSON payload.")
 
     def cel_view(self) -> dict[str, Any]:

@@ -195,3 +195,29 @@ def test_guarded_risk_down_means_no_order(guarded: Policy) -> None:
         build_policy_graph(), guarded.select(profile), {}, PolicyContext(agents=agents)
     )
     assert run.disposition == "ESCALATE" and not run.order_allowed
+
+
+def test_real_planets_as_agents(goog: BarSeries) -> None:
+    from datetime import datetime
+
+    from bus import MarketSnapshot
+    from planets import PlanetContext, default_planets
+    from sun._panel import compute_panel  # test-side only: builds the moon row as the sun does
+    from sun.policy import planet_agent, trading_profile
+
+    snapshot = MarketSnapshot.at(datetime(2011, 3, 1), {"GOOG": goog})
+    moons_row = compute_panel(snapshot).for_instrument("GOOG")
+    context = PlanetContext(
+        instrument="GOOG", as_of=snapshot.as_of, moons=moons_row, snapshot=snapshot
+    )
+    profile = trading_profile(context)
+    route = RoutingTree().route(moons_row, False)
+    agents: dict[str, Any] = {n: planet_agent(p, context) for n, p in default_planets().items()}
+    agents["reasoner"] = lambda call: NodeOutput(score=0.0, facts={"inputs": len(call.outputs)})
+    policy = load_policy(shipped_policy("trading_default"))
+    run = run_policy(build_policy_graph(), policy.select(profile), {"instrument": "GOOG"},
+                     PolicyContext(agents=agents))  # fmt: skip
+    assert tuple(n for n in run.ran() if n in PLANETS) == route.planets
+    technical = run.outputs["technical"].data["report"]
+    assert technical["planet"] == "technical" and technical["instrument"] == "GOOG"
+    assert run.decision is not None and run.decision.facts["inputs"] == len(route.planets)
