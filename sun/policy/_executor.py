@@ -116,6 +116,32 @@ def schedule(state: PolicyState, runtime: Runtime[PolicyContext]) -> dict[str, A
     return {"control": control.model_dump(mode="json"), "outcome": run.model_dump(mode="json")}
 
 
+def begin(state: PolicyState) -> list[Send] | str:
+    """From START: dispatch the first stage if the caller already scheduled it, else schedule."""
+    control = state.get("control")
+    if not control or control["done"]:
+        return "schedule"
+    return dispatch(state)
+
+
+def initial_state(
+    resolved: ResolvedPlan, inputs: Mapping[str, Any], context: PolicyContext
+) -> dict[str, Any]:
+    """The graph input for one decision, with its first stage already scheduled.
+
+    Scheduling the first stage here saves the graph one superstep; a plan that ends before
+    any node runs is left to the ``schedule`` node (which builds the outcome).
+    """
+    data = resolved.model_dump(mode="json")
+    state: dict[str, Any] = {"plan": data, "inputs": dict(inputs)}
+    now = context.clock_ms()
+    plan = plan_of(data)
+    control = advance(plan, start(plan, now), [], now)
+    if not control.done:
+        state["control"] = control.model_dump(mode="json")
+    return state
+
+
 def dispatch(state: PolicyState) -> list[Send] | str:
     """Send every picked node to ``run_node``; when done, ``review`` or the end."""
     control = state["control"]
@@ -315,7 +341,7 @@ def build_policy_graph(checkpointer: Any = None, *, asynchronous: bool = False) 
         graph.add_node("schedule", schedule)
         graph.add_node("run_node", run_node, input_schema=NodeTask)
         graph.add_node("review", review)
-    graph.add_edge(START, "schedule")
+    graph.add_conditional_edges(START, begin, ["schedule", "run_node"])
     graph.add_conditional_edges("schedule", dispatch, ["run_node", "review", END])
     graph.add_edge("run_node", "schedule")
     graph.add_edge("review", END)
@@ -350,7 +376,7 @@ def run_policy(
         thread_id: checkpoint thread (required with a checkpointer; generated if None).
     """
     thread = thread_id or new_thread_id()
-    state = {"plan": resolved.model_dump(mode="json"), "inputs": dict(inputs)}
+    state = initial_state(resolved, inputs, context)
     result = graph.invoke(state, run_config(thread), context=context)
     return outcome_of(result, thread)
 
@@ -365,7 +391,7 @@ async def arun_policy(
 ) -> PolicyRun:
     """Async :func:`run_policy` (for a graph built with ``asynchronous=True``)."""
     thread = thread_id or new_thread_id()
-    state = {"plan": resolved.model_dump(mode="json"), "inputs": dict(inputs)}
+    state = initial_state(resolved, inputs, context)
     result = await graph.ainvoke(state, run_config(thread), context=context)
     return outcome_of(result, thread)
 

@@ -223,3 +223,17 @@ def test_fake_clock_drives_the_latency_budget(tmp_path: Path) -> None:
     result = run_policy(build_policy_graph(), resolved, {}, context)
     assert "skipped" in result.statuses().values()
     assert any("budget: latency" in e.reason for e in result.trace)
+
+
+def test_plain_graph_input_is_scheduled_by_the_graph(policy: Policy) -> None:
+    """Invoking the graph with only plan + inputs (as Studio would) gives the same run."""
+    from sun.policy import outcome_of, run_config
+
+    resolved = policy.select(TradingProfile(headline_count=3, has_headlines=True))
+    agents = scripted(a=NodeOutput(facts={"widen": True}))
+    graph = build_policy_graph()
+    raw = graph.invoke({"plan": resolved.model_dump(mode="json"), "inputs": {}},
+                       run_config("policy-plain"), context=PolicyContext(agents=agents))  # fmt: skip
+    direct = run_policy(graph, resolved, {}, PolicyContext(agents=agents))
+    assert outcome_of(raw, "policy-plain").statuses() == direct.statuses()
+    assert outcome_of(raw, "policy-plain").ran() == ["a", "x", "y", "d"]
