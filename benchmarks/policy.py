@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--breaks", type=int, default=2000)
     parser.add_argument("--latency-ms", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--sequential-every", type=int, default=2)
+    parser.add_argument("--sequential-every", type=int, default=4)
     args = parser.parse_args()
     result = asyncio.run(measure(args.breaks, args.latency_ms, args.seed, args.sequential_every))
     if args.json:

@@ -38,8 +38,11 @@ def compile_expression(source: str) -> Compiled:
 
 
 def evaluate(compiled: Compiled, context: Mapping[str, Any]) -> Any:
-    """Evaluate a compiled expression against ``context`` (raises on a runtime error)."""
-    return compiled.program.execute(dict(context))
+    """Evaluate a compiled expression against ``context`` (raises on a runtime error).
+
+    Only the variables the expression reads are converted to CEL values.
+    """
+    return compiled.program.execute({k: context[k] for k in compiled.variables if k in context})
 
 
 def check_expression(

@@ -262,6 +262,16 @@ def _checked(raw: Any) -> tuple[NodeOutput | None, str | None]:
     return output, None
 
 
+async def abegin(state: PolicyState) -> list[Send] | str:
+    """Async :func:`begin` (a sync router would be run in a worker thread)."""
+    return begin(state)
+
+
+async def adispatch(state: PolicyState) -> list[Send] | str:
+    """Async :func:`dispatch`."""
+    return dispatch(state)
+
+
 async def aschedule(state: PolicyState, runtime: Runtime[PolicyContext]) -> dict[str, Any]:
     """Async :func:`schedule` (pure computation, run on the event loop)."""
     return schedule(state, runtime)
@@ -341,8 +351,9 @@ def build_policy_graph(checkpointer: Any = None, *, asynchronous: bool = False) 
         graph.add_node("schedule", schedule)
         graph.add_node("run_node", run_node, input_schema=NodeTask)
         graph.add_node("review", review)
-    graph.add_conditional_edges(START, begin, ["schedule", "run_node"])
-    graph.add_conditional_edges("schedule", dispatch, ["run_node", "review", END])
+    first, then = (abegin, adispatch) if asynchronous else (begin, dispatch)
+    graph.add_conditional_edges(START, first, ["schedule", "run_node"])
+    graph.add_conditional_edges("schedule", then, ["run_node", "review", END])
     graph.add_edge("run_node", "schedule")
     graph.add_edge("review", END)
     return graph.compile(checkpointer=checkpointer)
