@@ -1,12 +1,18 @@
 """Policies, not code: profiles -> declarative plans (YAML + CEL) -> a LangGraph executor.
 
-    from sun.policy import TradingClassifier, load_policy, shipped_policy, build_policy_graph
+    from sun.policy import (PolicyContext, TradingClassifier, build_policy_graph, load_policy,
+                            run_policy, shipped_policy)
     policy = load_policy(shipped_policy("trading_default"))
     resolved = policy.select(TradingClassifier().classify(moon_row, headline_count=2))
-    run = run_policy(build_policy_graph(), resolved, inputs, PolicyContext(agents=...))
+    run = run_policy(build_policy_graph(), resolved, inputs, PolicyContext(agents=agents))
 
-``check_policy(path)`` lists problems with file:line; ``Policy.explain(profile)`` shows the
-matched rule and plan; ``PolicyStore`` reloads atomically; ``ReviewDesk`` answers reviews.
+``check_policy(path)`` lists problems as file:line errors (``heliarch policy check``);
+``Policy.explain(profile).render()`` shows each rule's verdict and the plan (``heliarch policy
+explain``); ``PolicyStore`` reloads a file atomically; ``ReviewDesk`` lists, shows, approves,
+rejects or modifies pending reviews over a checkpointer (``heliarch review``). Inside a sun
+graph node: build agents with ``planet_agent(planet, planet_context)`` (plus the reasoner), the
+profile with ``trading_profile(planet_context)``, then ``run_policy``/``arun_policy``; the
+returned ``PolicyRun`` says which planets ran, the disposition and the trace.
 """
 
 from pathlib import Path

@@ -6,7 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-from sun.policy._errors import PolicyError
+from sun.policy._errors import PolicyError, PolicyLoadError
 from sun.policy._policy import Policy, _load
 
 
@@ -23,8 +23,6 @@ class PolicyStore:
         self._mtime = -1.0
         errors = self.reload()
         if errors:
-            from sun.policy._errors import PolicyLoadError
-
             raise PolicyLoadError(errors)
 
     @property
