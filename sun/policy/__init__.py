@@ -49,6 +49,7 @@ from sun.policy._policy import (
     ResolvedPlan,
     RuleCheck,
     check_policy,
+    explain,
     load_policy,
 )
 from sun.policy._profile import (
@@ -132,6 +133,7 @@ __all__ = [
     "arun_policy",
     "build_policy_graph",
     "check_policy",
+    "explain",
     "load_policy",
     "new_thread_id",
     "outcome_of",

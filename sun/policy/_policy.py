@@ -153,6 +153,11 @@ class Policy:
         return out
 
 
+def explain(policy: Policy | str | Path, profile: Profile | Mapping[str, Any]) -> Explanation:
+    """The matched rule and plan for ``profile`` (for ``heliarch policy explain FILE``)."""
+    return (policy if isinstance(policy, Policy) else load_policy(policy)).explain(profile)
+
+
 def load_policy(path: str | Path) -> Policy:
     """Load and validate one policy file.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ from sun.policy._yamlpos import Path
 Problem = tuple[Path, str]
 
 RESERVED = frozenset({"outputs", "summary"})
+_OUTPUT_REF = re.compile(r"\boutputs\.([A-Za-z_][A-Za-z0-9_]*)")
 
 SUMMARY_SAMPLES: list[dict[str, Any]] = [
     {
@@ -147,6 +149,13 @@ def _cycles(plan: Plan, names: dict[str, Path]) -> list[Problem]:
     return []
 
 
+def _node_refs(source: str, names: dict[str, Path], path: Path) -> list[Problem]:
+    unknown = sorted(set(_OUTPUT_REF.findall(source)) - set(names))
+    if not unknown:
+        return []
+    return [(path, f"condition {source!r} reads outputs of unknown node(s) {', '.join(unknown)}")]
+
+
 def _conditions(
     plan: Plan, samples: list[dict[str, Any]], names: dict[str, Path], base: Path
 ) -> list[Problem]:
@@ -155,9 +164,12 @@ def _conditions(
     for node in plan.all_nodes():
         path = names[node.name]
         if node.skip_if:
+            problems += _node_refs(node.skip_if, names, (*path, "skip_if"))
             problems += _cel(node.skip_if, run_samples, (*path, "skip_if"))
         for key, source in node.params_from.items():
             problems += _cel(source, samples, (*path, "params_from", key), want_bool=False)
     for index, checkpoint in enumerate(plan.checkpoints):
-        problems += _cel(checkpoint.when, run_samples, (*base, "checkpoints", index, "when"))
+        path = (*base, "checkpoints", index, "when")
+        problems += _node_refs(checkpoint.when, names, path)
+        problems += _cel(checkpoint.when, run_samples, path)
     return problems

@@ -114,6 +114,21 @@ def test_checkpoint_conditions_see_outputs_and_summary(tmp_path: Path) -> None:
     assert len(errors) == 1 and errors[0].line == 21 and "type error" in errors[0].reason
 
 
+def test_condition_reading_an_unknown_node_is_rejected(tmp_path: Path) -> None:
+    text = GOOD + (
+        "      checkpoints:\n"
+        "        - {name: c, after: [a], when: 'outputs.ghost.score > 0.5', then: DECIDE}\n"
+    )
+    errors = check_policy(write(tmp_path, text))
+    assert len(errors) == 1 and errors[0].line == 20 and "unknown node(s) ghost" in errors[0].reason
+
+
+def test_module_level_explain(tmp_path: Path) -> None:
+    from sun.policy import explain
+
+    assert explain(write(tmp_path, GOOD), {"regime": "trend_up"}).resolved.rule == "trend"
+
+
 def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
     errors = check_policy(
         write(tmp_path, GOOD.replace("  b: {kind: planet}", "  b: {kind: planet"))
