@@ -237,3 +237,26 @@ def test_plain_graph_input_is_scheduled_by_the_graph(policy: Policy) -> None:
     direct = run_policy(graph, resolved, {}, PolicyContext(agents=agents))
     assert outcome_of(raw, "policy-plain").statuses() == direct.statuses()
     assert outcome_of(raw, "policy-plain").ran() == ["a", "x", "y", "d"]
+
+
+def test_reload_while_running_leaves_the_run_alone(tmp_path: Path) -> None:
+    from sun.policy import PolicyStore
+
+    path = tmp_path / "p.yaml"
+    path.write_text(CASES.read_text())
+    store = PolicyStore(path)
+    reloaded: list[Any] = []
+
+    def a(call: AgentCall) -> NodeOutput:  # rewrites the policy mid-run: rule early_exit loses c
+        path.write_text(CASES.read_text().replace("        - {name: c, depends_on: [b]}\n", "", 1))
+        reloaded.append(store.reload())
+        return NodeOutput(score=0.1)
+
+    agents = scripted()
+    agents["a"] = a
+    resolved = store.current.select(TradingProfile(headline_count=2, has_headlines=True))
+    result = run_policy(build_policy_graph(), resolved, {}, PolicyContext(agents=agents))
+    assert reloaded == [[]]
+    assert result.ran() == ["a", "b", "c"]  # the plan it started with
+    fresh = store.current.select(TradingProfile(headline_count=2, has_headlines=True))
+    assert [n.name for n in fresh.plan.nodes] == ["a", "b"]
