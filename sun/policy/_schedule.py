@@ -70,9 +70,23 @@ def outputs_of(results: list[dict[str, Any]]) -> dict[str, NodeOutput]:
     }
 
 
+_OUTPUTS: dict[int, tuple[dict[str, Any], NodeOutput]] = {}
+
+
 def trusted_output(data: dict[str, Any]) -> NodeOutput:
-    """A :class:`NodeOutput` from its own ``model_dump`` (skips re-validation)."""
-    return NodeOutput.model_construct(**data)
+    """A :class:`NodeOutput` from its own ``model_dump`` (no re-validation; built once per dict).
+
+    Results stay the same dict objects across supersteps, so the cache is keyed by identity
+    (holding the dict keeps its id from being reused).
+    """
+    hit = _OUTPUTS.get(id(data))
+    if hit is not None and hit[0] is data:
+        return hit[1]
+    output = NodeOutput.model_construct(**data)
+    if len(_OUTPUTS) >= 4096:
+        _OUTPUTS.clear()
+    _OUTPUTS[id(data)] = (data, output)
+    return output
 
 
 _PLANS: dict[int, tuple[dict[str, Any], ResolvedPlan]] = {}
