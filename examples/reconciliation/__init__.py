@@ -1,0 +1,34 @@
+"""Trade reconciliation built on the heliarch policy engine (no LLM needed).
+
+``generate_breaks`` derives internal trades from the bundled bars and a broker file with
+labelled injected breaks; ``BreakClassifier`` profiles a break; ``recon_agents`` are the seven
+agents; ``RECON_POLICY`` holds the simple / medium / complex reference rules.
+"""
+
+from examples.reconciliation.agents import AGENT_NAMES, recon_agents, run_sequential
+from examples.reconciliation.data import (
+    BREAK_KINDS,
+    Break,
+    Dataset,
+    Trade,
+    Truth,
+    generate_breaks,
+    write_files,
+)
+from examples.reconciliation.profile import RECON_POLICY, BreakClassifier, BreakProfile
+
+__all__ = [
+    "AGENT_NAMES",
+    "BREAK_KINDS",
+    "RECON_POLICY",
+    "Break",
+    "BreakClassifier",
+    "BreakProfile",
+    "Dataset",
+    "Trade",
+    "Truth",
+    "generate_breaks",
+    "recon_agents",
+    "run_sequential",
+    "write_files",
+]

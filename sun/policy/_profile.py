@@ -1,0 +1,201 @@
+"""Profiles: the typed facts about one decision that policies match on.
+
+A profile is a frozen pydantic model of scalar fields (bool, int, float, str or a ``Literal``
+of strings). Policies name a profile type; their CEL conditions may only read its fields.
+Users extend a profile by subclassing it (new fields) and registering the subclass under a
+name with :func:`register_profile`.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scalar = bool | int | float | str
+
+
+class Profile(BaseModel):
+    """Base of every profile: frozen, no unknown fields, scalars only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TradingProfile(Profile):
+    """What a trading decision looks like before any planet runs.
+
+    Built by :class:`TradingClassifier` from one instrument's moon row (and the headline
+    count and proposed change). Every field is readable from policy conditions.
+    """
+
+    regime: Literal["trend_up", "range", "trend_down"] = Field(
+        "range", description="Trend regime from (close - sma) / atr against the trend threshold."
+    )
+    trend_strength: float = Field(
+        -1.0, description="|close - sma| / atr; -1 while any of them is missing (warming up)."
+    )
+    technical_ready: bool = Field(False, description="close, sma and atr are finite and atr > 0.")
+    volatility_tier: Literal["low", "normal", "high"] = Field(
+        "normal", description="Realized volatility against the low/high tier bounds."
+    )
+    realized_vol: float = Field(0.0, description="Realized volatility (0 while warming up).")
+    materiality: float = Field(
+        0.0, description="|proposed notional change| / notional limit (>= 1 means at the limit)."
+    )
+    urgency: Literal["low", "elevated", "high"] = Field(
+        "low",
+        description="Count of volume shock, gap and headline burst: 0 low, 1 elevated, 2+ high.",
+    )
+    volume_shock: bool = Field(False, description="|volume_z| >= the event threshold.")
+    gap: bool = Field(False, description="|ret_z| >= the gap threshold (a one-bar jump).")
+    headline_burst: bool = Field(False, description="headline_count >= the burst threshold.")
+    abs_volume_z: float = Field(0.0, description="|volume_z|; 0 while warming up.")
+    has_headlines: bool = Field(False, description="At least one headline is attached.")
+    headline_count: int = Field(0, ge=0, description="Number of attached headlines.")
+    data_quality: Literal["ok", "degraded", "failed"] = Field(
+        "ok",
+        description="failed: no usable close or stale data; degraded: some moons still NaN.",
+    )
+
+
+_REGISTRY: dict[str, type[Profile]] = {"trading": TradingProfile}
+
+
+def register_profile(name: str, profile_type: type[Profile]) -> None:
+    """Make ``profile_type`` available to policies as ``profile: <name>``."""
+    if not (isinstance(profile_type, type) and issubclass(profile_type, Profile)):
+        raise TypeError(f"{profile_type!r} is not a Profile subclass")
+    _REGISTRY[name] = profile_type
+
+
+def profile_type(name: str) -> type[Profile]:
+    """The profile type registered as ``name`` (KeyError names the known ones)."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"unknown profile {name!r}; known: {sorted(_REGISTRY)}") from None
+
+
+def profile_names() -> tuple[str, ...]:
+    """Names of the registered profile types."""
+    return tuple(sorted(_REGISTRY))
+
+
+def profile_samples(kind: type[Profile]) -> list[dict[str, Scalar]]:
+    """Two typed sample value sets ("zero" and "one") used to type-check conditions."""
+    zero: dict[str, Scalar] = {}
+    one: dict[str, Scalar] = {}
+    for name, info in kind.model_fields.items():
+        zero[name], one[name] = _samples(info.annotation, name)
+    return [zero, one]
+
+
+def _samples(annotation: Any, name: str) -> tuple[Scalar, Scalar]:
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        choices = typing.get_args(annotation)
+        return choices[0], choices[-1]
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"profile field {name!r} must be one scalar type, not {annotation!r}")
+    samples: dict[Any, tuple[Scalar, Scalar]] = {
+        bool: (False, True),
+        int: (0, 1),
+        float: (0.0, 1.0),
+        str: ("", "x"),
+    }
+    if annotation not in samples:
+        raise TypeError(f"profile field {name!r} has unsupported type {annotation!r}")
+    return samples[annotation]
+
+
+@dataclass(frozen=True)
+class TradingClassifier:
+    """Thresholds that turn a moon row into a :class:`TradingProfile`.
+
+    Attributes:
+        trend_threshold: |close - sma| / atr at or above which the regime is a trend (the
+            routing tree's momentum threshold).
+        event_threshold: |volume_z| at or above which volume is a shock.
+        gap_threshold: |ret_z| at or above which the last bar is a gap.
+        burst_headlines: headline count that makes a burst.
+        vol_low: realized volatility below this is the "low" tier.
+        vol_high: realized volatility at or above this is the "high" tier.
+        profile_type: the profile class built (a subclass adds fields).
+        extra: extra field name -> function of the moon row giving its value.
+    """
+
+    trend_threshold: float = 1.0
+    event_threshold: float = 3.0
+    gap_threshold: float = 3.0
+    burst_headlines: int = 5
+    vol_low: float = 0.15
+    vol_high: float = 0.40
+    profile_type: type[TradingProfile] = TradingProfile
+    extra: Mapping[str, Callable[[Mapping[str, float]], Scalar]] = field(default_factory=dict)
+
+    def classify(
+        self,
+        row: Mapping[str, float],
+        headline_count: int = 0,
+        *,
+        proposed_notional: float = 0.0,
+        notional_limit: float = 1.0,
+        stale: bool = False,
+    ) -> TradingProfile:
+        """Build the profile of one decision from its moon row and context."""
+        close, sma, atr = (_finite_or(row.get(k), math.nan) for k in ("close", "sma", "atr"))
+        ready = _finite(close, sma, atr) and atr > 0
+        strength = abs(close - sma) / atr if ready else -1.0
+        signed = close - sma if ready else 0.0
+        regime = "range"
+        if ready and strength >= self.trend_threshold:
+            regime = "trend_up" if signed > 0 else "trend_down"
+        vol = _finite_or(row.get("realized_vol"), 0.0)
+        volume_z = abs(_finite_or(row.get("volume_z"), 0.0))
+        shock = volume_z >= self.event_threshold
+        gap = abs(_finite_or(row.get("ret_z"), 0.0)) >= self.gap_threshold
+        burst = headline_count >= self.burst_headlines
+        flags = int(shock) + int(gap) + int(burst)
+        values: dict[str, Any] = {
+            "regime": regime,
+            "trend_strength": strength,
+            "technical_ready": ready,
+            "volatility_tier": self._tier(vol),
+            "realized_vol": vol,
+            "materiality": abs(proposed_notional) / notional_limit if notional_limit > 0 else 0.0,
+            "urgency": ("low", "elevated", "high")[min(flags, 2)],
+            "volume_shock": shock,
+            "gap": gap,
+            "headline_burst": burst,
+            "abs_volume_z": volume_z,
+            "has_headlines": headline_count > 0,
+            "headline_count": headline_count,
+            "data_quality": self._quality(row, ready, stale),
+        }
+        values.update({name: fn(row) for name, fn in self.extra.items()})
+        return self.profile_type(**values)
+
+    def _tier(self, vol: float) -> str:
+        if vol >= self.vol_high:
+            return "high"
+        return "low" if vol < self.vol_low else "normal"
+
+    @staticmethod
+    def _quality(row: Mapping[str, float], ready: bool, stale: bool) -> str:
+        close = row.get("close")
+        if stale or not _finite(close) or float(close or 0.0) <= 0:
+            return "failed"
+        return "ok" if ready and all(_finite(v) for v in row.values()) else "degraded"
+
+
+def _finite(*values: float | None) -> bool:
+    return all(v is not None and math.isfinite(v) for v in values)
+
+
+def _finite_or(value: float | None, default: float) -> float:
+    return float(value) if value is not None and math.isfinite(value) else default
