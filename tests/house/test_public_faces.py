@@ -74,7 +74,7 @@ def test_every_package_names_its_face(package: str) -> None:
     defined = {
         alias.asname or alias.name
         for node in tree.body
-        if isinstance(node, ast.ImportFrom)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(package + ".")
         for alias in node.names
     }
     unlisted = sorted(n for n in defined - set(exported) if not n.startswith("_"))
