@@ -7,9 +7,21 @@
 from planets._base import Narrator, Planet, PlanetContext, PlanetState, Verdict, clip, squash
 from planets._execution import ExecutionPlanet
 from planets._factory import DynamicPlanet, PlanetFactory, PlanetSpec, SpecError
+from planets._lexicon import score_text
 from planets._limits import RiskLimits
 from planets._risk import RiskPlanet
 from planets._sentiment import SentimentPlanet
+from planets._sentimentx import DEFAULT_MODEL_PATH as DEFAULT_SENTIMENTX_PATH
+from planets._sentimentx import MODEL_FORMAT as SENTIMENTX_FORMAT
+from planets._sentimentx import (
+    Featurizer,
+    SentimentX,
+    SentimentXScore,
+    dedupe_key,
+    default_scorer,
+    extract_grams,
+    lexicon_features,
+)
 from planets._technical import MEAN_REVERSION, MOMENTUM, TechnicalPlanet
 
 
@@ -20,10 +32,13 @@ def default_planets() -> dict[str, Planet]:
 
 
 __all__ = [
+    "DEFAULT_SENTIMENTX_PATH",
     "MEAN_REVERSION",
     "MOMENTUM",
+    "SENTIMENTX_FORMAT",
     "DynamicPlanet",
     "ExecutionPlanet",
+    "Featurizer",
     "Narrator",
     "Planet",
     "PlanetFactory",
@@ -33,10 +48,17 @@ __all__ = [
     "RiskLimits",
     "RiskPlanet",
     "SentimentPlanet",
+    "SentimentX",
+    "SentimentXScore",
     "SpecError",
     "TechnicalPlanet",
     "Verdict",
     "clip",
+    "dedupe_key",
     "default_planets",
+    "default_scorer",
+    "extract_grams",
+    "lexicon_features",
+    "score_text",
     "squash",
 ]
