@@ -48,6 +48,7 @@ __all__ = [
     "TrainReport",
     "evaluate_scores",
     "fit_featurizer",
+    "heldout_figures",
     "lexicon_teacher",
     "train_sentimentx",
 ]
@@ -254,7 +255,7 @@ def _write_onnx(
     path.write_bytes(model.SerializeToString())
 
 
-def _figures(
+def heldout_figures(
     scorer: SentimentX, items: Sequence[LabelledText], test: Sequence[int]
 ) -> dict[str, Any]:
     """Student vs lexicon per held-out dataset, on all items and on lexicon-covered items."""
@@ -339,7 +340,7 @@ def train_sentimentx(
         "base_confidence": repr(round(max(0.0, cv_pearson), 6)),
     }
     _write_onnx(out, featurizer, coef, bias, {**meta, "record": json.dumps(record)})
-    figures = _figures(SentimentX(out), items, split.test)
+    figures = heldout_figures(SentimentX(out), items, split.test)
     record["figures"] = figures
     _write_onnx(out, featurizer, coef, bias, {**meta, "record": json.dumps(record)})
     return TrainReport(

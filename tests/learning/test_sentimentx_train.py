@@ -19,7 +19,7 @@ from learning import (  # noqa: E402
     train_sentimentx,
 )
 from learning._sentimentx_data import DATASETS, OVERLAP, data_fingerprint  # noqa: E402
-from learning._sentimentx_train import _figures, evaluate_scores  # noqa: E402
+from learning._sentimentx_train import heldout_figures, evaluate_scores  # noqa: E402
 from planets import DEFAULT_SENTIMENTX_PATH, SentimentX, dedupe_key  # noqa: E402
 
 
@@ -91,7 +91,7 @@ def test_shipped_model_reproduces_its_training_figures(
 ) -> None:
     record = shipped.record
     split = grouped_split(items, test_fraction=record["test_fraction"], seed=record["seed"])
-    assert _figures(shipped, items, split.test) == record["figures"]
+    assert heldout_figures(shipped, items, split.test) == record["figures"]
 
 
 def test_training_is_reproducible(
