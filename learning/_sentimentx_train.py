@@ -212,26 +212,19 @@ def _choose_alpha(
 def _write_onnx(
     path: Path, featurizer: Featurizer, coef: np.ndarray, bias: float, meta: dict[str, str]
 ) -> None:
-    """The linear head as an ONNX graph: Gather(w, idx)*val + dense.w_dense + bias, clipped."""
+    """The linear head as an ONNX graph: clip(w[idx] . val), lexicon and bias as the last 3 w."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    width = featurizer.size
+    weights = np.concatenate([coef, [bias]]).astype(np.float32)  # sparse, lexicon x2, bias
     inits = [
-        numpy_helper.from_array(coef[:width].astype(np.float32), "w_sparse"),
-        numpy_helper.from_array(coef[width:].astype(np.float32), "w_dense"),
-        numpy_helper.from_array(np.array([bias], dtype=np.float32), "bias"),
+        numpy_helper.from_array(weights, "w"),
         numpy_helper.from_array(np.array(-10.0, dtype=np.float32), "lo"),
         numpy_helper.from_array(np.array(10.0, dtype=np.float32), "hi"),
     ]
     nodes = [
-        helper.make_node("Gather", ["w_sparse", "idx"], ["g"]),
-        helper.make_node("Mul", ["g", "val"], ["gv"]),
-        helper.make_node("ReduceSum", ["gv"], ["s_sparse"], keepdims=1),
-        helper.make_node("Mul", ["dense", "w_dense"], ["dv"]),
-        helper.make_node("ReduceSum", ["dv"], ["s_dense"], keepdims=1),
-        helper.make_node("Add", ["s_sparse", "s_dense"], ["s"]),
-        helper.make_node("Add", ["s", "bias"], ["raw"]),
+        helper.make_node("Gather", ["w", "idx"], ["g"]),
+        helper.make_node("MatMul", ["g", "val"], ["raw"]),
         helper.make_node("Clip", ["raw", "lo", "hi"], ["score"]),
     ]
     graph = helper.make_graph(
@@ -240,9 +233,8 @@ def _write_onnx(
         [
             helper.make_tensor_value_info("idx", TensorProto.INT64, ["n"]),
             helper.make_tensor_value_info("val", TensorProto.FLOAT, ["n"]),
-            helper.make_tensor_value_info("dense", TensorProto.FLOAT, [2]),
         ],
-        [helper.make_tensor_value_info("score", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("score", TensorProto.FLOAT, [])],
         initializer=inits,
     )
     model = helper.make_model(

@@ -60,8 +60,7 @@ _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _STRIP_RE = re.compile(r"(?:https?://|www\.)\S+|\$[A-Za-z][A-Za-z0-9._-]*|@\w+")
 _DIGITS_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD_RE = re.compile(r"\w+(?:'\w+)*")
-_NO_IDX = np.zeros(0, dtype=np.int64)
-_NO_VAL = np.zeros(0, dtype=np.float32)
+_OUTPUTS = ["score"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +88,12 @@ def _clean(text: str) -> str:
 
 def normalize_text(text: str) -> str:
     """Lower-cased text without URLs, cashtags, mentions; digit runs become "0"."""
-    cleaned = _STRIP_RE.sub(" ", _clean(text)).replace("\u2019", "'").lower()
-    return _DIGITS_RE.sub("0", cleaned)
+    return _normalize_clean(_clean(text))
+
+
+def _normalize_clean(cleaned: str) -> str:
+    stripped = _STRIP_RE.sub(" ", cleaned).replace("\u2019", "'").lower()
+    return _DIGITS_RE.sub("0", stripped)
 
 
 def dedupe_key(text: str) -> str:
@@ -98,9 +101,9 @@ def dedupe_key(text: str) -> str:
     return " ".join(_WORD_RE.findall(normalize_text(text)))
 
 
-def _grams(text: str) -> tuple[list[str], list[str], list[str]]:
-    """(words, word bigrams, in-word char n-grams) of the normalized text."""
-    words = _WORD_RE.findall(normalize_text(text))
+def _grams(cleaned: str) -> tuple[list[str], list[str], list[str]]:
+    """(words, word bigrams, in-word char n-grams) of already ``_clean``-ed text."""
+    words = _WORD_RE.findall(_normalize_clean(cleaned))
     bigrams = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
     padded = [f" {w} " for w in words]
     chars = [p[i : i + n] for n in CHAR_NGRAMS for p in padded for i in range(len(p) - n + 1)]
@@ -109,14 +112,18 @@ def _grams(text: str) -> tuple[list[str], list[str], list[str]]:
 
 def extract_grams(text: str) -> tuple[list[str], list[str]]:
     """Word uni/bigrams and in-word char 5-grams of the normalized text (duplicates kept)."""
-    words, bigrams, chars = _grams(text)
+    words, bigrams, chars = _grams(_clean(text))
     return words + bigrams, chars
 
 
 def lexicon_features(text: str) -> np.ndarray:
     """The lexicon's tanh score and has-signal flag, as the student's two dense features."""
-    lex = score_text(_clean(text))
-    return np.array([lex.raw, 1.0 if lex.has_signal else 0.0], dtype=np.float32)
+    return np.array(_lexicon_clean(_clean(text)), dtype=np.float32)
+
+
+def _lexicon_clean(cleaned: str) -> tuple[float, float]:
+    lex = score_text(cleaned)
+    return lex.raw, 1.0 if lex.has_signal else 0.0
 
 
 @dataclass(frozen=True)
@@ -141,24 +148,25 @@ class Featurizer:
         return len(self.words) + len(self.chars)
 
     def transform(self, text: str) -> tuple[np.ndarray, np.ndarray, float]:
-        """(indices int64, values float32, share of words known to the vocabulary).
+        """(indices int64, values float32, share of words known to the vocabulary)."""
+        ids, vals, coverage = self._sparse(_clean(text))
+        return np.array(ids, dtype=np.int64), np.array(vals, dtype=np.float32), coverage
 
-        Plain Python on purpose: for the ~50 grams of a headline it is faster than numpy.
-        """
-        words, bigrams, chars = _grams(text)
+    def _sparse(self, cleaned: str) -> tuple[list[int], list[float], float]:
+        """Plain-Python TF-IDF: for the ~50 grams of a headline it beats numpy's overhead."""
+        words, bigrams, chars = _grams(cleaned)
         wget, cget = self.words.get, self.chars.get
         known = [i for i in map(wget, words) if i is not None]
         coverage = len(known) / len(words) if words else 0.0
         known += [i for i in map(wget, bigrams) if i is not None]
         known += [i for i in map(cget, chars) if i is not None]
         if not known:
-            return _NO_IDX, _NO_VAL, coverage
+            return [], [], coverage
         counts = Counter(known)
         idf = self.idf_list
         vals = [(1.0 + math.log(c)) * idf[i] if c > 1 else idf[i] for i, c in counts.items()]
         norm = math.sqrt(sum(v * v for v in vals))
-        idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
-        return idx, np.array([v / norm for v in vals], dtype=np.float32), coverage
+        return list(counts), [v / norm for v in vals], coverage
 
     def to_json(self) -> dict[str, Any]:
         """Vocabulary (in index order) and idf for the model metadata."""
@@ -197,12 +205,17 @@ class _Student:
         self.version = meta.get("version", "unknown")
         self.record: dict[str, Any] = json.loads(meta.get("record", "{}"))
 
-    def predict(self, idx: np.ndarray, val: np.ndarray, dense: np.ndarray) -> float:
-        """Raw student score on -10..+10."""
-        if idx.size == 0:  # keep the graph's inputs non-empty; a zero value adds nothing
-            idx, val = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.float32)
-        out = self.session.run(None, {"idx": idx, "val": val, "dense": dense})
-        return float(out[0][0])
+    def predict(
+        self, ids: list[int], vals: list[float], lex_raw: float, lex_signal: float
+    ) -> float:
+        """Student score on -10..+10: w[ids].vals + w_lex.(raw, signal) + bias, in one graph.
+
+        The lexicon features and the bias are the last three weights (indices size..size+2).
+        """
+        size = self.featurizer.size
+        idx = np.array([*ids, size, size + 1, size + 2], dtype=np.int64)
+        val = np.array([*vals, lex_raw, lex_signal, 1.0], dtype=np.float32)
+        return float(self.session.run(_OUTPUTS, {"idx": idx, "val": val})[0])
 
 
 class SentimentX:
@@ -239,21 +252,22 @@ class SentimentX:
     def score(self, text: str) -> SentimentXScore:
         """Score one text; never raises on content (empty, huge, foreign, control chars)."""
         length_factor = min(1.0, MAX_CHARS / len(text)) if text else 1.0
-        dense = lexicon_features(text)
-        lex_signal = bool(dense[1])
+        cleaned = _clean(text)
+        lex_raw, lex_flag = _lexicon_clean(cleaned)
+        lex_signal = lex_flag > 0.0
         if self._student is None:
             if not lex_signal:
                 return SentimentXScore(0.0, 0.0, False, "lexicon")
-            score = _clip10(10.0 * float(dense[0]))
+            score = _clip10(10.0 * lex_raw)
             return SentimentXScore(score, LEXICON_CONFIDENCE * length_factor, True, "lexicon")
-        idx, val, coverage = self._student.featurizer.transform(text)
+        ids, vals, coverage = self._student.featurizer._sparse(cleaned)
         confidence = self._student.base_confidence * coverage * length_factor
         if lex_signal:  # the lexicon knew a term even if the words are new to the student
             confidence = max(confidence, LEXICON_CONFIDENCE * length_factor * 0.5)
         confidence = _clip01(confidence)
         if confidence == 0.0:  # no known word, no lexicon term: "no data", not neutral
             return SentimentXScore(0.0, 0.0, False, self.model)
-        score = _clip10(self._student.predict(idx, val, dense))
+        score = _clip10(self._student.predict(ids, vals, lex_raw, lex_flag))
         return SentimentXScore(score, confidence, True, self.model)
 
     def score_many(self, texts: Iterable[str]) -> list[SentimentXScore]:
