@@ -55,7 +55,14 @@ class Split:
 
 
 def load_labelled(data_dir: Path = DEFAULT_DATA_DIR) -> list[LabelledText]:
-    """SemEval-2017 task 5 headlines (file order) then FiQA posts (by numeric id)."""
+    """SemEval-2017 task 5 headlines (file order) then FiQA posts (by numeric id).
+
+    The files live in the repository's ``examples/data`` (not in the installed package): from
+    an install, pass ``data_dir`` pointing at a checkout's copy.
+    """
+    for name in (SEMEVAL_FILE, FIQA_FILE):
+        if not (data_dir / name).is_file():
+            raise FileNotFoundError(f"{data_dir / name} not found: pass data_dir= a folder with it")
     items: list[LabelledText] = []
     rows = json.loads((data_dir / SEMEVAL_FILE).read_text(encoding="utf-8"))
     for i, r in enumerate(rows):

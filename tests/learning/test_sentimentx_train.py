@@ -134,6 +134,11 @@ def test_teacher_never_sees_held_out_text(tmp_path: Path, items: list[LabelledTe
     assert SentimentX(report.path).record["n_unlabelled"] == 1
 
 
+def test_missing_data_dir_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="data_dir"):
+        load_labelled(tmp_path)
+
+
 def test_evaluate_scores_counts_no_signal_as_wrong() -> None:
     labels = np.array([1.0, -2.0, 3.0, 0.0])
     scores = np.array([2.0, -1.0, 5.0, 1.0])
