@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -113,27 +114,32 @@ def throughput(texts: list[str], min_seconds: float = 0.5) -> float:
             return done / elapsed
 
 
-def _percentiles_us(samples_ns: list[int]) -> dict[str, float]:
-    arr = np.array(samples_ns, dtype=np.float64) / 1000.0
-    return {
-        "p50": round(float(np.percentile(arr, 50)), 1),
-        "p95": round(float(np.percentile(arr, 95)), 1),
-    }
+def latency_us(
+    call: Callable[[str], object], texts: list[str], passes: int = 5
+) -> dict[str, float]:
+    """Per-call wall-clock latency (microseconds) of ``call(text)`` over ``texts``.
 
-
-def latency_us(fn: object, texts: list[str], passes: int = 5) -> dict[str, float]:
-    """Per-call wall-clock latency percentiles (microseconds) of ``fn(text)``."""
-    call = fn if callable(fn) else None
-    assert call is not None
+    p50/p95 over all calls of all passes; ``best_pass_mean``: the mean per call of the fastest
+    pass (the least disturbed by other processes on a shared machine).
+    """
     for t in texts[:50]:  # warm caches
         call(t)
     samples: list[int] = []
+    pass_means: list[float] = []
     for _ in range(passes):
+        start_pass = len(samples)
         for t in texts:
             start = time.perf_counter_ns()
             call(t)
             samples.append(time.perf_counter_ns() - start)
-    return _percentiles_us(samples)
+        pass_means.append(float(np.mean(samples[start_pass:])))
+    arr = np.array(samples, dtype=np.float64) / 1000.0
+    return {
+        "p50": round(float(np.percentile(arr, 50)), 1),
+        "p95": round(float(np.percentile(arr, 95)), 1),
+        "best_pass_mean": round(min(pass_means) / 1000.0, 1),
+        "calls": len(samples),
+    }
 
 
 def heldout() -> dict[str, object]:

@@ -105,9 +105,14 @@ def _grams(cleaned: str) -> tuple[list[str], list[str], list[str]]:
     """(words, word bigrams, in-word char n-grams) of already ``_clean``-ed text."""
     words = _WORD_RE.findall(_normalize_clean(cleaned))
     bigrams = [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-    padded = [f" {w} " for w in words]
-    chars = [p[i : i + n] for n in CHAR_NGRAMS for p in padded for i in range(len(p) - n + 1)]
+    chars = [g for w in words for g in _word_chars(w)]
     return words, bigrams, chars
+
+
+def _word_chars(word: str) -> list[str]:
+    """Char n-grams of one word padded with spaces (the word's contribution to ``chars``)."""
+    p = f" {word} "
+    return [p[i : i + n] for n in CHAR_NGRAMS for i in range(len(p) - n + 1)]
 
 
 def extract_grams(text: str) -> tuple[list[str], list[str]]:
@@ -139,8 +144,18 @@ class Featurizer:
     idf: np.ndarray
     idf_list: list[float] = field(init=False, repr=False, compare=False)
 
+    _table: dict[str, tuple[int, tuple[int, ...]]] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "idf_list", [float(x) for x in self.idf])
+        # Why: most words of a headline are in the vocabulary; their word id and known char
+        # n-gram ids are looked up once here instead of sliced and hashed on every call.
+        table = {w: (i, self._char_ids(w)) for w, i in self.words.items() if " " not in w}
+        object.__setattr__(self, "_table", table)
+
+    def _char_ids(self, word: str) -> tuple[int, ...]:
+        cget = self.chars.get
+        return tuple(i for i in map(cget, _word_chars(word)) if i is not None)
 
     @property
     def size(self) -> int:
@@ -154,12 +169,22 @@ class Featurizer:
 
     def _sparse(self, cleaned: str) -> tuple[list[int], list[float], float]:
         """Plain-Python TF-IDF: for the ~50 grams of a headline it beats numpy's overhead."""
-        words, bigrams, chars = _grams(cleaned)
-        wget, cget = self.words.get, self.chars.get
-        known = [i for i in map(wget, words) if i is not None]
-        coverage = len(known) / len(words) if words else 0.0
+        words = _WORD_RE.findall(_normalize_clean(cleaned))
+        known: list[int] = []
+        n_known_words = 0
+        table = self._table
+        for w in words:
+            entry = table.get(w)
+            if entry is None:
+                known.extend(self._char_ids(w))
+            else:
+                n_known_words += 1
+                known.append(entry[0])
+                known.extend(entry[1])
+        coverage = n_known_words / len(words) if words else 0.0
+        wget = self.words.get
+        bigrams = (f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
         known += [i for i in map(wget, bigrams) if i is not None]
-        known += [i for i in map(cget, chars) if i is not None]
         if not known:
             return [], [], coverage
         counts = Counter(known)

@@ -116,6 +116,25 @@ def test_normalization_and_grams() -> None:
     assert " prof" in chars and len(normalize_text("x" * (3 * MAX_CHARS))) == MAX_CHARS
 
 
+def test_fast_features_equal_the_reference_tf_idf(sx: SentimentX) -> None:
+    """The cached per-word path gives exactly the TF-IDF of ``extract_grams`` (training's view)."""
+    student = sx._student
+    assert student is not None
+    f = student.featurizer
+    for text in ["Shares in Glencore rise 5% after zorblat profits beat", "", "up up up up"]:
+        word_grams, char_grams = extract_grams(text)
+        ids = [f.words[g] for g in word_grams if g in f.words]
+        ids += [f.chars[g] for g in char_grams if g in f.chars]
+        counts = {i: ids.count(i) for i in set(ids)}
+        raw = {i: (1 + math.log(c)) * f.idf[i] for i, c in counts.items()}
+        norm = math.sqrt(sum(v * v for v in raw.values()))
+        idx, val, _ = f.transform(text)
+        got = dict(zip(idx.tolist(), val.tolist(), strict=True))
+        assert got.keys() == raw.keys()
+        for i, v in raw.items():
+            assert got[i] == pytest.approx(v / norm, rel=1e-6)
+
+
 def test_missing_model_file_falls_back_to_lexicon(tmp_path: Path) -> None:
     scorer = SentimentX(tmp_path / "absent.onnx")
     assert scorer.model == "lexicon" and scorer.fallback_reason
