@@ -33,7 +33,6 @@ import numpy as np
 from planets._lexicon import score_text
 
 __all__ = [
-    "lexicon_features",
     "DEFAULT_MODEL_PATH",
     "LEXICON_CONFIDENCE",
     "MAX_CHARS",
@@ -44,6 +43,7 @@ __all__ = [
     "dedupe_key",
     "default_scorer",
     "extract_grams",
+    "lexicon_features",
     "normalize_text",
 ]
 
@@ -51,8 +51,8 @@ DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "sentimentx.on
 MODEL_FORMAT = "heliarch-sentimentx/1"
 MAX_CHARS = 2000
 CHAR_NGRAMS = (5,)
-# Confidence of a lexicon-only score with a signal (fallback path): roughly the lexicon's
-# Pearson on the labelled sets (benchmarks/sentiment.py), so it never outranks the student.
+# Confidence of a lexicon-only score with a signal (fallback path). Deliberately modest (about
+# half the lexicon's held-out Pearson, benchmarks/sentiment.py): a fallback is less informed.
 LEXICON_CONFIDENCE = 0.35
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
