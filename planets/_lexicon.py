@@ -146,6 +146,10 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(cleaned)
 
 
+# First tokens of every negator (single or phrase); others cannot start a negation.
+_NEGATOR_STARTS: frozenset[str] = NEGATORS | frozenset(p[0] for p in NEGATOR_PHRASES)
+
+
 def _negator_len(tokens: list[str], i: int) -> int:
     if tuple(tokens[i : i + 2]) in NEGATOR_PHRASES:
         return 2
@@ -178,13 +182,15 @@ def _score_tokens(
         term_len = 0
         term = ""
         # Only a phrase's first token can begin a multi-word match (why: speed, same result).
-        longest = min(max_len, n - i) if tok in starts else 1
-        for length in range(longest, 0, -1):
-            candidate = " ".join(tokens[i : i + length])
-            if candidate in lexicon:
-                term_len, term = length, candidate
-                break
-        neg_len = _negator_len(tokens, i)
+        if tok in starts:
+            for length in range(min(max_len, n - i), 0, -1):
+                candidate = " ".join(tokens[i : i + length])
+                if candidate in lexicon:
+                    term_len, term = length, candidate
+                    break
+        elif tok in lexicon:
+            term_len, term = 1, tok
+        neg_len = _negator_len(tokens, i) if tok in _NEGATOR_STARTS or tok.endswith("n't") else 0
         if neg_len and neg_len >= term_len:
             if pending is not None and not pending_used:
                 hits.append((*pending, False))
