@@ -172,19 +172,23 @@ class Featurizer:
         words = _WORD_RE.findall(_normalize_clean(cleaned))
         known: list[int] = []
         n_known_words = 0
-        table = self._table
+        table, wget = self._table, self.words.get
+        prev: str | None = None  # previous word, if in the vocabulary
         for w in words:
             entry = table.get(w)
             if entry is None:
                 known.extend(self._char_ids(w))
-            else:
-                n_known_words += 1
-                known.append(entry[0])
-                known.extend(entry[1])
+                prev = None
+                continue
+            n_known_words += 1
+            known.append(entry[0])
+            known.extend(entry[1])
+            # A bigram is in the vocabulary only if both its words are (their document
+            # frequency is at least the bigram's), so only those pairs are looked up.
+            if prev is not None and (b := wget(f"{prev} {w}")) is not None:
+                known.append(b)
+            prev = w
         coverage = n_known_words / len(words) if words else 0.0
-        wget = self.words.get
-        bigrams = (f"{a} {b}" for a, b in zip(words, words[1:], strict=False))
-        known += [i for i in map(wget, bigrams) if i is not None]
         if not known:
             return [], [], coverage
         counts = Counter(known)
