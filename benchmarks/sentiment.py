@@ -9,7 +9,14 @@ Prints ONE JSON object (indented without --json, a single line with --json):
   the same on all items with uncovered items scored 0 (``*_all_uncovered_as_0``), directional
   accuracy (sign agreement on items with a nonzero label and a signal; a 0 score counts as
   wrong), mean absolute error on the -10..+10 scale (label x 10) on covered items;
-- throughput of ``score_texts`` in texts per second.
+- throughput of ``score_texts`` in texts per second;
+- ``heldout``: the SentimentX student (``planets/models/sentimentx.onnx``) against the lexicon on
+  the held-out split recorded in the model file (grouped: no near-duplicate of a held-out text
+  was trained on), per dataset: Pearson, Spearman, directional accuracy on all held-out items
+  (lexicon-uncovered items scored 0) and on lexicon-covered items only, the student-minus-lexicon
+  Pearson margins, and whether they equal the figures stored at training time;
+- ``student_latency_us``: per-headline wall-clock latency of ``SentimentX.score`` (p50/p95) over
+  the SemEval held-out headlines, with the machine's load average for context.
 
 The lexicon is hand-written and was not fitted on these labels, so all figures are
 out-of-sample for it.
@@ -19,18 +26,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script from a checkout
-    sys.path.insert(0, str(ROOT))
+# Run as a script from a checkout: the repo root must come before benchmarks/, whose
+# memory.py would otherwise shadow the memory package (imported by learning).
+sys.path.insert(0, str(ROOT))
 
-from planets import load_lexicon, score_texts  # noqa: E402
+from learning import heldout_figures, load_labelled  # noqa: E402
+from planets import SentimentX, load_lexicon, score_texts  # noqa: E402
 
 DATA = ROOT / "examples" / "data"
 SEMEVAL = DATA / "semeval2017_task5_headlines.json"
@@ -101,6 +112,71 @@ def throughput(texts: list[str], min_seconds: float = 0.5) -> float:
             return done / elapsed
 
 
+def latency_us(
+    call: Callable[[str], object], texts: list[str], passes: int = 5
+) -> dict[str, float]:
+    """Per-call wall-clock latency (microseconds) of ``call(text)`` over ``texts``.
+
+    p50/p95 over all calls of all passes; ``best_pass_mean``: the mean per call of the fastest
+    pass; ``p50_of_per_text_min``: the median over texts of each text's fastest call (the two
+    last are the least disturbed by other processes on a shared machine; p50/p95 are the
+    headline figures).
+    """
+    for t in texts[:50]:  # warm caches
+        call(t)
+    samples: list[int] = []
+    pass_means: list[float] = []
+    for _ in range(passes):
+        start_pass = len(samples)
+        for t in texts:
+            start = time.perf_counter_ns()
+            call(t)
+            samples.append(time.perf_counter_ns() - start)
+        pass_means.append(float(np.mean(samples[start_pass:])))
+    arr = np.array(samples, dtype=np.float64) / 1000.0
+    per_text_min = arr.reshape(passes, len(texts)).min(axis=0)
+    return {
+        "p50": round(float(np.percentile(arr, 50)), 1),
+        "p95": round(float(np.percentile(arr, 95)), 1),
+        "best_pass_mean": round(min(pass_means) / 1000.0, 1),
+        "p50_of_per_text_min": round(float(np.median(per_text_min)), 1),
+        "calls": len(samples),
+    }
+
+
+def heldout() -> dict[str, object]:
+    """Student vs lexicon on the held-out split recorded in the shipped model."""
+    scorer = SentimentX()
+    if scorer.fallback_reason is not None:
+        return {"model": scorer.model, "error": scorer.fallback_reason}
+    record = scorer.record
+    items = load_labelled()
+    position = {(it.dataset, it.row): i for i, it in enumerate(items)}
+    test = [position[(d, r)] for d, rows in record["heldout_rows"].items() for r in rows]
+    figures = heldout_figures(scorer, items, test)
+    out: dict[str, object] = {
+        "model": scorer.model,
+        "split": record["split"],
+        "seed": record["seed"],
+        "n_train": record["n_train"],
+        "reproduces_training_figures": figures == record["figures"],
+    }
+    for d, f in figures.items():
+        f["pearson_margin_all"] = _r(
+            f["student_all"]["pearson"] - f["lexicon_all_uncovered_as_0"]["pearson"]
+        )
+        f["pearson_margin_covered"] = _r(
+            f["student_lexicon_covered"]["pearson"] - f["lexicon_covered"]["pearson"]
+        )
+        out[d] = f
+    headlines = [items[i].text for i in test if items[i].dataset == "semeval"]
+    out["student_latency_us"] = latency_us(scorer.score, headlines)
+    out["lexicon_latency_us"] = latency_us(score_text, headlines)
+    out["load_average_1min"] = round(os.getloadavg()[0], 2)
+    out["model_bytes"] = scorer.path.stat().st_size
+    return out
+
+
 def run() -> dict[str, object]:
     sem_texts, sem_labels = load_semeval()
     fiqa_texts, fiqa_labels = load_fiqa()
@@ -111,6 +187,7 @@ def run() -> dict[str, object]:
         "semeval2017_task5_headlines": evaluate(sem_texts, sem_labels),
         "fiqa2018_task1_posts": evaluate(fiqa_texts, fiqa_labels),
         "throughput_texts_per_s": round(throughput(sem_texts)),
+        "heldout": heldout(),
     }
 
 

@@ -10,6 +10,13 @@ from learning._distill import Distiller, LlmDistiller, QuantDistiller
 from learning._loop import NON_DIRECTIONAL, LearningLoop
 from learning._outcomes import Labelled, OutcomeLabeler, PendingLabel
 from learning._regime import REGIMES, market_regime
+from learning._sentimentx_data import LabelledText, Split, grouped_split, load_labelled
+from learning._sentimentx_train import (
+    TrainReport,
+    heldout_figures,
+    lexicon_teacher,
+    train_sentimentx,
+)
 from learning._tracker import SUN, PerformanceTracker, Stats, planet_return
 from learning._weights import HedgeTrust, planet_loss
 
@@ -20,14 +27,22 @@ __all__ = [
     "Distiller",
     "HedgeTrust",
     "Labelled",
+    "LabelledText",
     "LearningLoop",
     "LlmDistiller",
     "OutcomeLabeler",
     "PendingLabel",
     "PerformanceTracker",
     "QuantDistiller",
+    "Split",
     "Stats",
+    "TrainReport",
+    "grouped_split",
+    "lexicon_teacher",
+    "load_labelled",
     "market_regime",
     "planet_loss",
     "planet_return",
+    "heldout_figures",
+    "train_sentimentx",
 ]

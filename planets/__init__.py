@@ -22,14 +22,28 @@ from planets._lexicon import SentimentScore, load_lexicon, score_text, score_tex
 from planets._limits import RiskLimits
 from planets._risk import RiskPlanet
 from planets._sentiment import SentimentPlanet
+from planets._sentimentx import DEFAULT_MODEL_PATH as DEFAULT_SENTIMENTX_PATH
+from planets._sentimentx import MODEL_FORMAT as SENTIMENTX_FORMAT
+from planets._sentimentx import (
+    Featurizer,
+    SentimentX,
+    SentimentXScore,
+    dedupe_key,
+    default_scorer,
+    extract_grams,
+    lexicon_features,
+)
 from planets._styles import MeanReversionPlanet, MomentumPlanet, TechnicalVariant, style_planets
 from planets._technical import MEAN_REVERSION, MOMENTUM, TechnicalPlanet
 
 __all__ = [
+    "DEFAULT_SENTIMENTX_PATH",
     "MEAN_REVERSION",
     "MOMENTUM",
+    "SENTIMENTX_FORMAT",
     "DynamicPlanet",
     "ExecutionPlanet",
+    "Featurizer",
     "MeanReversionPlanet",
     "MomentumPlanet",
     "OrderSizer",
@@ -44,12 +58,18 @@ __all__ = [
     "Role",
     "SentimentPlanet",
     "SentimentScore",
+    "SentimentX",
+    "SentimentXScore",
     "SpecError",
     "TechnicalPlanet",
     "TechnicalVariant",
     "Verdict",
     "clip",
+    "dedupe_key",
     "default_planets",
+    "default_scorer",
+    "extract_grams",
+    "lexicon_features",
     "load_lexicon",
     "score_text",
     "score_texts",

@@ -112,7 +112,8 @@ NO_SIGNAL = SentimentScore(score=0, raw=0.0, matched=(), has_signal=False)
 
 
 @lru_cache(maxsize=8)
-def _load(path: str) -> tuple[dict[str, float], int]:
+def _load(path: str) -> tuple[dict[str, float], int, frozenset[str]]:
+    """(lexicon, longest phrase in tokens, first tokens of multi-word phrases)."""
     lexicon: dict[str, float] = {}
     for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         line = line.strip()
@@ -130,7 +131,8 @@ def _load(path: str) -> tuple[dict[str, float], int]:
             raise ValueError(f"{path}:{lineno}: duplicate term {key!r}")
         lexicon[key] = weight
     max_len = max((k.count(" ") + 1 for k in lexicon), default=1)
-    return lexicon, max_len
+    starts = frozenset(k.split(" ")[0] for k in lexicon if " " in k)
+    return lexicon, max_len, starts
 
 
 def load_lexicon(path: str | Path | None = None) -> dict[str, float]:
@@ -142,6 +144,10 @@ def tokenize(text: str) -> list[str]:
     """Lower-cased tokens with URLs, cashtags and @mentions removed."""
     cleaned = _STRIP_RE.sub(" ", text).replace("\u2019", "'").lower()
     return _TOKEN_RE.findall(cleaned)
+
+
+# First tokens of every negator (single or phrase); others cannot start a negation.
+_NEGATOR_STARTS: frozenset[str] = NEGATORS | frozenset(p[0] for p in NEGATOR_PHRASES)
 
 
 def _negator_len(tokens: list[str], i: int) -> int:
@@ -157,7 +163,9 @@ def _round_half_away(x: float) -> int:
     return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
 
 
-def _score_tokens(tokens: list[str], lexicon: dict[str, float], max_len: int) -> SentimentScore:
+def _score_tokens(
+    tokens: list[str], lexicon: dict[str, float], max_len: int, starts: frozenset[str]
+) -> SentimentScore:
     n = len(tokens)
     # (start index, length, term, weight, negated)
     hits: list[tuple[int, int, str, float, bool]] = []
@@ -173,12 +181,16 @@ def _score_tokens(tokens: list[str], lexicon: dict[str, float], max_len: int) ->
             continue
         term_len = 0
         term = ""
-        for length in range(min(max_len, n - i), 0, -1):
-            candidate = " ".join(tokens[i : i + length])
-            if candidate in lexicon:
-                term_len, term = length, candidate
-                break
-        neg_len = _negator_len(tokens, i)
+        # Only a phrase's first token can begin a multi-word match (why: speed, same result).
+        if tok in starts:
+            for length in range(min(max_len, n - i), 0, -1):
+                candidate = " ".join(tokens[i : i + length])
+                if candidate in lexicon:
+                    term_len, term = length, candidate
+                    break
+        elif tok in lexicon:
+            term_len, term = 1, tok
+        neg_len = _negator_len(tokens, i) if tok in _NEGATOR_STARTS or tok.endswith("n't") else 0
         if neg_len and neg_len >= term_len:
             if pending is not None and not pending_used:
                 hits.append((*pending, False))
@@ -222,13 +234,13 @@ def _score_tokens(tokens: list[str], lexicon: dict[str, float], max_len: int) ->
 
 def score_text(text: str, *, lexicon_path: str | Path | None = None) -> SentimentScore:
     """Score one text on the SentimentX scale (integer -10..+10); see the module docstring."""
-    lexicon, max_len = _load(str(lexicon_path or DEFAULT_LEXICON_PATH))
-    return _score_tokens(tokenize(text), lexicon, max_len)
+    lexicon, max_len, starts = _load(str(lexicon_path or DEFAULT_LEXICON_PATH))
+    return _score_tokens(tokenize(text), lexicon, max_len, starts)
 
 
 def score_texts(
     texts: Iterable[str], *, lexicon_path: str | Path | None = None
 ) -> list[SentimentScore]:
     """Score many texts (same result as ``[score_text(t) for t in texts]``)."""
-    lexicon, max_len = _load(str(lexicon_path or DEFAULT_LEXICON_PATH))
-    return [_score_tokens(tokenize(t), lexicon, max_len) for t in texts]
+    lexicon, max_len, starts = _load(str(lexicon_path or DEFAULT_LEXICON_PATH))
+    return [_score_tokens(tokenize(t), lexicon, max_len, starts) for t in texts]

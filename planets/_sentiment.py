@@ -1,49 +1,129 @@
-"""Sentiment planet: headlines scored on the SentimentX scale by a transparent lexicon."""
+"""Sentiment planet: recent headlines scored on the SentimentX scale, copies counted once.
+
+Why the de-duplication and source cap: 10,000 copies of one headline used to count as 10,000
+votes (confidence saturated at 5 headlines) and flipped a quant decision. Now near-identical
+headlines (same :func:`planets.dedupe_key` -- case, punctuation, numbers, URLs ignored) count
+once per instrument and lookback window, each source's total weight is capped, and the
+confidence grows with independent evidence (distinct headlines from distinct sources).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 
+from bus import Headline
 from planets._base import Planet, PlanetContext, Verdict
-from planets._lexicon import score_text
+from planets._sentimentx import SentimentX, SentimentXScore, dedupe_key, default_scorer
+
+__all__ = ["MAX_CONFIDENCE", "SOURCE_CAP", "SentimentPlanet", "source_key"]
+
+# A source's headlines together weigh at most this many confident headlines.
+SOURCE_CAP = 1.0
+# Evidence mass at which the confidence reaches half of MAX_CONFIDENCE.
+HALF_MASS = 2.0
+MAX_CONFIDENCE = 0.8
+
+
+def source_key(headline: Headline) -> str:
+    """The headline's source, or -- when it has none -- its normalized text as its own source."""
+    if headline.source is not None and headline.source.strip():
+        return "source:" + headline.source.strip().lower()
+    return "text:" + dedupe_key(headline.text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    source: str
+    score: SentimentXScore
+
+
+def _distinct(headlines: list[Headline]) -> list[Headline]:
+    """One headline per dedupe key: the earliest (then lexically smallest text) of its copies."""
+    best: dict[str, Headline] = {}
+    for h in sorted(headlines, key=lambda h: (h.timestamp, h.text)):
+        best.setdefault(dedupe_key(h.text), h)
+    return list(best.values())
+
+
+def _weights(items: list[_Scored]) -> list[float]:
+    """Confidence of each headline, scaled so that no source weighs more than SOURCE_CAP."""
+    totals: dict[str, float] = {}
+    for it in items:
+        totals[it.source] = totals.get(it.source, 0.0) + it.score.confidence
+    return [
+        it.score.confidence * min(1.0, SOURCE_CAP / totals[it.source]) if totals[it.source] else 0.0
+        for it in items
+    ]
 
 
 class SentimentPlanet(Planet):
-    """Averages the SentimentX (-10..+10) scores of recent headlines about the instrument.
+    """Weighted mean SentimentX (-10..+10) of the distinct recent headlines about the instrument.
 
-    Headlines are data only: the lexicon counts words, nothing in the text is ever followed.
-    No headlines, or none with a sentiment-bearing term, is reported as "no data" (confidence
-    0), never as neutral.
+    Args:
+        scorer: the SentimentX scorer (default: the shipped student model, lexicon fallback).
+
+    Headlines are data only: nothing in the text is ever followed. No headlines, or none the
+    scorer knows anything about, is reported as "no data" (confidence 0), never as neutral.
+    The evidence says which model scored (``model_is_student`` 1.0 / 0.0 for the lexicon).
     """
 
     name = "sentiment"
     moons = ()
     lookback = timedelta(days=3)
 
+    def __init__(self, scorer: SentimentX | None = None) -> None:
+        self.scorer = scorer if scorer is not None else default_scorer()
+
     def select(self, context: PlanetContext) -> dict[str, float]:
         since = context.as_of - self.lookback
         recent = [
             h for h in context.snapshot.headlines_for(context.instrument) if h.timestamp >= since
         ]
-        scores = [s.score for s in (score_text(h.text) for h in recent) if s.has_signal]
-        evidence = {"headlines": float(len(recent)), "headlines_with_signal": float(len(scores))}
-        if scores:
-            evidence["sentimentx_mean"] = sum(scores) / len(scores)
+        distinct = _distinct(recent)
+        scored = [_Scored(source_key(h), self.scorer.score(h.text)) for h in distinct]
+        with_signal = [s for s in scored if s.score.has_signal]
+        evidence = {
+            "headlines": float(len(recent)),
+            "headlines_distinct": float(len(distinct)),
+            "sources": float(len({s.source for s in scored})),
+            "headlines_with_signal": float(len(with_signal)),
+            "sources_with_signal": float(len({s.source for s in with_signal})),
+            "model_is_student": 0.0 if self.scorer.model == "lexicon" else 1.0,
+        }
+        weights = _weights(with_signal)
+        mass = sum(weights)
+        if mass > 0.0:
+            total = sum(w * s.score.score for w, s in zip(weights, with_signal, strict=True))
+            evidence["sentimentx_mean"] = total / mass
+            evidence["evidence_mass"] = mass
         return evidence
 
     def missing(self, evidence: Mapping[str, float]) -> tuple[str, ...]:
         if evidence.get("headlines", 0.0) == 0.0:
             return ("headlines from the last 3 days",)
         if "sentimentx_mean" not in evidence:
-            return ("sentiment-bearing terms in the headlines",)
+            return ("headlines the sentiment model can read",)
         return ()
 
     def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:
         mean = evidence["sentimentx_mean"]
-        count = evidence["headlines_with_signal"]
+        mass = evidence["evidence_mass"]
+        distinct = int(evidence["headlines_with_signal"])
+        sources = int(evidence["sources_with_signal"])
+        model = self.scorer.model
+        note = (
+            f"SentimentX {mean:+.1f} over {distinct} distinct headline(s) from {sources} source(s)"
+        )
+        note += (
+            f" [{model}]"
+            if self.scorer.fallback_reason is None
+            else (f" [{model}: {self.scorer.fallback_reason}]")
+        )
         return Verdict(
             score=mean / 10.0,
-            confidence=0.8 * min(1.0, count / 5.0),
-            recommendations=(f"SentimentX {mean:+.1f} over {int(count)} headline(s)",),
+            confidence=MAX_CONFIDENCE * (1.0 - math.exp(-mass * math.log(2.0) / HALF_MASS)),
+            recommendations=(note,),
         )
