@@ -114,6 +114,11 @@ def var_tail_counts(window: int) -> tuple[int, int]:
     return (window * 5 + 99) // 100, (window + 99) // 100
 
 
+def var_pack(window: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Kernel parameters of ``var_cvar``: ints (window, k95, k99)."""
+    return (window, *var_tail_counts(window)), ()
+
+
 def var_buffer(window: int) -> int:
     """K: how many of the smallest returns the VaR state keeps sorted (2 k95, at most w)."""
     return min(2 * var_tail_counts(window)[0], window)

@@ -23,6 +23,7 @@ from moons._kernels_risk import (
     VAR_HDR,
     dd_size,
     dd_step,
+    var_pack,
     var_size,
     var_step,
     var_tail_counts,
@@ -41,9 +42,11 @@ __all__ = [
     "mom_size",
     "mom_var",
     "realized_vol_step",
+    "ret_pack",
     "ret_size",
     "ret_z_step",
     "sharpe_step",
+    "var_pack",
     "var_size",
     "var_step",
     "var_tail_counts",
@@ -135,6 +138,11 @@ def realized_vol_step(st, o, w, sqrt_ppy, close):
     if not _push_return(st, o, w, close, True) or st[o + 2] < w:
         return NAN
     return math.sqrt(mom_var(st, o + 2, w, 1)) * sqrt_ppy
+
+
+def ret_pack(window: int, periods_per_year: float) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Kernel parameters of the annualized return moons: ints (window,), floats (sqrt ppy,)."""
+    return (window,), (math.sqrt(periods_per_year),)
 
 
 @njit(cache=True)

@@ -21,6 +21,11 @@ from moons._kernels_stats import mom_push, mom_var
 NAN = np.nan
 
 
+def ema_k(period: int) -> float:
+    """TA-Lib's smoothing factor 2 / (period + 1)."""
+    return 2.0 / float(period + 1)
+
+
 def sma_size(period: int) -> int:
     """State length of an SMA: [count, running sum, head] + ring of ``period`` values."""
     return 3 + period
@@ -66,6 +71,11 @@ def ema_step(st, o, period, k, x):
         prev = ((x - prev) * k) + prev
     st[o + 2] = prev
     return prev
+
+
+def ema_pack(period: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Kernel parameters of ``ema``: ints (period,), floats (k,)."""
+    return (period,), (ema_k(period),)
 
 
 def rsi_size(period: int) -> int:
@@ -161,6 +171,11 @@ def macd_step(st, o, fast, slow, signal, kf, ks, kg, x, out, col):
     out[col] = m
     out[col + 1] = g
     out[col + 2] = m - g
+
+
+def macd_pack(fast: int, slow: int, signal: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Kernel parameters of ``macd``: ints (fast, slow, signal), floats their EMA factors."""
+    return (fast, slow, signal), (ema_k(fast), ema_k(slow), ema_k(signal))
 
 
 def bb_size(period: int) -> int:
