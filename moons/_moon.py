@@ -77,9 +77,9 @@ class MoonDef:
             benchmark_close).
         args: its parameters.
         columns: the panel columns it produces, in the order its step writes them.
-        step: registry step kernel ``step(st, so, ip, io, fp, fo, bar, out, col)``: advances
-            the state at ``st[so:]`` by one bar and writes ``len(columns)`` values to
-            ``out[col:]``; int parameters at ``ip[io:]``, float ones at ``fp[fo:]``.
+        step: numba step kernel ``step(st, o, *int_params, *float_params, *inputs)`` that
+            advances the state at ``st[o:]`` by one bar and returns the value (one column),
+            or takes ``(..., out, col)`` last and writes ``out[col:col + len(columns)]``.
         size: (**params) -> state length.
         lookback: (**params) -> warm-up (leading NaN bars).
         doc: one-line summary for the generated batch function and class.
