@@ -33,6 +33,7 @@ __all__ = [
     "BETA_HDR",
     "DD_HDR",
     "MOM_HDR",
+    "SPIKE2",
     "VAR_HDR",
     "beta_size",
     "beta_step",
@@ -41,6 +42,7 @@ __all__ = [
     "mom_push",
     "mom_size",
     "mom_var",
+    "ring_moments",
     "realized_vol_step",
     "ret_pack",
     "ret_size",
@@ -57,6 +59,12 @@ NAN = np.nan
 
 # Rolling moments block: [n, mean, m2, same-value run, last value, head] + ring[w]
 MOM_HDR = 6
+# When the value leaving a full window deviated from the mean by more than 32 times the
+# square root of what remains of m2 (SPIKE2 = 32**2 on the squares), the replace update
+# has cancelled away the bits that matter (a spike left), so mean and m2 are recomputed
+# exactly from the ring. Clean data never comes near (a > 100-sigma outlier leaving), so
+# there the arithmetic is the plain running one.
+SPIKE2 = 1024.0
 
 
 def mom_size(window: int) -> int:
@@ -65,21 +73,41 @@ def mom_size(window: int) -> int:
 
 
 @njit(cache=True)
+def ring_moments(st, ring, head, n, w):
+    """(mean, m2) of the ``n`` newest ring values, oldest first, by two exact passes."""
+    start = head - n if head >= n else head - n + w
+    s = 0.0
+    for k in range(n):
+        j = start + k
+        s += st[ring + (j if j < w else j - w)]
+    mean = s / n
+    m2 = 0.0
+    for k in range(n):
+        j = start + k
+        d = st[ring + (j if j < w else j - w)] - mean
+        m2 += d * d
+    return mean, m2
+
+
+@njit(cache=True)
 def mom_push(st, o, w, x):
     """Add ``x`` to the rolling window (replacing the oldest value once ``w`` are held).
 
     Filling uses Welford's update; a full window uses the O(1) replace update
-    mean' = mean + (x - old)/w, m2' = m2 + (x - old)(x - mean' + old - mean).
+    mean' = mean + (x - old)/w, m2' = m2 + (x - old)(x - mean' + old - mean), or an exact
+    recompute from the ring when a spike leaves (see ``SPIKE2``).
     """
     n = int(st[o])
     mean = st[o + 1]
     m2 = st[o + 2]
     head = int(st[o + 5])
+    spike_left = False
     if n == w:
         old = st[o + MOM_HDR + head]
         d = x - old
         new_mean = mean + d * (1.0 / w)  # reciprocal: off the dependency chain
         m2 += d * (x - new_mean + old - mean)
+        spike_left = (old - mean) * (old - mean) > SPIKE2 * m2
         mean = new_mean
     else:
         n += 1
@@ -90,6 +118,8 @@ def mom_push(st, o, w, x):
     head += 1
     if head == w:
         head = 0
+    if spike_left:
+        mean, m2 = ring_moments(st, o + MOM_HDR, head, n, w)
     if n > 1 and x == st[o + 4]:
         st[o + 3] += 1.0
     else:
@@ -191,6 +221,18 @@ def beta_size(window: int) -> int:
 
 
 @njit(cache=True)
+def _ring_comoment(st, rx, ry, mx, my, head, n, w):
+    """Sum of (x - mx)(y - my) over the ``n`` newest ring pairs, oldest first."""
+    start = head - n if head >= n else head - n + w
+    c = 0.0
+    for k in range(n):
+        j = start + k
+        j = j if j < w else j - w
+        c += (st[rx + j] - mx) * (st[ry + j] - my)
+    return c
+
+
+@njit(cache=True)
 def beta_step(st, o, w, close, bench, out, col):
     """Rolling beta = cov(ra, rb)/var(rb) and correlation of simple returns; writes 2 values.
 
@@ -219,6 +261,7 @@ def beta_step(st, o, w, close, bench, out, col):
     head = int(st[o + 13])
     rb = o + BETA_HDR
     ra = rb + w
+    spike_left = False
     if n == w:
         ob = st[rb + head]
         oa = st[ra + head]
@@ -228,6 +271,7 @@ def beta_step(st, o, w, close, bench, out, col):
         cbb += (b - mb) * (b - mb) - (ob - mb) * (ob - mb) - db * db * inv_w
         caa += (a - ma) * (a - ma) - (oa - ma) * (oa - ma) - da * da * inv_w
         cba += (b - mb) * (a - ma) - (ob - mb) * (oa - ma) - db * da * inv_w
+        spike_left = (ob - mb) * (ob - mb) > SPIKE2 * cbb or (oa - ma) * (oa - ma) > SPIKE2 * caa
         mb += db * inv_w
         ma += da * inv_w
     else:
@@ -248,6 +292,10 @@ def beta_step(st, o, w, close, bench, out, col):
     st[o + 10] = b
     st[o + 11] = st[o + 11] + 1.0 if (n > 1 and a == st[o + 12]) else 1.0
     st[o + 12] = a
+    if spike_left:  # recompute the moments exactly (see SPIKE2)
+        mb, cbb = ring_moments(st, rb, head, n, w)
+        ma, caa = ring_moments(st, ra, head, n, w)
+        cba = _ring_comoment(st, rb, ra, mb, ma, head, n, w)
     st[o + 3] = n
     st[o + 4] = mb
     st[o + 5] = ma

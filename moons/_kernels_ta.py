@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from moons._kernels_stats import mom_push, mom_var
+from moons._kernels_stats import mom_push, mom_size, mom_var
 
 NAN = np.nan
 
@@ -29,6 +29,22 @@ def ema_k(period: int) -> float:
 def sma_size(period: int) -> int:
     """State length of an SMA: [count, running sum, head] + ring of ``period`` values."""
     return 3 + period
+
+
+# The running SMA sum is recomputed from the ring when the value leaving it was more than
+# SUM_SPIKE times the rest of the window (its rounding error would then dominate); a
+# 4096 * (period - 1)-fold price drop within one window, which no clean series has.
+SUM_SPIKE = 4096.0
+
+
+@njit(cache=True)
+def _ring_sum(st, ring, head, count, period):
+    """Sum of the ``count`` ring values starting at ``head``, oldest first."""
+    s = 0.0
+    for k in range(count):
+        j = head + k
+        s += st[ring + (j if j < period else j - period)]
+    return s
 
 
 @njit(cache=True)
@@ -47,7 +63,12 @@ def sma_step(st, o, period, x):
         st[o + 1] = s
         return NAN
     val = s / period
-    st[o + 1] = s - st[o + 3 + head]  # the oldest value, x[t - period + 1]
+    old = st[o + 3 + head]  # the oldest value, x[t - period + 1]
+    rest = s - old
+    if abs(old) > SUM_SPIKE * abs(rest):  # a spike leaves: exact sum of the newer values
+        nxt = head + 1 if head + 1 < period else 0
+        rest = _ring_sum(st, o + 3, nxt, period - 1, period)
+    st[o + 1] = rest
     return val
 
 
@@ -180,7 +201,7 @@ def macd_pack(fast: int, slow: int, signal: int) -> tuple[tuple[int, ...], tuple
 
 def bb_size(period: int) -> int:
     """State length of Bollinger bands: an SMA state + a rolling-moments state."""
-    return sma_size(period) + 6 + period
+    return sma_size(period) + mom_size(period)
 
 
 @njit(cache=True)
