@@ -97,12 +97,12 @@ def _bar_error(code: int, fields: tuple[np.ndarray, ...]) -> str:
     """The message of a ``panel_warp`` failure code (instrument, field, value, rule)."""
     i, f = divmod(code, N_CODES)
     if f == HIGH_BELOW_BODY:
-        return f"instrument {i}: high = {fields[1][i]!r} is below max(open, close)"
+        return f"instrument {i}: high = {float(fields[1][i])!r} is below max(open, close)"
     if f == LOW_ABOVE_BODY:
-        return f"instrument {i}: low = {fields[2][i]!r} is above min(open, close)"
+        return f"instrument {i}: low = {float(fields[2][i])!r} is above min(open, close)"
     name = INPUTS[f]
     low, high = value_range(name)
-    return (f"instrument {i}: {name} = {fields[f][i]!r} is not a valid value "
+    return (f"instrument {i}: {name} = {float(fields[f][i])!r} is not a valid value "
             f"(must be finite and in [{low:g}, {high:g}])")  # fmt: skip
 
 

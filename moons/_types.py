@@ -51,7 +51,7 @@ def as_price_array(values: object, name: str) -> np.ndarray:
     bad = ~((arr >= low) & (arr <= high))  # NaN compares False: rejected too
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name}[{i}] = {arr[i]!r}: values must be {_range_text(name)}")
+        raise ValueError(f"{name}[{i}] = {float(arr[i])!r}: values must be {_range_text(name)}")
     arr.flags.writeable = False
     return arr
 
@@ -95,9 +95,9 @@ def check_bar_rules(fields: Mapping[str, Any]) -> None:
     name, bad, reason = failure
     value = fields[name]
     if bad.ndim == 0:
-        raise ValueError(f"{name} = {value!r} {reason}")
+        raise ValueError(f"{name} = {float(value)!r} {reason}")
     i = int(np.flatnonzero(bad)[0])
-    raise ValueError(f"{name}[{i}] = {value[i]!r} {reason}")
+    raise ValueError(f"{name}[{i}] = {float(value[i])!r} {reason}")
 
 
 @dataclass(frozen=True, eq=False)
