@@ -22,10 +22,12 @@ _POS = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 
 def _input_params(moon: MoonDef) -> list[inspect.Parameter]:
+    """Signature parameters of the moon's inputs (positional, no default)."""
     return [inspect.Parameter(name, _POS) for name in moon.inputs]
 
 
 def _param_params(moon: MoonDef) -> list[inspect.Parameter]:
+    """Signature parameters of the moon's parameters, with their defaults."""
     return [inspect.Parameter(p.arg, _POS, default=p.default) for p in moon.args]
 
 

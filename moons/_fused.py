@@ -152,11 +152,14 @@ def _kernel_digest() -> str:
 
 def _source() -> str:
     """The whole generated module."""
+    names = [d.step.__name__ for d in REGISTRY]
+    if len(set(names)) != len(names):
+        raise ValueError(f"moons: step kernels need distinct names, got {names}")
     imports = sorted({f"from {d.step.py_func.__module__} import {d.step.__name__}"
                       for d in REGISTRY})  # fmt: skip
     parts = [_HEADER.format(imports="\n".join(imports), kernels=_kernel_digest())]
-    body = [f"    {line}" for m, d in enumerate(REGISTRY)
-            for line in _call(d, m, _offsets(REGISTRY)[m])]  # fmt: skip
+    offsets = _offsets(REGISTRY)
+    body = [f"    {line}" for m, d in enumerate(REGISTRY) for line in _call(d, m, offsets[m])]
     parts.append("\n\n@njit(cache=True)\ndef step_all(st, ip, fp, o, h, lo, c, v, b, has_b, out):\n"
                  + "\n".join(body) + "\n")  # fmt: skip
     parts.append(_DRIVERS)
@@ -190,6 +193,7 @@ def _write(source: str) -> Path:
 
 
 def _load() -> ModuleType:
+    """Generate, write and import the drivers module."""
     path = _write(_source())
     spec = importlib.util.spec_from_file_location(f"moons._fused_{path.stem[12:]}", path)
     assert spec is not None and spec.loader is not None

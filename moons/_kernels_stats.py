@@ -90,6 +90,14 @@ def ring_moments(st, ring, head, n, w):
 
 
 @njit(cache=True)
+def _remoment(st, o, w):
+    """Cold path of ``mom_push``: mean and m2 := exact moments of the (full) ring."""
+    mean, m2 = ring_moments(st, o + MOM_HDR, int(st[o + 5]), w, w)
+    st[o + 1] = mean
+    st[o + 2] = m2
+
+
+@njit(cache=True)
 def mom_push(st, o, w, x):
     """Add ``x`` to the rolling window (replacing the oldest value once ``w`` are held).
 
@@ -118,8 +126,6 @@ def mom_push(st, o, w, x):
     head += 1
     if head == w:
         head = 0
-    if spike_left:
-        mean, m2 = ring_moments(st, o + MOM_HDR, head, n, w)
     if n > 1 and x == st[o + 4]:
         st[o + 3] += 1.0
     else:
@@ -129,6 +135,8 @@ def mom_push(st, o, w, x):
     st[o + 1] = mean
     st[o + 2] = m2
     st[o + 5] = head
+    if spike_left:  # cold path, after the plain update so the hot path stays as it was
+        _remoment(st, o, w)
 
 
 @njit(cache=True)
@@ -221,15 +229,23 @@ def beta_size(window: int) -> int:
 
 
 @njit(cache=True)
-def _ring_comoment(st, rx, ry, mx, my, head, n, w):
-    """Sum of (x - mx)(y - my) over the ``n`` newest ring pairs, oldest first."""
-    start = head - n if head >= n else head - n + w
-    c = 0.0
-    for k in range(n):
-        j = start + k
-        j = j if j < w else j - w
-        c += (st[rx + j] - mx) * (st[ry + j] - my)
-    return c
+def _rebeta(st, o, w):
+    """Cold path of ``beta_step``: means and (co-)moments := exact values of the full rings."""
+    rb = o + BETA_HDR
+    ra = rb + w
+    head = int(st[o + 13])
+    mb, cbb = ring_moments(st, rb, head, w, w)
+    ma, caa = ring_moments(st, ra, head, w, w)
+    cba = 0.0
+    for j in range(w):
+        k = head + j
+        k = k if k < w else k - w
+        cba += (st[rb + k] - mb) * (st[ra + k] - ma)
+    st[o + 4] = mb
+    st[o + 5] = ma
+    st[o + 6] = cbb
+    st[o + 7] = caa
+    st[o + 8] = cba
 
 
 @njit(cache=True)
@@ -292,10 +308,6 @@ def beta_step(st, o, w, close, bench, out, col):
     st[o + 10] = b
     st[o + 11] = st[o + 11] + 1.0 if (n > 1 and a == st[o + 12]) else 1.0
     st[o + 12] = a
-    if spike_left:  # recompute the moments exactly (see SPIKE2)
-        mb, cbb = ring_moments(st, rb, head, n, w)
-        ma, caa = ring_moments(st, ra, head, n, w)
-        cba = _ring_comoment(st, rb, ra, mb, ma, head, n, w)
     st[o + 3] = n
     st[o + 4] = mb
     st[o + 5] = ma
@@ -303,6 +315,11 @@ def beta_step(st, o, w, close, bench, out, col):
     st[o + 7] = caa
     st[o + 8] = cba
     st[o + 13] = head
+    if spike_left:  # cold path: recompute the moments exactly (see SPIKE2)
+        _rebeta(st, o, w)
+        cbb = st[o + 6]
+        caa = st[o + 7]
+        cba = st[o + 8]
     if n < w or st[o + 9] >= n or cbb <= 0.0:
         return
     if st[o + 11] >= n:

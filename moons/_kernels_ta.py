@@ -31,20 +31,21 @@ def sma_size(period: int) -> int:
     return 3 + period
 
 
-# The running SMA sum is recomputed from the ring when the value leaving it was more than
-# SUM_SPIKE times the rest of the window (its rounding error would then dominate); a
-# 4096 * (period - 1)-fold price drop within one window, which no clean series has.
+# The running SMA sum is recomputed from the ring when the (positive) value leaving it was
+# more than SUM_SPIKE times the rest of the window (its rounding error would then dominate,
+# or the rest came out <= 0): a 4096 * (period - 1)-fold price drop within one window,
+# which no clean series has.
 SUM_SPIKE = 4096.0
 
 
 @njit(cache=True)
-def _ring_sum(st, ring, head, count, period):
-    """Sum of the ``count`` ring values starting at ``head``, oldest first."""
+def _resum(st, o, period, head):
+    """Cold path of ``sma_step``: the running sum := exact sum of the period-1 newest values."""
     s = 0.0
-    for k in range(count):
+    for k in range(1, period):
         j = head + k
-        s += st[ring + (j if j < period else j - period)]
-    return s
+        s += st[o + 3 + (j if j < period else j - period)]
+    st[o + 1] = s
 
 
 @njit(cache=True)
@@ -65,10 +66,9 @@ def sma_step(st, o, period, x):
     val = s / period
     old = st[o + 3 + head]  # the oldest value, x[t - period + 1]
     rest = s - old
-    if abs(old) > SUM_SPIKE * abs(rest):  # a spike leaves: exact sum of the newer values
-        nxt = head + 1 if head + 1 < period else 0
-        rest = _ring_sum(st, o + 3, nxt, period - 1, period)
     st[o + 1] = rest
+    if old > SUM_SPIKE * rest:  # a spike leaves (prices are > 0): re-sum the newer values
+        _resum(st, o, period, head)
     return val
 
 

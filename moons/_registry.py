@@ -21,6 +21,7 @@ PPY = Param("periods_per_year", "periods_per_year", 252, check_positive)
 
 
 def _fast_below_slow(fast: int, slow: int, signal: int) -> None:
+    """MACD's cross-parameter rule."""
     if fast >= slow:
         raise ValueError(f"fast ({fast}) must be < slow ({slow})")
 

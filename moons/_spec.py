@@ -41,6 +41,7 @@ def _check_field(name: str, value: Any, default: Any) -> None:
 
 
 def _post_init(self: Any) -> None:
+    """Validate every field, then each moon's cross-parameter rule (e.g. fast < slow)."""
     for f in fields(self):
         _check_field(f.name, getattr(self, f.name), f.default)
     for d in REGISTRY:
@@ -54,6 +55,7 @@ def _columns(self: Any) -> Columns:
 
 
 def _make_spec() -> type:
+    """The frozen ``PanelSpec`` dataclass: one defaulted field per registry parameter."""
     params = _spec_params()
     return make_dataclass(
         "PanelSpec",
