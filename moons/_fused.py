@@ -125,9 +125,12 @@ def _call(moon: MoonDef, m: int, at: tuple[int, int, int], t: str = "") -> list[
     """Source lines advancing moon ``m`` by one bar (inputs indexed by ``t`` if given)."""
     io, fo, col = at
     n_int, n_float = param_counts(moon)
-    args = ["st", f"ip[{m}]", *(f"ip[{io + k}]" for k in range(n_int)),
-            *(f"fp[{fo + k}]" for k in range(n_float)),
-            *(_VARS[name] + t for name in moon.inputs)]  # fmt: skip
+    if t:  # a loop over bars: the parameters were hoisted into locals (see _run)
+        params = ["0", *(f"i{k}" for k in range(n_int)), *(f"f{k}" for k in range(n_float))]
+    else:
+        params = [f"ip[{m}]", *(f"ip[{io + k}]" for k in range(n_int)),
+                  *(f"fp[{fo + k}]" for k in range(n_float))]  # fmt: skip
+    args = ["st", *params, *(_VARS[name] + t for name in moon.inputs)]
     kernel = moon.step.__name__
     cell = "out[t, {}]" if t else "out[{}]"
     if len(moon.columns) == 1:
@@ -138,6 +141,22 @@ def _call(moon: MoonDef, m: int, at: tuple[int, int, int], t: str = "") -> list[
         return lines
     nan = [f"{cell.format(col + j)} = NAN" for j in range(len(moon.columns))]
     return ["if has_b:", *("    " + s for s in lines), "else:", *("    " + s for s in nan)]
+
+
+def _run(m: int, moon: MoonDef) -> str:
+    """Source of ``run_m``: moon ``m`` alone over a block of bars, state at offset 0.
+
+    Its parameters are read into locals before the loop: the kernels' state writes could
+    alias ``ip``/``fp`` as far as the compiler knows, which would reload them every bar.
+    """
+    io, fo, _ = _offsets([moon])[0]
+    n_int, n_float = param_counts(moon)
+    lines = [f"i{k} = ip[{io + k}]" for k in range(n_int)]
+    lines += [f"f{k} = fp[{fo + k}]" for k in range(n_float)]
+    lines += ["has_b = True", "for t in range(c.shape[0]):"]
+    lines += [f"    {line}" for line in _call(moon, 0, (io, fo, 0), "[t]")]
+    body = "".join(f"    {line}\n" for line in lines)
+    return f"\n\n@njit(cache=True)\ndef run_{m}(st, ip, fp, o, h, lo, c, v, b, out):\n{body}"
 
 
 def _kernel_digest() -> str:
@@ -163,11 +182,7 @@ def _source() -> str:
     parts.append("\n\n@njit(cache=True)\ndef step_all(st, ip, fp, o, h, lo, c, v, b, has_b, out):\n"
                  + "\n".join(body) + "\n")  # fmt: skip
     parts.append(_DRIVERS)
-    for m, d in enumerate(REGISTRY):
-        loop = [f"        {line}" for line in _call(d, 0, _offsets([d])[0], "[t]")]
-        parts.append(f"\n\n@njit(cache=True)\ndef run_{m}(st, ip, fp, o, h, lo, c, v, b, out):\n"
-                     "    has_b = True\n    for t in range(c.shape[0]):\n"
-                     + "\n".join(loop) + "\n")  # fmt: skip
+    parts += [_run(m, d) for m, d in enumerate(REGISTRY)]
     parts.append(f"\n\nRUNS = ({''.join(f'run_{m}, ' for m in range(len(REGISTRY)))})\n")
     return "".join(parts)
 
