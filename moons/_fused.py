@@ -58,28 +58,18 @@ def panel_run(st, ip, fp, o, h, lo, c, v, b, has_b, out):
         step_all(st, ip, fp, o[t], h[t], lo[t], c[t], v[t], b[t], has_b, row)
         for j in range(row.shape[0]):
             out[j, t] = row[j]
+"""
 
+_WARP = """
 
-@njit(cache=True)
-def panel_warp(states, ip, fp, o, h, lo, c, v, b, has_b, out):
+@njit(cache=True{parallel})
+def {name}(states, ip, fp, o, h, lo, c, v, b, has_b, out):
     n = states.shape[0]
     for i in range(n):
         f = bad_bar(o[i], h[i], lo[i], c[i], v[i], b[i], has_b)
         if f >= 0:
             return N_CODES * i + f
-    for i in range(n):
-        step_all(states[i], ip, fp, o[i], h[i], lo[i], c[i], v[i], b[i], has_b, out[i])
-    return -1
-
-
-@njit(cache=True, parallel=True)
-def panel_warp_parallel(states, ip, fp, o, h, lo, c, v, b, has_b, out):
-    n = states.shape[0]
-    for i in range(n):
-        f = bad_bar(o[i], h[i], lo[i], c[i], v[i], b[i], has_b)
-        if f >= 0:
-            return N_CODES * i + f
-    for i in prange(n):
+    for i in {loop}(n):
         step_all(states[i], ip, fp, o[i], h[i], lo[i], c[i], v[i], b[i], has_b, out[i])
     return -1
 """
@@ -182,6 +172,10 @@ def _source() -> str:
     parts.append("\n\n@njit(cache=True)\ndef step_all(st, ip, fp, o, h, lo, c, v, b, has_b, out):\n"
                  + "\n".join(body) + "\n")  # fmt: skip
     parts.append(_DRIVERS)
+    parts.append(_WARP.format(parallel="", name="panel_warp", loop="range"))
+    parts.append(
+        _WARP.format(parallel=", parallel=True", name="panel_warp_parallel", loop="prange")
+    )
     parts += [_run(m, d) for m, d in enumerate(REGISTRY)]
     parts.append(f"\n\nRUNS = ({''.join(f'run_{m}, ' for m in range(len(REGISTRY)))})\n")
     return "".join(parts)
