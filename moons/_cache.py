@@ -29,7 +29,7 @@ def content_key(*arrays: np.ndarray | None, params: object = None, namespace: st
             continue
         a = np.ascontiguousarray(arr)
         h.update(f"\x01{a.dtype.str}{a.shape};".encode())
-        h.update(memoryview(a).cast("B") if a.size else b"")
+        h.update(a.data.cast("B") if a.size else b"")
     h.update(b"\x02" + repr(params).encode())
     return h.hexdigest()
 

@@ -69,9 +69,11 @@ class RedisBackend:
     ) -> None:
         import redis
 
-        if client is None and url is None:
-            raise ValueError("RedisBackend needs a url or a client")
-        self.client = client if client is not None else redis.Redis.from_url(url)
+        if client is None:
+            if url is None:
+                raise ValueError("RedisBackend needs a url or a client")
+            client = redis.Redis.from_url(url)
+        self.client = client
         self.prefix = prefix
         self.ttl_s = ttl_s
         self.errors = 0
@@ -82,7 +84,7 @@ class RedisBackend:
     def get(self, key: str) -> Any | None:
         try:
             raw = self.client.get(self._key(key))
-            return None if raw is None else decode(raw)
+            return None if raw is None else decode(bytes(raw))
         except Exception as error:
             self.errors += 1
             log.warning("moon cache read failed (treated as a miss): %s", error)

@@ -43,14 +43,16 @@ def dd_step(st, o, w, x):
     if count == w:
         if flen == 0:
             # flip: rebuild suffix summaries of the back segment, newest to oldest
-            j = (start + blen - 1) % w
+            j = start + blen - 1  # ring index without %: start < w and blen <= w
+            j = j if j < w else j - w
             amax = st[buf + j]
             amin = amax
             amdd = 0.0
             st[fmax + j] = amax
             st[fmdd + j] = 0.0
             for k in range(blen - 2, -1, -1):
-                j = (start + k) % w
+                j = start + k
+                j = j if j < w else j - w
                 v = st[buf + j]
                 dd = 1.0 - amin / v
                 if dd > amdd:
@@ -114,6 +116,11 @@ def var_tail_counts(window: int) -> tuple[int, int]:
     return (window * 5 + 99) // 100, (window + 99) // 100
 
 
+def var_pack(window: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Kernel parameters of ``var_cvar``: ints (window, k95, k99)."""
+    return (window, *var_tail_counts(window)), ()
+
+
 def var_buffer(window: int) -> int:
     """K: how many of the smallest returns the VaR state keeps sorted (2 k95, at most w)."""
     return min(2 * var_tail_counts(window)[0], window)
@@ -165,6 +172,13 @@ def _buffer_insert(st, buf, m, cap, x):
 
 
 @njit(cache=True)
+def _nan_out(out, col, k):
+    """NaN into ``out[col:col + k]``."""
+    for c in range(k):
+        out[col + c] = NAN
+
+
+@njit(cache=True)
 def var_step(st, o, w, k95, k99, close, out, col):
     """Historical VaR/CVaR at 95 and 99 of the last ``w`` simple returns (positive = loss).
 
@@ -183,9 +197,8 @@ def var_step(st, o, w, k95, k99, close, out, col):
     st[o] = t + 1
     prev = st[o + 1]
     st[o + 1] = close
-    for c in range(4):
-        out[col + c] = NAN
     if t == 0:
+        _nan_out(out, col, 4)
         return
     r = close / prev - 1.0
     n = int(st[o + 2])
@@ -201,6 +214,7 @@ def var_step(st, o, w, k95, k99, close, out, col):
         n += 1
         st[o + 2] = n
         if n < w:
+            _nan_out(out, col, 4)
             return
         _rebuild_tail(st, ring, w, buf, cap)
         m = cap
@@ -215,11 +229,11 @@ def var_step(st, o, w, k95, k99, close, out, col):
             m = cap
     st[o + 4] = m
     s = 0.0
-    cvar99 = NAN
-    for j in range(k95):
+    for j in range(k99):  # the same running sum as one loop: k99 <= k95
         s += st[buf + j]
-        if j == k99 - 1:
-            cvar99 = -(s / k99)
+    cvar99 = -(s / k99)
+    for j in range(k99, k95):
+        s += st[buf + j]
     out[col] = -st[buf + k95 - 1]
     out[col + 1] = -(s / k95)
     out[col + 2] = -st[buf + k99 - 1]

@@ -23,6 +23,7 @@ from moons._kernels_risk import (
     VAR_HDR,
     dd_size,
     dd_step,
+    var_pack,
     var_size,
     var_step,
     var_tail_counts,
@@ -32,6 +33,7 @@ __all__ = [
     "BETA_HDR",
     "DD_HDR",
     "MOM_HDR",
+    "SPIKE2",
     "VAR_HDR",
     "beta_size",
     "beta_step",
@@ -40,10 +42,13 @@ __all__ = [
     "mom_push",
     "mom_size",
     "mom_var",
+    "ring_moments",
     "realized_vol_step",
+    "ret_pack",
     "ret_size",
     "ret_z_step",
     "sharpe_step",
+    "var_pack",
     "var_size",
     "var_step",
     "var_tail_counts",
@@ -54,6 +59,12 @@ NAN = np.nan
 
 # Rolling moments block: [n, mean, m2, same-value run, last value, head] + ring[w]
 MOM_HDR = 6
+# When the value leaving a full window deviated from the mean by more than 32 times the
+# square root of what remains of m2 (SPIKE2 = 32**2 on the squares), the replace update
+# has cancelled away the bits that matter (a spike left), so mean and m2 are recomputed
+# exactly from the ring. Clean data never comes near (a > 100-sigma outlier leaving), so
+# there the arithmetic is the plain running one.
+SPIKE2 = 1024.0
 
 
 def mom_size(window: int) -> int:
@@ -62,21 +73,49 @@ def mom_size(window: int) -> int:
 
 
 @njit(cache=True)
+def ring_moments(st, ring, head, n, w):
+    """(mean, m2) of the ``n`` newest ring values, oldest first, by two exact passes."""
+    start = head - n if head >= n else head - n + w
+    s = 0.0
+    for k in range(n):
+        j = start + k
+        s += st[ring + (j if j < w else j - w)]
+    mean = s / n
+    m2 = 0.0
+    for k in range(n):
+        j = start + k
+        d = st[ring + (j if j < w else j - w)] - mean
+        m2 += d * d
+    return mean, m2
+
+
+@njit(cache=True)
+def _remoment(st, o, w):
+    """Cold path of ``mom_push``: mean and m2 := exact moments of the (full) ring."""
+    mean, m2 = ring_moments(st, o + MOM_HDR, int(st[o + 5]), w, w)
+    st[o + 1] = mean
+    st[o + 2] = m2
+
+
+@njit(cache=True)
 def mom_push(st, o, w, x):
     """Add ``x`` to the rolling window (replacing the oldest value once ``w`` are held).
 
     Filling uses Welford's update; a full window uses the O(1) replace update
-    mean' = mean + (x - old)/w, m2' = m2 + (x - old)(x - mean' + old - mean).
+    mean' = mean + (x - old)/w, m2' = m2 + (x - old)(x - mean' + old - mean), or an exact
+    recompute from the ring when a spike leaves (see ``SPIKE2``).
     """
     n = int(st[o])
     mean = st[o + 1]
     m2 = st[o + 2]
     head = int(st[o + 5])
+    spike_left = False
     if n == w:
         old = st[o + MOM_HDR + head]
         d = x - old
         new_mean = mean + d * (1.0 / w)  # reciprocal: off the dependency chain
         m2 += d * (x - new_mean + old - mean)
+        spike_left = (old - mean) * (old - mean) > SPIKE2 * m2
         mean = new_mean
     else:
         n += 1
@@ -96,6 +135,8 @@ def mom_push(st, o, w, x):
     st[o + 1] = mean
     st[o + 2] = m2
     st[o + 5] = head
+    if spike_left:  # cold path, after the plain update so the hot path stays as it was
+        _remoment(st, o, w)
 
 
 @njit(cache=True)
@@ -135,6 +176,11 @@ def realized_vol_step(st, o, w, sqrt_ppy, close):
     if not _push_return(st, o, w, close, True) or st[o + 2] < w:
         return NAN
     return math.sqrt(mom_var(st, o + 2, w, 1)) * sqrt_ppy
+
+
+def ret_pack(window: int, periods_per_year: float) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Kernel parameters of the annualized return moons: ints (window,), floats (sqrt ppy,)."""
+    return (window,), (math.sqrt(periods_per_year),)
 
 
 @njit(cache=True)
@@ -183,6 +229,26 @@ def beta_size(window: int) -> int:
 
 
 @njit(cache=True)
+def _rebeta(st, o, w):
+    """Cold path of ``beta_step``: means and (co-)moments := exact values of the full rings."""
+    rb = o + BETA_HDR
+    ra = rb + w
+    head = int(st[o + 13])
+    mb, cbb = ring_moments(st, rb, head, w, w)
+    ma, caa = ring_moments(st, ra, head, w, w)
+    cba = 0.0
+    for j in range(w):
+        k = head + j
+        k = k if k < w else k - w
+        cba += (st[rb + k] - mb) * (st[ra + k] - ma)
+    st[o + 4] = mb
+    st[o + 5] = ma
+    st[o + 6] = cbb
+    st[o + 7] = caa
+    st[o + 8] = cba
+
+
+@njit(cache=True)
 def beta_step(st, o, w, close, bench, out, col):
     """Rolling beta = cov(ra, rb)/var(rb) and correlation of simple returns; writes 2 values.
 
@@ -211,6 +277,7 @@ def beta_step(st, o, w, close, bench, out, col):
     head = int(st[o + 13])
     rb = o + BETA_HDR
     ra = rb + w
+    spike_left = False
     if n == w:
         ob = st[rb + head]
         oa = st[ra + head]
@@ -220,6 +287,7 @@ def beta_step(st, o, w, close, bench, out, col):
         cbb += (b - mb) * (b - mb) - (ob - mb) * (ob - mb) - db * db * inv_w
         caa += (a - ma) * (a - ma) - (oa - ma) * (oa - ma) - da * da * inv_w
         cba += (b - mb) * (a - ma) - (ob - mb) * (oa - ma) - db * da * inv_w
+        spike_left = (ob - mb) * (ob - mb) > SPIKE2 * cbb or (oa - ma) * (oa - ma) > SPIKE2 * caa
         mb += db * inv_w
         ma += da * inv_w
     else:
@@ -247,6 +315,11 @@ def beta_step(st, o, w, close, bench, out, col):
     st[o + 7] = caa
     st[o + 8] = cba
     st[o + 13] = head
+    if spike_left:  # cold path: recompute the moments exactly (see SPIKE2)
+        _rebeta(st, o, w)
+        cbb = st[o + 6]
+        caa = st[o + 7]
+        cba = st[o + 8]
     if n < w or st[o + 9] >= n or cbb <= 0.0:
         return
     if st[o + 11] >= n:

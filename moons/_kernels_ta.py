@@ -16,14 +16,36 @@ import math
 import numpy as np
 from numba import njit
 
-from moons._kernels_stats import mom_push, mom_var
+from moons._kernels_stats import mom_push, mom_size, mom_var
 
 NAN = np.nan
+
+
+def ema_k(period: int) -> float:
+    """TA-Lib's smoothing factor 2 / (period + 1)."""
+    return 2.0 / float(period + 1)
 
 
 def sma_size(period: int) -> int:
     """State length of an SMA: [count, running sum, head] + ring of ``period`` values."""
     return 3 + period
+
+
+# The running SMA sum is recomputed from the ring when the (positive) value leaving it was
+# more than SUM_SPIKE times the rest of the window (its rounding error would then dominate,
+# or the rest came out <= 0): a 4096 * (period - 1)-fold price drop within one window,
+# which no clean series has.
+SUM_SPIKE = 4096.0
+
+
+@njit(cache=True)
+def _resum(st, o, period, head):
+    """Cold path of ``sma_step``: the running sum := exact sum of the period-1 newest values."""
+    s = 0.0
+    for k in range(1, period):
+        j = head + k
+        s += st[o + 3 + (j if j < period else j - period)]
+    st[o + 1] = s
 
 
 @njit(cache=True)
@@ -42,7 +64,11 @@ def sma_step(st, o, period, x):
         st[o + 1] = s
         return NAN
     val = s / period
-    st[o + 1] = s - st[o + 3 + head]  # the oldest value, x[t - period + 1]
+    old = st[o + 3 + head]  # the oldest value, x[t - period + 1]
+    rest = s - old
+    st[o + 1] = rest
+    if old > SUM_SPIKE * rest:  # a spike leaves (prices are > 0): re-sum the newer values
+        _resum(st, o, period, head)
     return val
 
 
@@ -66,6 +92,11 @@ def ema_step(st, o, period, k, x):
         prev = ((x - prev) * k) + prev
     st[o + 2] = prev
     return prev
+
+
+def ema_pack(period: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Kernel parameters of ``ema``: ints (period,), floats (k,)."""
+    return (period,), (ema_k(period),)
 
 
 def rsi_size(period: int) -> int:
@@ -163,9 +194,14 @@ def macd_step(st, o, fast, slow, signal, kf, ks, kg, x, out, col):
     out[col + 2] = m - g
 
 
+def macd_pack(fast: int, slow: int, signal: int) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Kernel parameters of ``macd``: ints (fast, slow, signal), floats their EMA factors."""
+    return (fast, slow, signal), (ema_k(fast), ema_k(slow), ema_k(signal))
+
+
 def bb_size(period: int) -> int:
     """State length of Bollinger bands: an SMA state + a rolling-moments state."""
-    return sma_size(period) + 6 + period
+    return sma_size(period) + mom_size(period)
 
 
 @njit(cache=True)

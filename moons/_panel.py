@@ -8,10 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from moons._cache import DEFAULT_CACHE, MoonCache, content_key
-from moons._types import DEFAULT_PANEL, PANEL_COLUMNS, Columns, Ohlcv, PanelSpec, as_price_array
-from moons._warp import N_COLS, panel_layout, panel_run, panel_warp, panel_warp_parallel
+from moons._fused import panel_layout, panel_run, panel_warp, panel_warp_parallel
+from moons._moon import INPUTS
+from moons._spec import DEFAULT_PANEL, PANEL_COLUMNS, PanelSpec
+from moons._types import Columns, Ohlcv, as_price_array, value_range
+from moons._validate import HIGH_BELOW_BODY, LOW_ABOVE_BODY, N_CODES
 
-_FIELDS = ("open", "high", "low", "close", "volume", "benchmark_close")
+N_COLS = len(PANEL_COLUMNS)
 _CACHE_NAMESPACE = "moons.panel/v1"
 
 
@@ -26,7 +29,7 @@ def _layout(spec: PanelSpec) -> tuple[np.ndarray, np.ndarray, int]:
 def _benchmark(benchmark_close: object, n: int) -> np.ndarray | None:
     if benchmark_close is None:
         return None
-    b = as_price_array(benchmark_close, "benchmark_close", positive=True)
+    b = as_price_array(benchmark_close, "benchmark_close")
     if b.shape[0] != n:
         raise ValueError(f"benchmark_close: length {b.shape[0]} != history length {n}")
     return b
@@ -90,6 +93,19 @@ def last_panel_row(
     return {name: float(arr[-1]) for name, arr in cols.items()}
 
 
+def _bar_error(code: int, fields: tuple[np.ndarray, ...]) -> str:
+    """The message of a ``panel_warp`` failure code (instrument, field, value, rule)."""
+    i, f = divmod(code, N_CODES)
+    if f == HIGH_BELOW_BODY:
+        return f"instrument {i}: high = {float(fields[1][i])!r} is below max(open, close)"
+    if f == LOW_ABOVE_BODY:
+        return f"instrument {i}: low = {float(fields[2][i])!r} is above min(open, close)"
+    name = INPUTS[f]
+    low, high = value_range(name)
+    return (f"instrument {i}: {name} = {float(fields[f][i])!r} is not a valid value "
+            f"(must be finite and in [{low:g}, {high:g}])")  # fmt: skip
+
+
 class StreamingPanel:
     """Streaming panel state for ``n_instruments``; each ``update`` is ONE numba call.
 
@@ -123,12 +139,19 @@ class StreamingPanel:
         self._states[:] = 0.0
 
     def _vec(self, x: object, name: str) -> np.ndarray:
+        """One field for every instrument as a float64 vector; ValueError on a shape mismatch."""
         a = np.ascontiguousarray(x, dtype=np.float64)
-        if a.shape != (self.n_instruments,):
-            if a.size == 1 and self.n_instruments > 1:
-                return np.full(self.n_instruments, float(a.reshape(-1)[0]))
-            raise ValueError(f"{name}: expected shape ({self.n_instruments},), got {a.shape}")
-        return a
+        n = self.n_instruments
+        if name == "benchmark_close" and a.size == 1:
+            return np.full(n, float(a.reshape(-1)[0]))
+        if a.shape == (n,):
+            return a
+        head = f"{name}: shape {a.shape} != ({n},), one value per instrument"
+        if a.ndim != 1:
+            raise ValueError(head)
+        if a.shape[0] < n:
+            raise ValueError(f"{head}; instrument {a.shape[0]} (and later) has no value")
+        raise ValueError(f"{head}; index {n} is past the last instrument ({n - 1})")
 
     def update(
         self,
@@ -149,8 +172,9 @@ class StreamingPanel:
             A new (n_instruments, n_columns) array of the panel at this bar.
 
         Raises:
-            ValueError: on a non-finite or non-positive price / negative volume, naming the
-                instrument and field; no state changes then.
+            ValueError: on a shape mismatch, a value outside ``moons._types.value_range`` or
+                a bar breaking bus.BarSeries's OHLC rules, naming the instrument and field;
+                no state changes then.
         """
         o = self._vec(open, "open")
         h = self._vec(high, "high")
@@ -162,9 +186,7 @@ class StreamingPanel:
         out = np.empty((self.n_instruments, N_COLS))
         bad = self._warp(self._states, self._ip, self._fp, o, h, lo, c, v, b, has_b, out)
         if bad >= 0:
-            i, f = divmod(bad, 6)
-            value = (o, h, lo, c, v, b)[f][i]
-            raise ValueError(f"instrument {i}: {_FIELDS[f]} = {value!r} is not a valid value")
+            raise ValueError(_bar_error(bad, (o, h, lo, c, v, b)))
         return out
 
     def warmup_from(

@@ -1,0 +1,42 @@
+"""Compiled input checks of the streaming panel (one bar per instrument).
+
+The same rules as ``moons._types`` (ranges ``value_range``, then bus.BarSeries's OHLC
+rules), evaluated inside the warp call so a rejected update costs no extra Python pass.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from moons._types import PRICE_MAX, PRICE_MIN, VOLUME_MAX
+
+N_CODES = 8  # 0..5: open, high, low, close, volume, benchmark out of range; 6, 7: OHLC rules
+HIGH_BELOW_BODY = 6
+LOW_ABOVE_BODY = 7
+
+
+@njit(cache=True)
+def _price_ok(x):
+    return x >= PRICE_MIN and x <= PRICE_MAX  # NaN compares False
+
+
+@njit(cache=True)
+def bad_bar(o, h, lo, c, v, b, has_b):
+    """Code of the first broken rule of one bar (see ``N_CODES``), or -1 if it is valid."""
+    if not _price_ok(o):
+        return 0
+    if not _price_ok(h):
+        return 1
+    if not _price_ok(lo):
+        return 2
+    if not _price_ok(c):
+        return 3
+    if not (v >= 0.0 and v <= VOLUME_MAX):
+        return 4
+    if has_b and not _price_ok(b):
+        return 5
+    if h < max(o, c):
+        return HIGH_BELOW_BODY
+    if lo > min(o, c):
+        return LOW_ABOVE_BODY
+    return -1
