@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from learning import heldout_figures, load_labelled  # noqa: E402
-from planets import SentimentX, load_lexicon, score_texts  # noqa: E402
+from planets import SentimentX, load_lexicon, score_text, score_texts  # noqa: E402
 
 DATA = ROOT / "examples" / "data"
 SEMEVAL = DATA / "semeval2017_task5_headlines.json"
