@@ -76,7 +76,8 @@ def make_batch(moon: MoonDef) -> Callable[..., Any]:
     run.__name__ = run.__qualname__ = moon.name
     run.__module__ = "moons.batch"
     run.__doc__ = moon.doc
-    run.__signature__ = sig  # type: ignore[attr-defined]  # read by inspect.signature / help()
+    run.__dict__["__signature__"] = sig  # read by inspect.signature / help()
+    moon.entry_points["batch"] = run
     return run
 
 
@@ -125,10 +126,12 @@ class MoonState:
 
 def make_incremental(moon: MoonDef) -> type[MoonState]:
     """The ``moons.incremental`` class of ``moon`` (a ``MoonState`` subclass)."""
-    return type(
+    cls = type(
         moon.class_name,
         (MoonState,),
         {"moon": moon, "_which": REGISTRY.index(moon), "__doc__": moon.doc,
          "__module__": "moons.incremental",
          "__signature__": inspect.Signature(_param_params(moon))},
     )  # fmt: skip
+    moon.entry_points["incremental"] = cls
+    return cls

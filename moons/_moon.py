@@ -101,6 +101,7 @@ class MoonDef:
     validate: Callable[..., None] | None = None
     windowed: bool = True
     class_name: str = field(init=False)
+    entry_points: dict[str, Any] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         unknown = set(self.inputs) - set(INPUTS)
@@ -130,14 +131,12 @@ class MoonDef:
 
     @property
     def batch(self) -> Callable[..., Any]:
-        """The ``moons.batch`` function of this moon."""
-        from moons import batch
-
-        return getattr(batch, self.name)
+        """The ``moons.batch`` function of this moon (registered when ``moons`` loads)."""
+        fn: Callable[..., Any] = self.entry_points["batch"]
+        return fn
 
     @property
     def incremental(self) -> type:
-        """The ``moons.incremental`` class of this moon."""
-        from moons import incremental
-
-        return getattr(incremental, self.class_name)
+        """The ``moons.incremental`` class of this moon (registered when ``moons`` loads)."""
+        cls: type = self.entry_points["incremental"]
+        return cls

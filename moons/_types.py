@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, SupportsFloat
 
 import numpy as np
 
@@ -56,9 +56,9 @@ def as_price_array(values: object, name: str) -> np.ndarray:
     return arr
 
 
-def check_value(value: object, name: str) -> float:
+def check_value(value: SupportsFloat, name: str) -> float:
     """One bar field as a float in its accepted range (``value_range``); ValueError otherwise."""
-    x = float(value)  # type: ignore[arg-type]  # float() raises TypeError on non-numbers
+    x = float(value)
     low, high = value_range(name)
     if not (low <= x <= high):
         raise ValueError(f"{name} = {value!r}: must be {_range_text(name)}")
@@ -131,10 +131,10 @@ class Ohlcv:
         return int(self.close.shape[0])
 
     @classmethod
-    def from_frame(cls, frame: object) -> Ohlcv:
+    def from_frame(cls, frame: Any) -> Ohlcv:
         """Build from a pandas DataFrame with Open/High/Low/Close/Volume columns (any case)."""
-        cols = {str(c).lower(): c for c in frame.columns}  # type: ignore[attr-defined]
-        return cls(*(frame[cols[k]].to_numpy() for k in ("open", "high", "low", "close", "volume")))  # type: ignore[index]
+        cols = {str(c).lower(): c for c in frame.columns}
+        return cls(*(frame[cols[k]].to_numpy() for k in ("open", "high", "low", "close", "volume")))
 
     def tail(self, n: int) -> Ohlcv:
         """The last ``n`` bars."""
