@@ -42,7 +42,10 @@ def worker(
     Run more workers with the same --group (on any machine) to scale out. TLS and ACL
     settings also come from HELIARCH_REDIS_TLS_CERT / _TLS_KEY / _TLS_CA / _USER / _PASSWORD.
     """
+    from redis.exceptions import RedisError
+
     from bus import RedisSecurity, read_password
+    from heliarch._cli_errors import shown_url
     from planets.remote import DEFAULT_REDIS_URL, serve_planets
 
     url = redis or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
@@ -69,9 +72,8 @@ def worker(
                 security=security,
             )
         )
-    except (ValueError, OSError) as error:
-        err_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
+    except RedisError as error:
+        raise ValueError(f"--redis {shown_url(url)}: cannot reach Redis: {error}") from error
     print("stopped", flush=True)
 
 
@@ -102,6 +104,7 @@ def replay(
     from redis.exceptions import RedisError
 
     from bus import journal_secret
+    from heliarch._cli_errors import shown_url
     from sun.replay import JournalInvalidError
     from sun.replay import replay as run_replay
 
@@ -116,7 +119,7 @@ def replay(
             typer.echo(f"journal invalid: ... and {more} more violation(s)", err=True)
         raise typer.Exit(3) from error
     except (RedisError, OSError, ValueError) as error:
-        typer.echo(f"cannot read journal {journal}: {error}", err=True)
+        typer.echo(f"cannot read journal {shown_url(journal)}: {error}", err=True)
         raise typer.Exit(2) from error
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
