@@ -30,6 +30,13 @@ from bus._api import (
 )
 from bus._bars import BarSeries, load_csv, to_datetime
 from bus._bounds import MAX_ENTRY_BYTES, MAX_JSON_DEPTH
+from bus._chain import (
+    JOURNAL_KEY_ENV,
+    JournalCheck,
+    JournalRecord,
+    JournalViolation,
+    journal_secret,
+)
 from bus._decisions import (
     Action,
     FallbackAttempt,
@@ -110,6 +117,7 @@ __all__ = [
     "Action",
     "BROADCAST",
     "INSTRUMENT_MAX_LENGTH",
+    "JOURNAL_KEY_ENV",
     "MAX_ENTRY_BYTES",
     "MAX_JSON_DEPTH",
     "BackpressureError",
@@ -130,7 +138,10 @@ __all__ = [
     "InProcBus",
     "InstrumentId",
     "Journal",
+    "JournalCheck",
     "JournalCorruptError",
+    "JournalRecord",
+    "JournalViolation",
     "JsonlJournal",
     "Kind",
     "LlmUsage",
@@ -160,6 +171,7 @@ __all__ = [
     "decode_entry",
     "decode_envelope",
     "instrument_file_stem",
+    "journal_secret",
     "instrument_id",
     "load_csv",
     "to_datetime",

@@ -60,10 +60,20 @@ def to_datetime(value: np.datetime64) -> datetime:
 
 
 def to_datetime64(value: datetime) -> np.datetime64:
-    """Convert a ``datetime`` (naive, or aware -> UTC naive) to ``datetime64[ns]``."""
+    """Convert a ``datetime`` (naive, or aware -> UTC naive) to ``datetime64[ns]``.
+
+    Raises:
+        ValueError: naming the time when it is outside the nanosecond range (1677..2262),
+            which would otherwise wrap around silently to another date.
+    """
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
+    if not pd.Timestamp.min <= stamp <= pd.Timestamp.max:
+        raise ValueError(
+            f"time {stamp.isoformat()} is outside the supported range "
+            f"{pd.Timestamp.min.isoformat()} .. {pd.Timestamp.max.isoformat()}"
+        )
     return np.datetime64(stamp.to_datetime64(), "ns")
 
 

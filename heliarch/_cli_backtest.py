@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 import re
-from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from bus import DataValidationError, instrument_file_stem, load_csv
+from bus import instrument_file_stem, load_csv
+from heliarch._cli_errors import check_window, model_option, option, parse_time
 
 DATA_HELP = "CSV of OHLCV bars: timestamp, Open, High, Low, Close, Volume"
 
@@ -88,19 +89,25 @@ def backtest(
     if planets not in ("styles", "default"):
         err.print("[red]--planets must be styles or default[/red]")
         raise typer.Exit(2)
-    try:
-        series = load_csv(data, symbol or data.stem)
-    except DataValidationError as error:
-        err.print(f"[red]invalid data:[/red] {error}")
-        raise typer.Exit(2) from error
+    from sun import parse_llm_policy
+
+    model_option(model)
+    for name, bps in (("--cost-bps", cost_bps), ("--slippage-bps", slippage_bps)):
+        if not math.isfinite(bps) or bps < 0:
+            raise ValueError(f"{name} {bps}: must be a finite number of basis points >= 0")
+    option("--policy", policy, parse_llm_policy)
+    first = parse_time("--start", start) if start else None
+    last = parse_time("--end", end) if end else None
+    series = load_csv(data, symbol or data.stem)
+    check_window(first, last, series)
     config = BacktestConfig(
         model=model,
         learning=learning == "on",
         horizon=horizon,
         cost_bps=cost_bps,
         slippage_bps=slippage_bps,
-        start=datetime.fromisoformat(start) if start else None,
-        end=datetime.fromisoformat(end) if end else None,
+        start=first,
+        end=last,
         seed=seed,
         policy=policy,
         planets=planets,
@@ -122,11 +129,7 @@ def backtest(
             if done % 10 == 0 or done == total:
                 progress.update(task, completed=done, total=total)
 
-        try:
-            result = run_backtest(series, config, on_step=step)
-        except ValueError as error:
-            err.print(f"[red]{error}[/red]")
-            raise typer.Exit(2) from error
+        result = run_backtest(series, config, on_step=step)
     out.mkdir(parents=True, exist_ok=True)
     report = result.report()
     stem = output_stem(series.instrument, model, learning)

@@ -42,7 +42,10 @@ def worker(
     Run more workers with the same --group (on any machine) to scale out. TLS and ACL
     settings also come from HELIARCH_REDIS_TLS_CERT / _TLS_KEY / _TLS_CA / _USER / _PASSWORD.
     """
+    from redis.exceptions import RedisError
+
     from bus import RedisSecurity, read_password
+    from heliarch._cli_errors import shown_url
     from planets.remote import DEFAULT_REDIS_URL, serve_planets
 
     url = redis or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
@@ -69,10 +72,18 @@ def worker(
                 security=security,
             )
         )
-    except (ValueError, OSError) as error:
-        err_console.print(f"[red]{error}[/red]")
-        raise typer.Exit(2) from error
+    except RedisError as error:
+        raise ValueError(f"--redis {shown_url(url)}: cannot reach Redis: {error}") from error
     print("stopped", flush=True)
+
+
+REPLAY_EXIT_CODES = {
+    0: "replayed, no divergence",
+    1: "divergence (or a decision skipped)",
+    2: "bad input: the journal cannot be read (unreachable Redis, bad key)",
+    3: "journal invalid: tampered, truncated, empty or not a journal",
+}
+MAX_VIOLATIONS_SHOWN = 20
 
 
 def replay(
@@ -80,18 +91,36 @@ def replay(
     key: str = typer.Option("heliarch:journal", help="stream key when JOURNAL is a Redis URL"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
 ) -> None:
-    """Re-run the journaled decisions deterministically and report any divergence.
+    """Verify a journal, re-run its decisions deterministically and report any divergence.
 
-    LLM answers come from the journal (no model is called); a model level that failed when
-    recorded fails again with the recorded error. Exit code 1 on divergence or a skipped
-    decision (e.g. recorded with custom planets, which the CLI cannot rebuild).
+    The journal is verified first (sequence, hash chain, HMAC with HELIARCH_JOURNAL_KEY when
+    set, stored series hashes, a decision for every request); nothing is replayed from an
+    invalid one. LLM answers come from the journal (no model is called); a model level that
+    failed when recorded fails again with the recorded error. Exit codes: 0 replayed, no
+    divergence; 1 divergence or a skipped decision (e.g. recorded with custom planets, which
+    the CLI cannot rebuild); 2 the journal cannot be read (unreachable Redis, bad key);
+    3 journal invalid (each violation on stderr with its line).
     """
+    from redis.exceptions import RedisError
+
+    from bus import journal_secret
+    from heliarch._cli_errors import shown_url
+    from sun.replay import JournalInvalidError
     from sun.replay import replay as run_replay
 
-    if not journal.startswith(("redis://", "rediss://", "unix://")) and not Path(journal).exists():
-        err_console.print(f"[red]no journal at {journal}[/red]")
-        raise typer.Exit(2)
-    report = run_replay(journal, key=key)
+    try:
+        report = run_replay(journal, key=key, secret=journal_secret())
+    except JournalInvalidError as error:
+        shown = error.violations[:MAX_VIOLATIONS_SHOWN]
+        for violation in shown:
+            typer.echo(f"journal invalid: {violation}", err=True)
+        if len(error.violations) > len(shown):
+            more = len(error.violations) - len(shown)
+            typer.echo(f"journal invalid: ... and {more} more violation(s)", err=True)
+        raise typer.Exit(3) from error
+    except (RedisError, OSError, ValueError) as error:
+        typer.echo(f"cannot read journal {shown_url(journal)}: {error}", err=True)
+        raise typer.Exit(2) from error
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import typer
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.table import Table
 from prompts import (
     PinBook,
     PromptError,
+    PromptFileWarning,
     TrialStore,
     active_prompt,
     diff_prompts,
@@ -27,18 +29,41 @@ STORE_HELP = "trial store: SQLite path or postgresql:// URL (default: HELIARCH_P
 
 
 def _fail(error: Exception) -> typer.Exit:
-    Console(stderr=True).print(f"[red]error:[/red] {error}")
+    typer.echo(f"error: {error}", err=True)
     return typer.Exit(2)
+
+
+def _active_versions(names: set[str]) -> dict[str, str]:
+    """The active version of each name; a name whose pin is unusable is reported, not fatal."""
+    active = {}
+    for name in sorted(names):
+        try:
+            active[name] = active_prompt(name).version
+        except PromptError as error:
+            typer.echo(f"warning: {error}", err=True)
+    return active
 
 
 @prompts_app.command("list")
 def list_cmd() -> None:
-    """Every prompt version with origin, parent, status; '*' marks the active one."""
+    """Every prompt version with origin, parent, status; '*' marks the active one.
+
+    A malformed prompt file is skipped with a warning line naming it and why.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PromptFileWarning)
+        templates = list_prompts()
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    try:
+        PinBook.for_directory(None).all()  # a corrupt pin book is one error, not one per name
+        active = _active_versions({t.name for t in templates})
+    except PromptError as error:
+        raise _fail(error) from error
     table = Table("name", "version", "active", "origin", "parent", "status", "created")
-    for t in list_prompts():
-        active = active_prompt(t.name).version == t.version
-        table.add_row(t.name, t.version, "*" if active else "", t.origin, t.parent or "",
-                      t.status, t.created)  # fmt: skip
+    for t in templates:
+        mark = "*" if active.get(t.name) == t.version else ""
+        table.add_row(t.name, t.version, mark, t.origin, t.parent or "", t.status, t.created)
     console.print(table)
 
 
@@ -105,25 +130,26 @@ def history(
     """Lineage, pins, evolution runs with their trials, and adopt/reject decisions."""
     try:
         versions = lineage(name)
+        pins = PinBook.for_directory(None).log(name)
+        active = active_prompt(name).version
     except PromptError as error:
         raise _fail(error) from error
     with TrialStore(store) as db:
         runs = db.runs(name)
         events = db.events(name)
         run_trials = {r.run_id: db.trials(r.run_id) for r in runs} if (trials or as_json) else {}
-    pins = PinBook.for_directory(None).log(name)
     if as_json:
         print(json.dumps({
             "versions": [{"version": v.version, "parent": v.parent, "origin": v.origin,
                           "status": v.status, "created": v.created} for v in versions],
-            "active": active_prompt(name).version,
+            "active": active,
             "pins": [p.__dict__ for p in pins],
             "runs": [r.__dict__ | {"trials": [t.__dict__ for t in run_trials.get(r.run_id, [])]}
                      for r in runs],
             "events": [e.__dict__ for e in events],
         }, indent=2, default=str))  # fmt: skip
         return
-    console.print(f"[bold]{name}[/bold] active v{active_prompt(name).version}")
+    console.print(f"[bold]{name}[/bold] active v{active}")
     table = Table("version", "parent", "origin", "status", "created", title="versions")
     for v in versions:
         table.add_row(v.version, v.parent or "", v.origin, v.status, v.created)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from bus import DataValidationError, MarketSnapshot, load_csv
+from bus import MarketSnapshot, load_csv
+from heliarch._cli_errors import (
+    boundary,
+    check_within,
+    model_option,
+    option,
+    parse_time,
+    set_debug,
+)
 
 app = typer.Typer(help="heliarch: hierarchical LLM orchestration for trading decisions.")
 console = Console()
@@ -18,10 +25,24 @@ err_console = Console(stderr=True)
 DATA_HELP = "CSV of OHLCV bars: timestamp, Open, High, Low, Close, Volume"
 
 
+@app.callback()
+def _options(
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks instead of one line"),
+) -> None:
+    """heliarch: hierarchical LLM orchestration for trading decisions.
+
+    Errors are one line on stderr: exit 2 for bad input, 1 for an internal error
+    (`heliarch replay` adds 1 divergence and 3 journal invalid).
+    """
+    set_debug(debug)
+
+
 def _snapshot(data: Path, symbol: str | None, as_of: str | None) -> MarketSnapshot:
     symbol = symbol or data.stem
     series = load_csv(data, symbol)
-    stamp = datetime.fromisoformat(as_of) if as_of else series.last_timestamp
+    if as_of is None:
+        return MarketSnapshot.at(series.last_timestamp, {symbol: series})
+    stamp = check_within("--as-of", parse_time("--as-of", as_of), series)
     return MarketSnapshot.at(stamp, {symbol: series})
 
 
@@ -38,16 +59,9 @@ def decide(
     from heliarch._render import render_decision
     from sun import OrchestrationConfig, Sun, parse_llm_policy
 
-    try:
-        snapshot = _snapshot(data, symbol, as_of)
-    except DataValidationError as error:
-        err_console.print(f"[red]invalid data:[/red] {error}")
-        raise typer.Exit(2) from error
-    with Sun(
-        model,
-        checkpoint="none",
-        orchestration=OrchestrationConfig(llm_policy=parse_llm_policy(policy)),
-    ) as sun:
+    snapshot = _snapshot(data, symbol, as_of)
+    orchestration = OrchestrationConfig(llm_policy=option("--policy", policy, parse_llm_policy))
+    with Sun(model_option(model), checkpoint="none", orchestration=orchestration) as sun:
         decision = sun.decide(snapshot)
     if as_json:
         print(decision.model_dump_json(indent=2))
@@ -66,11 +80,7 @@ def moons(
     from heliarch._render import render_panel
     from sun import compute_panel
 
-    try:
-        snapshot = _snapshot(data, symbol, as_of)
-    except DataValidationError as error:
-        err_console.print(f"[red]invalid data:[/red] {error}")
-        raise typer.Exit(2) from error
+    snapshot = _snapshot(data, symbol, as_of)
     panel = compute_panel(snapshot)
     if as_json:
         print(json.dumps(panel.model_dump(mode="json"), indent=2, default=str))
@@ -92,6 +102,12 @@ app.command()(replay)
 from heliarch._cli_prompts import prompts_app  # noqa: E402
 
 app.add_typer(prompts_app, name="prompts")
+
+
+for _group in (app, prompts_app):
+    for _info in _group.registered_commands:
+        if _info.callback is not None:
+            _info.callback = boundary(_info.callback)
 
 
 def main() -> None:

@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from moons import DEFAULT_PANEL, PanelSpec
 from planets._base import Planet
 from planets._rules import DynamicPlanet
@@ -101,13 +103,37 @@ class PlanetFactory:
         self.panel = panel
         self._lock = threading.Lock()
         self._proposals: dict[str, Proposal] = {}
-        if self.path is not None and self.path.is_file():
-            for raw in json.loads(self.path.read_text(encoding="utf-8")):
-                spec = PlanetSpec.model_validate(raw)
+        if self.path is not None and self.path.exists():
+            for spec in self._load(self.path):
                 self._proposals[spec.name] = Proposal(spec, "approved", "file")
+
+    def _load(self, path: Path) -> list[PlanetSpec]:
+        """The approved specs saved in ``path``, each passing :meth:`validate` like a proposal.
+
+        Raises:
+            SpecError: naming the file (and the spec's index) that is unreadable or invalid.
+        """
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise SpecError(f"{path}: unreadable planet specs: {exc}") from None
+        if not isinstance(raw, list):
+            raise SpecError(f"{path}: expected a JSON list of planet specs")
+        specs = []
+        for index, item in enumerate(raw):
+            try:
+                specs.append(self.validate(item))
+            except SpecError as exc:
+                raise SpecError(f"{path}: spec [{index}]: {exc}") from None
+        return specs
 
     def validate(self, spec: PlanetSpec | Mapping[str, Any] | str) -> PlanetSpec:
         """Parse and validate a spec (model, dict or JSON text); raises ``SpecError``."""
+        if not isinstance(spec, PlanetSpec | Mapping | str):
+            raise SpecError(
+                f"invalid planet spec: expected a PlanetSpec, a mapping or JSON text, "
+                f"got {type(spec).__name__}"
+            )
         try:
             if isinstance(spec, PlanetSpec):
                 parsed = PlanetSpec.model_validate(spec.model_dump())
@@ -115,6 +141,8 @@ class PlanetFactory:
                 parsed = PlanetSpec.model_validate_json(spec)
             else:
                 parsed = PlanetSpec.model_validate(dict(spec))
+        except ValidationError as exc:
+            raise SpecError(f"invalid planet spec: {_describe(exc)}") from exc
         except ValueError as exc:
             raise SpecError(f"invalid planet spec: {exc}") from exc
         panel = asdict(self.panel)
@@ -244,3 +272,12 @@ class FactoryRouting:
         if "risk" in chosen.planets:
             planets.append("risk")
         return replace(chosen, planets=tuple(planets), path=(*chosen.path, "Dynamic"))
+
+
+def _describe(error: ValidationError) -> str:
+    """A pydantic error on one line: ``field.path: message`` for each problem."""
+    parts = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"]) or "<spec>"
+        parts.append(f"{where}: {item['msg']}")
+    return "; ".join(parts)

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import asdict
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from moons import DEFAULT_PANEL, MOONS
 
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+IDENTIFIER = re.compile(r"\A[a-z][a-z0-9_]{0,39}\Z")
+"""A name: matched against the whole NFKC-normalized text (``fullmatch``)."""
 _CODE_LIKE = re.compile(
     r"(__|\blambda\b|\bimport\b|\beval\b|\bexec\b|\bcompile\b|\bopen\s*\(|\bos\.|\bsys\.|"
     r"\bsubprocess\b|\bgetattr\b|\bglobals\b|\blocals\b|[{}`;\\]|\$\(|\bf['\"]|=>|\w\()",
@@ -41,12 +50,18 @@ def reject_code(value: str) -> str:
 
 
 def _identifier(value: str) -> str:
-    if not IDENTIFIER.match(value):
+    """``value`` NFKC-normalized if all of it is a lowercase identifier, else ``ValueError``.
+
+    Full-match semantics: ``"risk\\n"`` is not ``"risk"``; NFKC folds look-alikes
+    (fullwidth ``"ｒｉｓｋ"``) into the name they display as, so they meet the same checks.
+    """
+    normal = unicodedata.normalize("NFKC", value)
+    if not IDENTIFIER.fullmatch(normal):
         raise ValueError(f"{value[:60]!r} is not a lowercase identifier ([a-z][a-z0-9_]*)")
-    return value
+    return normal
 
 
-Ident = Annotated[str, Field(max_length=40)]
+Ident = Annotated[str, Field(max_length=40), AfterValidator(_identifier)]
 
 
 class _Strict(BaseModel):

@@ -17,9 +17,12 @@ from prompts._pins import PinBook, PinChange
 from prompts._registry import (
     TEMPLATE_DIR,
     PromptError,
+    PromptFileWarning,
     PromptTemplate,
+    SkippedPrompt,
     get_prompt,
     list_prompts,
+    skipped_prompts,
     versions_of,
 )
 from prompts._scoring import return_scale
@@ -60,7 +63,9 @@ __all__ = [
     "PinBook",
     "PinChange",
     "PromptError",
+    "PromptFileWarning",
     "PromptTemplate",
+    "SkippedPrompt",
     "ThompsonAllocator",
     "TrialScore",
     "TrialStore",
@@ -79,6 +84,7 @@ __all__ = [
     "sanitize",
     "unpin_prompt",
     "user_prompt_dir",
+    "skipped_prompts",
     "versions_of",
     "write_version",
 ]

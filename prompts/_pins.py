@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from prompts._errors import PromptError
 from prompts._paths import user_prompt_dir
 
 PINS_FILE = "pins.json"
@@ -46,11 +47,28 @@ class PinBook:
         return cls((Path(directory) if directory is not None else user_prompt_dir()) / PINS_FILE)
 
     def _read(self) -> dict[str, Any]:
-        if not self.path.is_file():
+        """The book's contents.
+
+        Raises:
+            PromptError: one line naming the file when it is unreadable or not a pin book.
+        """
+        if not self.path.exists():
             return {"pins": {}, "log": []}
-        data = json.loads(self.path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise PromptError(f"{self.path}: corrupt pin book: {error}") from None
+        if not isinstance(data, dict):
+            raise PromptError(f"{self.path}: corrupt pin book: not a JSON object")
         data.setdefault("pins", {})
         data.setdefault("log", [])
+        pins, log = data["pins"], data["log"]
+        if not isinstance(pins, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in pins.items()
+        ):
+            raise PromptError(f"{self.path}: corrupt pin book: 'pins' is not name -> version")
+        if not isinstance(log, list) or not all(_is_change(e) for e in log):
+            raise PromptError(f"{self.path}: corrupt pin book: 'log' entries are malformed")
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
@@ -92,3 +110,9 @@ class PinBook:
     def log(self, name: str | None = None) -> list[PinChange]:
         """Pin changes, oldest first (of one prompt when ``name`` is given)."""
         return [PinChange(**e) for e in self._read()["log"] if name in (None, e["name"])]
+
+
+def _is_change(entry: object) -> bool:
+    """Whether ``entry`` is a logged :class:`PinChange`."""
+    fields = set(PinChange.__dataclass_fields__)
+    return isinstance(entry, dict) and set(entry) == fields

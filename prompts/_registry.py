@@ -10,16 +10,23 @@ Each file starts with a front-matter block of ``key: value`` lines between ``---
 (name, version, parent, created, origin, variables), followed by a ``## system`` section and a
 ``## user`` section. Variables are ``$name`` placeholders (``string.Template``), so JSON
 evidence with braces needs no escaping. Rendering fails loudly on a missing or unknown variable.
+
+Every version of one name declares the variables of its first version (one caller renders
+them all with the same values). A file that is malformed, disagrees with its name, or
+declares other variables is skipped with a :class:`PromptFileWarning` naming it and why
+(:func:`skipped_prompts` lists them); asking for that very version raises the reason.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from string import Template
 
+from prompts._errors import PromptError
 from prompts._paths import user_prompt_dir
 from prompts._pins import PinBook
 
@@ -28,8 +35,21 @@ _FILE_NAME = re.compile(r"^(?P<name>[a-z0-9_]+)\.v(?P<version>\d+)\.md$")
 _SECTION = re.compile(r"^## (system|user)\s*$", re.MULTILINE)
 
 
-class PromptError(ValueError):
-    """A prompt template is missing, malformed, or rendered with the wrong variables."""
+class PromptFileWarning(UserWarning):
+    """A prompt file was skipped: malformed, or inconsistent with its prompt's variables."""
+
+
+@dataclass(frozen=True)
+class SkippedPrompt:
+    """A prompt file that was not loaded, and why."""
+
+    path: Path
+    reason: str
+    name: str | None = None
+    version: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
 
 
 @dataclass(frozen=True)
@@ -123,26 +143,70 @@ def _signature(directory: Path) -> tuple[tuple[str, int], ...]:
     )
 
 
-def _load_all(directory: Path) -> dict[tuple[str, str], PromptTemplate]:
-    """Every template in ``directory``, re-read only when its files change."""
+Loaded = tuple[dict[tuple[str, str], PromptTemplate], tuple[SkippedPrompt, ...]]
+
+
+def _load_all(directory: Path) -> Loaded:
+    """Every template in ``directory`` and the files skipped, re-read only when files change."""
     return _load_signed(directory, _signature(directory))
 
 
 @lru_cache(maxsize=64)
-def _load_signed(
-    directory: Path, signature: tuple[tuple[str, int], ...]
-) -> dict[tuple[str, str], PromptTemplate]:
+def _load_signed(directory: Path, signature: tuple[tuple[str, int], ...]) -> Loaded:
     templates = {}
+    skipped = []
     for file_name, _ in signature:
         path = directory / file_name
         match = _FILE_NAME.match(path.name)
         if match is None:
             continue
-        template = _parse(path)
+        try:
+            template = _parse(path)
+        except (PromptError, OSError, UnicodeDecodeError, ValueError) as error:
+            reason = str(error).removeprefix(f"{path}: ")
+            skipped.append(SkippedPrompt(path, reason, match["name"], match["version"]))
+            continue
         if (template.name, template.version) != (match["name"], match["version"]):
-            raise PromptError(f"{path}: front matter disagrees with the file name")
+            reason = f"front matter says {template.name} v{template.version}"
+            skipped.append(SkippedPrompt(path, reason, match["name"], match["version"]))
+            continue
         templates[(template.name, template.version)] = template
-    return templates
+    return templates, tuple(skipped)
+
+
+def _scan(directory: Path | None) -> tuple[list[PromptTemplate], list[SkippedPrompt]]:
+    """The usable templates (sorted) and every skipped file, over the search path."""
+    merged: dict[tuple[str, str], PromptTemplate] = {}
+    skipped: list[SkippedPrompt] = []
+    for folder in search_path(directory):
+        templates, bad = _load_all(folder)
+        skipped += bad
+        for key, template in templates.items():
+            other = merged.get(key)
+            if other is not None and (other.system, other.user) != (template.system, template.user):
+                reason = f"{key[0]} v{key[1]} already in {other.path} with other content"
+                skipped.append(SkippedPrompt(template.path, reason, *key))
+                continue
+            merged.setdefault(key, template)
+    ordered = sorted(merged.values(), key=lambda t: (t.name, int(t.version)))
+    roots: dict[str, PromptTemplate] = {}
+    usable = []
+    for template in ordered:
+        root = roots.setdefault(template.name, template)
+        if set(template.variables) != set(root.variables):
+            reason = (
+                f"declares variables {sorted(template.variables)} but {root.name} v{root.version}"
+                f" declares {sorted(root.variables)} (every version gets the same values)"
+            )
+            skipped.append(SkippedPrompt(template.path, reason, template.name, template.version))
+            continue
+        usable.append(template)
+    return usable, skipped
+
+
+def skipped_prompts(directory: Path | None = None) -> list[SkippedPrompt]:
+    """The prompt files that are not loaded (malformed or inconsistent), each with why."""
+    return _scan(directory)[1]
 
 
 def search_path(directory: Path | None = None) -> tuple[Path, ...]:
@@ -153,27 +217,23 @@ def search_path(directory: Path | None = None) -> tuple[Path, ...]:
 
 
 def list_prompts(directory: Path | None = None) -> list[PromptTemplate]:
-    """Every template version, sorted by name then numeric version.
+    """Every usable template version, sorted by name then numeric version.
+
+    A malformed or inconsistent file is skipped with a :class:`PromptFileWarning` (one line
+    naming the file and why), so one bad file never hides the others.
 
     Args:
         directory: Only this directory; by default the bundled and the user directory.
-
-    Raises:
-        PromptError: if a version exists in both directories with different content.
     """
-    merged: dict[tuple[str, str], PromptTemplate] = {}
-    for folder in search_path(directory):
-        for key, template in _load_all(folder).items():
-            other = merged.get(key)
-            if other is not None and (other.system, other.user) != (template.system, template.user):
-                raise PromptError(f"{template.path}: {key[0]} v{key[1]} already in {other.path}")
-            merged.setdefault(key, template)
-    return sorted(merged.values(), key=lambda t: (t.name, int(t.version)))
+    templates, skipped = _scan(directory)
+    for item in skipped:
+        warnings.warn(f"skipped prompt file {item}", PromptFileWarning, stacklevel=2)
+    return templates
 
 
 def versions_of(name: str, directory: Path | None = None) -> list[PromptTemplate]:
-    """All versions of ``name``, oldest first (empty if unknown)."""
-    return [t for t in list_prompts(directory) if t.name == name]
+    """All usable versions of ``name``, oldest first (empty if unknown)."""
+    return [t for t in _scan(directory)[0] if t.name == name]
 
 
 def get_prompt(
@@ -184,17 +244,19 @@ def get_prompt(
     With ``version=None``: the pinned version if one is pinned for this search path, otherwise
     the highest released (non-candidate) version, otherwise the highest version.
     """
-    versions = versions_of(name, directory)
+    templates, skipped = _scan(directory)
+    versions = [t for t in templates if t.name == name]
+    if version is None:
+        version = PinBook.for_directory(directory).pinned(name)
+    for item in skipped:
+        if (item.name, item.version) == (name, None if version is None else str(version)):
+            raise PromptError(f"prompt {name!r} v{version} is unusable: {item}")
     where = ", ".join(str(d) for d in search_path(directory))
     if not versions:
         raise PromptError(f"no prompt named {name!r} in {where}")
     if version is None:
-        pinned = PinBook.for_directory(directory).pinned(name)
-        if pinned is not None:
-            version = pinned
-        else:
-            released = [t for t in versions if not t.is_candidate]
-            return (released or versions)[-1]
+        released = [t for t in versions if not t.is_candidate]
+        return (released or versions)[-1]
     for template in versions:
         if template.version == str(version):
             return template

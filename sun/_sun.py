@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
@@ -203,7 +204,9 @@ class Sun:
 
         Raises:
             DataValidationError: for invalid market data (no partial decision is made).
+            ValueError: for a ``position`` that is not finite or outside [-1, 1].
         """
+        _check_position(position)
         state: dict[str, Any] = {"snapshot": snapshot, "position": position}
         if instrument is not None:
             state["instrument"] = instrument
@@ -216,9 +219,16 @@ class Sun:
         return self._run({"request": dict(request)}, thread_id)
 
     def resume(self, thread_id: str) -> SunDecision:
-        """Continue an interrupted run from its last checkpoint."""
+        """Continue an interrupted run from its last checkpoint.
+
+        Raises:
+            KeyError: when no run was checkpointed under ``thread_id``.
+        """
         if self.checkpointer is None:
             raise RuntimeError("resume needs a checkpointer (checkpoint='none' was chosen)")
+        saved = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        if saved.created_at is None:
+            raise KeyError(f"no checkpointed run with thread_id {thread_id!r} to resume")
         return self._run(None, thread_id)
 
     async def adecide(
@@ -256,3 +266,9 @@ class Sun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_position(position: float) -> None:
+    """A current position is a finite fraction of capital in [-1, 1] (like any target)."""
+    if not isinstance(position, int | float) or not math.isfinite(position) or abs(position) > 1:
+        raise ValueError(f"position must be a finite fraction in [-1, 1], got {position!r}")

@@ -3,7 +3,7 @@
 from sun.replay import record, replay
 recorder = record(sun, "decisions.jsonl")
 recorder.decide(snapshot)
-report = replay("decisions.jsonl")
+report = replay("decisions.jsonl")   # JournalInvalidError if the journal was tampered with
 """
 
 from sun.replay._journal import (
@@ -25,11 +25,13 @@ from sun.replay._replayer import (
     replay,
 )
 from sun.replay._report import Divergence, ReplayReport, comparable, compare
+from sun.replay._verify import JournalInvalidError, replay_violations
 
 __all__ = [
     "DEFAULT_JOURNAL_KEY",
     "DecisionRequest",
     "Divergence",
+    "JournalInvalidError",
     "Recorder",
     "ReplayChatModel",
     "ReplayConfigError",
@@ -45,5 +47,6 @@ __all__ = [
     "full_history",
     "record",
     "replay",
+    "replay_violations",
     "series_hash",
 ]

@@ -20,6 +20,7 @@ from bus import (
     Envelope,
     Headline,
     Journal,
+    JournalCheck,
     JsonlJournal,
     OrderBookSizes,
     RedisStreamJournal,
@@ -148,17 +149,26 @@ class SyncJournal:
     Args:
         target: A journal, a JSONL path, or a Redis URL (``redis://...``: a stream at ``key``).
         key: The stream key for a Redis URL.
+        secret: HMAC key the records are signed with and verified against (see
+            :func:`bus.journal_secret`); ignored when ``target`` is a journal already.
     """
 
-    def __init__(self, target: Journal | str | Path, *, key: str = DEFAULT_JOURNAL_KEY) -> None:
+    def __init__(
+        self,
+        target: Journal | str | Path,
+        *,
+        key: str = DEFAULT_JOURNAL_KEY,
+        secret: bytes | None = None,
+    ) -> None:
         self._loop = EventLoopThread("heliarch-journal")
         if isinstance(target, Journal):
             self.journal = target
         elif str(target).startswith(("redis://", "rediss://", "unix://")):
             url = str(target)
-            self.journal = self._loop.run(_redis_journal(url, key), 30.0)
+            self.journal = self._loop.run(_redis_journal(url, key, secret), 30.0)
         else:
-            self.journal = JsonlJournal(Path(target))
+            self.journal = JsonlJournal(Path(target), secret=secret)
+        self.secret = secret if secret is not None else getattr(self.journal, "secret", None)
 
     def append(self, envelope: Envelope) -> None:
         """Append one envelope (blocks until written)."""
@@ -167,6 +177,10 @@ class SyncJournal:
     def read_all(self) -> list[Envelope]:
         """Every envelope in append order."""
         return self._loop.run(self.journal.read_all(), 300.0)
+
+    def verify(self) -> JournalCheck:
+        """Every record, checked against the chain (and the HMAC key, if any)."""
+        return self._loop.run(self.journal.verify(self.secret), 300.0)
 
     def close(self) -> None:
         """Close the journal and stop its loop thread."""
@@ -182,5 +196,5 @@ class SyncJournal:
         self.close()
 
 
-async def _redis_journal(url: str, key: str) -> RedisStreamJournal:
-    return RedisStreamJournal.from_url(url, key)
+async def _redis_journal(url: str, key: str, secret: bytes | None) -> RedisStreamJournal:
+    return RedisStreamJournal.from_url(url, key, secret=secret)

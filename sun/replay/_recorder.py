@@ -44,6 +44,7 @@ class Recorder:
         llm_cache: The :class:`LlmResponseCache` behind the sun's :class:`CachingChatModel`
             (LLM suns): every answer used is journaled under its cache key.
         key: Stream key when ``journal`` is a Redis URL.
+        secret: HMAC key signing every record (see :func:`bus.journal_secret`).
     """
 
     def __init__(
@@ -53,10 +54,13 @@ class Recorder:
         *,
         llm_cache: LlmResponseCache | None = None,
         key: str = DEFAULT_JOURNAL_KEY,
+        secret: bytes | None = None,
     ) -> None:
         self.sun = sun
         self.journal = (
-            journal if isinstance(journal, SyncJournal) else SyncJournal(journal, key=key)
+            journal
+            if isinstance(journal, SyncJournal)
+            else SyncJournal(journal, key=key, secret=secret)
         )
         self._series: set[str] = set()
         self._hash_of: dict[int, tuple[np.ndarray, str]] = {}
@@ -167,6 +171,7 @@ def record(
     *,
     llm_cache: LlmResponseCache | None = None,
     key: str = DEFAULT_JOURNAL_KEY,
+    secret: bytes | None = None,
 ) -> Recorder:
     """Journal ``sun``'s decisions; call ``.decide`` on the result to make them replayable."""
-    return Recorder(sun, journal, llm_cache=llm_cache, key=key)
+    return Recorder(sun, journal, llm_cache=llm_cache, key=key, secret=secret)

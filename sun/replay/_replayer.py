@@ -68,6 +68,7 @@ from sun.replay._journal import (
     _prefix,
 )
 from sun.replay._report import Divergence, ReplayReport, _summary, compare
+from sun.replay._verify import JournalInvalidError, replay_violations
 from sun.resilience._breaker import BreakerConfig
 from sun.resilience._chain import ChainPolicy
 
@@ -331,19 +332,35 @@ def replay(
     *,
     key: str = DEFAULT_JOURNAL_KEY,
     planets: Mapping[str, Any] | None = None,
+    secret: bytes | None = None,
 ) -> ReplayReport:
-    """Re-run every replayable decision in ``journal`` and report divergences.
+    """Verify ``journal``, then re-run every replayable decision and report divergences.
+
+    Nothing is replayed from a journal that fails verification: the chain (order, no record
+    removed, duplicated or edited; the HMAC with ``secret``), stored series hashes and every
+    request having its decision (see :func:`replay_violations`).
 
     Args:
         journal: A journal, a JSONL path or a Redis URL (stream at ``key``).
         key: Stream key for a Redis URL.
         planets: Planets to replay with (default: the built-in local planets).
+        secret: The HMAC key the journal was recorded with (a :class:`SyncJournal` brings its
+            own).
+
+    Raises:
+        JournalInvalidError: listing every violation with the record it was found at.
     """
     own = not isinstance(journal, SyncJournal)
-    sync = journal if isinstance(journal, SyncJournal) else SyncJournal(journal, key=key)
+    if isinstance(journal, SyncJournal):
+        sync = journal
+    else:
+        sync = SyncJournal(journal, key=key, secret=secret)
     try:
-        envelopes = sync.read_all()
+        check = sync.verify()
     finally:
         if own:
             sync.close()
-    return Replayer(envelopes, planets).run()
+    violations = [*check.violations, *replay_violations(check.entries)]
+    if violations:
+        raise JournalInvalidError(check.source, violations)
+    return Replayer([envelope for _, envelope in check.entries], planets).run()

@@ -179,3 +179,83 @@ def test_llm_proposals_are_validated_and_need_approval() -> None:
 def test_spec_model_is_plain_data() -> None:
     spec = PlanetSpec.model_validate(RSI_REVERSION)
     assert PlanetSpec.model_validate_json(spec.model_dump_json()) == spec
+
+
+# -- hardening: identifiers, file-loaded specs, non-mapping specs ---------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from planets._spec import IDENTIFIER, _identifier  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "name", ["risk\n", "rsi_reversion\n", "rsi\u00a0", " rsi", "rsi\x00", "Rsi", "r-si", ""]
+)
+def test_identifier_must_be_the_whole_text(name: str) -> None:
+    with pytest.raises(SpecError, match="not a lowercase identifier"):
+        PlanetFactory().validate({**RSI_REVERSION, "name": name})
+
+
+def test_lookalike_names_are_normalized_before_the_checks() -> None:
+    fullwidth = "\uff52\uff53\uff49_fade"  # "ｒｓｉ_fade"
+    assert PlanetFactory().validate({**RSI_REVERSION, "name": fullwidth}).name == "rsi_fade"
+    with pytest.raises(SpecError, match="built-in planet name"):
+        PlanetFactory().validate({**RSI_REVERSION, "name": "\uff52\uff49\uff53\uff4b"})
+    with pytest.raises(SpecError, match="not a lowercase identifier"):
+        PlanetFactory().validate({**RSI_REVERSION, "name": "risk\n"})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=45))
+def test_identifier_validator_accepts_exactly_full_identifiers(text: str) -> None:
+    import unicodedata
+
+    normal = unicodedata.normalize("NFKC", text)
+    try:
+        accepted = _identifier(text)
+    except ValueError:
+        assert IDENTIFIER.fullmatch(normal) is None
+        return
+    assert accepted == normal and IDENTIFIER.fullmatch(accepted)
+    assert accepted.isascii() and "\n" not in accepted and len(accepted) <= 40
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.from_regex(r"[a-z][a-z0-9_]{0,30}", fullmatch=True),
+    st.sampled_from(["\n", "\r\n", " ", "\t", "\x00", "\u2028"]),
+)
+def test_identifier_with_any_trailing_space_or_newline_is_rejected(name: str, tail: str) -> None:
+    with pytest.raises(ValueError, match="not a lowercase identifier"):
+        _identifier(name + tail)
+
+
+@pytest.mark.parametrize("spec", [None, [RSI_REVERSION], 42, b"{}"])
+def test_a_spec_that_is_not_a_mapping_is_a_spec_error(spec: object) -> None:
+    with pytest.raises(SpecError, match="expected a PlanetSpec, a mapping or JSON text, got"):
+        PlanetFactory().validate(spec)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("{oops", "unreadable planet specs"),
+        ('{"name": "x"}', "expected a JSON list of planet specs"),
+        ("[null]", r"spec \[0\]: invalid planet spec: expected a PlanetSpec"),
+        (
+            json.dumps(
+                [{**RSI_REVERSION, "moons": [{"column": "rsi", "params": {"rsi_period": 7}}]}]
+            ),
+            r"spec \[0\]: rsi_reversion: rsi needs rsi_period=7 but the sun's panel computes",
+        ),
+        (json.dumps([{**RSI_REVERSION, "name": "risk\n"}]), r"spec \[0\]: .*not a lowercase"),
+    ],
+)
+def test_specs_loaded_from_a_file_pass_the_same_checks(
+    tmp_path: Path, content: str, why: str
+) -> None:
+    path = tmp_path / "planets.json"
+    path.write_text(content)
+    with pytest.raises(SpecError, match=f"planets.json: {why}"):
+        PlanetFactory(path=path)

@@ -38,3 +38,36 @@ def test_list_show_diff_pin_rollback_history(tmp_path: Path, monkeypatch) -> Non
     text = runner.invoke(app, ["prompts", "history", "sun_reason", "--trials"])
     assert text.exit_code == 0 and "rollback" in text.output and "GOOG@2006-01-03" in text.output
     assert runner.invoke(app, ["prompts", "pin", "sun_reason", "9"]).exit_code == 2
+
+
+def test_list_skips_a_malformed_user_file_with_a_warning(user_prompts: Path) -> None:
+    user_prompts.mkdir(parents=True, exist_ok=True)
+    bad = user_prompts / "sun_reason.v7.md"
+    bad.write_text("---\nname: sun_reason\n---\n## system\nx\n")
+    result = CliRunner().invoke(app, ["prompts", "list"])
+    assert result.exit_code == 0, result.output
+    assert "sun_reason" in result.stdout and "planet_spec" in result.stdout
+    assert result.stderr == f"warning: skipped prompt file {bad}: front matter lacks 'version'\n"
+
+
+def test_pin_refuses_a_version_missing_a_declared_variable(user_prompts: Path) -> None:
+    base = get_prompt("sun_reason")
+    user_prompts.mkdir(parents=True, exist_ok=True)
+    text = base.path.read_text().replace("version: 1", "version: 2")
+    text = text.replace("$limits", "limits").replace(", limits\n", "\n")
+    (user_prompts / "sun_reason.v2.md").write_text(text)
+    result = CliRunner().invoke(app, ["prompts", "pin", "sun_reason", "2"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert len(result.stderr.splitlines()) == 1
+    assert "sun_reason.v2.md: declares variables" in result.stderr and "'limits'" in result.stderr
+    assert get_prompt("sun_reason").version == "1"
+
+
+def test_corrupt_pins_file_is_one_line(user_prompts: Path) -> None:
+    user_prompts.mkdir(parents=True, exist_ok=True)
+    (user_prompts / "pins.json").write_text("{oops")
+    for command in (["prompts", "list"], ["prompts", "pin", "sun_reason", "1"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        assert result.stderr.startswith(f"error: {user_prompts / 'pins.json'}: corrupt pin book")
+        assert len(result.stderr.splitlines()) == 1

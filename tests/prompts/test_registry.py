@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from prompts import PromptError, get_prompt, list_prompts
+from prompts import (
+    PinBook,
+    PromptError,
+    PromptFileWarning,
+    get_prompt,
+    list_prompts,
+    pin_prompt,
+    skipped_prompts,
+)
 
 TEMPLATE = """---
 name: demo
@@ -57,8 +65,10 @@ def test_versions_and_latest(tmp_path: Path) -> None:
 
 def test_undeclared_placeholder_is_rejected(tmp_path: Path) -> None:
     write(tmp_path, 1, suffix="$stranger")
-    with pytest.raises(PromptError, match="placeholders"):
-        list_prompts(tmp_path)
+    with pytest.warns(PromptFileWarning, match=r"demo\.v1\.md: placeholders"):
+        assert list_prompts(tmp_path) == []
+    with pytest.raises(PromptError, match=r"demo\.v1\.md: placeholders"):
+        get_prompt("demo", "1", directory=tmp_path)
 
 
 def test_user_prompt_dir_keeps_its_old_import_path(user_prompts: Path) -> None:
@@ -68,3 +78,52 @@ def test_user_prompt_dir_keeps_its_old_import_path(user_prompts: Path) -> None:
     assert _registry.user_prompt_dir is prompts.user_prompt_dir
     assert prompts.user_prompt_dir() == user_prompts
     assert prompts.PinBook.for_directory().path == user_prompts / "pins.json"
+
+
+def test_a_version_declaring_other_variables_is_skipped_and_cannot_be_pinned(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, 1)
+    (tmp_path / "demo.v2.md").write_text(
+        TEMPLATE.format(version=2, parent=1, suffix="")
+        .replace("$who", "you")
+        .replace("variables: who", "variables:")
+    )
+    with pytest.warns(PromptFileWarning, match=r"demo\.v2\.md: declares variables \[\]"):
+        assert [t.version for t in list_prompts(tmp_path)] == ["1"]
+    with pytest.raises(PromptError, match=r"demo\.v2\.md: declares variables \[\] but demo v1"):
+        pin_prompt("demo", "2", directory=tmp_path)
+    assert PinBook.for_directory(tmp_path).all() == {}
+    # Pinned behind our back: loading it fails loudly instead of every render failing.
+    PinBook.for_directory(tmp_path).set("demo", "2", "pin")
+    with pytest.raises(PromptError, match="declares variables"):
+        get_prompt("demo", directory=tmp_path)
+
+
+def test_one_malformed_file_is_skipped_with_its_reason(tmp_path: Path) -> None:
+    write(tmp_path, 1)
+    (tmp_path / "other.v1.md").write_text("no front matter here")
+    (tmp_path / "third.v1.md").write_bytes(b"\xff\xfe not text")
+    skipped = {p.path.name: p.reason for p in skipped_prompts(tmp_path)}
+    assert skipped["other.v1.md"] == "expected a '---' front-matter block at the top"
+    assert "utf-8" in skipped["third.v1.md"]
+    with pytest.warns(PromptFileWarning):
+        assert [t.name for t in list_prompts(tmp_path)] == ["demo"]
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("{not json", "corrupt pin book: Expecting property name"),
+        ("[1, 2]", "corrupt pin book: not a JSON object"),
+        ('{"pins": {"demo": 2}}', "corrupt pin book: 'pins' is not name -> version"),
+        ('{"pins": {}, "log": [{"x": 1}]}', "corrupt pin book: 'log' entries are malformed"),
+    ],
+)
+def test_corrupt_pin_book_is_one_error_naming_the_file(
+    tmp_path: Path, content: str, why: str
+) -> None:
+    write(tmp_path, 1)
+    (tmp_path / "pins.json").write_text(content)
+    with pytest.raises(PromptError, match=f"pins.json: {why}"):
+        get_prompt("demo", directory=tmp_path)

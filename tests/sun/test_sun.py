@@ -193,3 +193,21 @@ def test_multi_instrument_snapshot(goog: BarSeries, eurusd: BarSeries) -> None:
     assert decision.instrument == "EURUSD"
     with pytest.raises(KeyError, match="BTC"):
         Sun("quant", checkpoint="none").decide(snapshot, "BTC")
+
+
+# -- hardening: bad arguments are our errors, naming what is wrong ---------------------------
+
+
+@pytest.mark.parametrize("position", [float("inf"), float("-inf"), float("nan"), 5.0, -1.01])
+def test_decide_rejects_a_position_outside_the_unit_interval(goog, position: float) -> None:  # noqa: ANN001
+    snapshot = MarketSnapshot.at(datetime(2012, 6, 1), {"GOOG": goog})
+    with Sun("quant", checkpoint="none") as sun:
+        with pytest.raises(ValueError, match=r"position must be a finite fraction in \[-1, 1\]"):
+            sun.decide(snapshot, position=position)
+        assert sun.decide(snapshot, position=-1.0).instrument == "GOOG"
+
+
+def test_resume_of_an_unknown_thread_names_it(tmp_path) -> None:  # noqa: ANN001
+    with Sun("quant", checkpoint=str(tmp_path / "cp.sqlite")) as sun:
+        with pytest.raises(KeyError, match="no checkpointed run with thread_id 'nope'"):
+            sun.resume("nope")

@@ -14,6 +14,8 @@ import redis
 from typer.testing import CliRunner
 
 from bus import BarSeries, Envelope, JsonlJournal, MarketSnapshot, OrderBookSizes
+from bus._chain import Chain
+from bus._journal import record_line
 from heliarch.cli import app
 from planets import default_planets
 from sun import ModelConfig, Sun
@@ -32,6 +34,15 @@ def answer(action: str, size: float) -> str:
 
 def read(path: Path) -> list[Envelope]:
     return asyncio.run(JsonlJournal(path).read_all())
+
+
+def rechain(lines: list[str], secret: bytes | None = None) -> str:
+    """The lines' envelopes re-chained from scratch: what a forger without the key can do."""
+    chain, out = Chain(secret), []
+    for line in lines:
+        text = json.dumps(json.loads(line)["envelope"])
+        out.append(record_line(chain.next(text), text))
+    return "\n".join(out) + "\n"
 
 
 def snapshots(goog: BarSeries) -> list[MarketSnapshot]:
@@ -64,9 +75,16 @@ def test_tampered_decision_is_reported(tmp_path: Path, goog: BarSeries) -> None:
     lines = path.read_text().splitlines()
     index = max(i for i, line in enumerate(lines) if '"payload_type":"sun_decision"' in line)
     data = json.loads(lines[index])
-    data["payload"]["confidence"] = round(1.0 - data["payload"]["confidence"], 6)
+    payload = data["envelope"]["payload"]
+    payload["confidence"] = round(1.0 - payload["confidence"], 6)
     lines[index] = json.dumps(data)
     path.write_text("\n".join(lines) + "\n")
+    # Edited in place: the chain says so, and nothing is replayed (exit 3).
+    result = runner.invoke(app, ["replay", str(path)])
+    assert result.exit_code == 3
+    assert f"journal.jsonl:{index + 1}: content does not match its hash" in result.output
+    # Re-chained (no HMAC key to stop it): the replay itself finds the divergence (exit 1).
+    path.write_text(rechain(lines))
     report = replay(path)
     assert len(report.divergences) == 1 and list(report.divergences[0].fields) == ["confidence"]
     result = runner.invoke(app, ["replay", str(path)])
@@ -95,7 +113,7 @@ def test_llm_answers_are_served_from_the_journal(tmp_path: Path, goog: BarSeries
 
     # Without the journaled answers the replay cannot ask a model: it diverges and says so.
     kept = [line for line in path.read_text().splitlines() if '"llm_answer"' not in line]
-    path.write_text("\n".join(kept) + "\n")
+    path.write_text(rechain(kept))
     broken = replay(path)
     assert broken.llm_missing > 0 and len(broken.divergences) == 3
     assert "fallback_level" in broken.divergences[0].fields
