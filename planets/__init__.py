@@ -15,6 +15,7 @@ from planets._base import (
     clip,
     squash,
 )
+from planets._batch import PlanetBatch, VectorPlanet, report_many
 from planets._defaults import default_planets
 from planets._execution import ExecutionPlanet
 from planets._factory import DynamicPlanet, PlanetFactory, PlanetSpec, SpecError
@@ -37,6 +38,7 @@ __all__ = [
     "Planet",
     "PlanetFactory",
     "PlanetSpec",
+    "PlanetBatch",
     "PlanetContext",
     "PlanetState",
     "RiskLimits",
@@ -47,10 +49,12 @@ __all__ = [
     "SpecError",
     "TechnicalPlanet",
     "TechnicalVariant",
+    "VectorPlanet",
     "Verdict",
     "clip",
     "default_planets",
     "load_lexicon",
+    "report_many",
     "score_text",
     "score_texts",
     "style_planets",
