@@ -19,6 +19,7 @@ from planets._batch import PlanetBatch, VectorPlanet, report_many
 from planets._defaults import default_planets
 from planets._execution import ExecutionPlanet
 from planets._factory import DynamicPlanet, PlanetFactory, PlanetSpec, SpecError
+from planets._kernels import risk_one, technical_one
 from planets._lexicon import SentimentScore, load_lexicon, score_text, score_texts
 from planets._limits import RiskLimits
 from planets._risk import RiskPlanet
@@ -55,8 +56,10 @@ __all__ = [
     "default_planets",
     "load_lexicon",
     "report_many",
+    "risk_one",
     "score_text",
     "score_texts",
     "style_planets",
+    "technical_one",
     "squash",
 ]

@@ -77,8 +77,9 @@ class PlanetBatch:
 
 
 def _first_missing(column: object, instruments: tuple[str, ...]) -> str:
-    size = int(np.size(column))
-    if np.ndim(column) == 1 and size < len(instruments):
+    values = np.asarray(column)
+    size = int(values.size)
+    if values.ndim == 1 and size < len(instruments):
         return f"instrument {size} ({instruments[size]!r}) has no value"
     return "expected one value per instrument"
 

@@ -33,9 +33,11 @@ class TechnicalPlanet(Planet):
 
     def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:
         style = self.style_of(context.params)
+        e = evidence
         score, confidence, flat = technical_one(
-            *(evidence[moon] for moon in self.moons[:8]), style_code(style)
-        )
+            e["close"], e["sma"], e["ema"], e["macd_hist"], e["atr"], e["rsi"], e["bb_pctb"],
+            e["ret_z"], style_code(style),
+        )  # fmt: skip
         return _verdict(score, confidence, flat, style)
 
     def score_many(self, batch: PlanetBatch, rows: np.ndarray) -> list[Verdict] | None:
@@ -44,9 +46,10 @@ class TechnicalPlanet(Planet):
             return None  # a subclass changed the formula: the loop asks it one by one
         styles = [self.style_of(batch.params_of(i)) for i in rows.tolist()]
         codes = np.array([style_code(s) for s in styles], dtype=np.int64)
-        columns = [np.ascontiguousarray(batch.column(m)[rows]) for m in self.moons[:8]]
+        c = [np.ascontiguousarray(batch.column(m)[rows]) for m in self.moons[:8]]
         score, confidence, flat = empty_outputs(len(rows))
-        technical_many(*columns, codes, score, confidence, flat)
+        technical_many(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], codes, score, confidence,
+                       flat)  # fmt: skip
         return [
             _verdict(s, c, f, style)
             for s, c, f, style in zip(

@@ -18,6 +18,7 @@ from heliarch.backtest._metrics import (
 from heliarch.backtest._plot import plot_equity
 from heliarch.backtest._result import BacktestConfig, BacktestResult
 from heliarch.backtest._run import run_backtest
+from heliarch.backtest._universe_data import bundled_universe
 
 __all__ = [
     "BUY_AND_HOLD",
@@ -26,6 +27,7 @@ __all__ = [
     "BacktestConfig",
     "BacktestResult",
     "Metrics",
+    "bundled_universe",
     "compute_metrics",
     "equity_from_positions",
     "plot_equity",
