@@ -254,7 +254,7 @@ class ReflexLoop:
             bad = ~np.isfinite(a) | ((a < 0.0) if field == "volume" else (a <= 0.0))
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                return f"instrument {i} ({self.instruments[i]!r}): {field} = {a[i]!r} is not valid"
+                return f"instrument {i} ({self.instruments[i]!r}): {field} = {float(a[i])!r} is not valid"
         return message
 
     def _alerts(
