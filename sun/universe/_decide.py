@@ -38,6 +38,7 @@ from sun._context import SunContext
 from sun._guard import guard_many
 from sun._reason import decide_reasoning, planets_agree
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
+from sun._routing import RoutingTree
 from sun._view import planet_view
 from sun.universe._config import UniverseConfig
 from sun.universe._guardian import PortfolioLimits, corrections_of, portfolio_guard
@@ -226,21 +227,35 @@ class _Run:
         router = context.orchestration.router
         untagged = any(h.instrument is None for h in self.snapshot.headlines)
         tagged = {h.instrument for h in self.snapshot.headlines}
+        headlines = [untagged or self.names[i] in tagged for i in self.live]
+        if type(router).route is RoutingTree.route:  # the default tree: tests over arrays
+            live = np.array(self.live, dtype=np.int64)
+            columns = {c: self.rows[live, j] for j, c in enumerate(self.columns)}
+            chosen = router.route_many(columns, np.array(headlines, dtype=np.bool_))
+        else:
+            chosen = [
+                router.route(self.moons[i], h) for i, h in zip(self.live, headlines, strict=True)
+            ]
+        known: dict[int, dict[str, Any]] = {}  # routes repeat: finish each distinct one once
         routes = []
-        for i in self.live:
-            name = self.names[i]
-            chosen = router.route(self.moons[i], untagged or name in tagged)
-            planets = [p for p in chosen.planets if p in context.planets]
-            if self.risk_planet not in planets:
-                planets.append(self.risk_planet)
-            routes.append({"planets": tuple(planets), "params": dict(chosen.params)})
+        for route in chosen:
+            if id(route) not in known:
+                planets = [p for p in route.planets if p in context.planets]
+                if self.risk_planet not in planets:
+                    planets.append(self.risk_planet)
+                known[id(route)] = {
+                    "planets": tuple(planets),
+                    "params": dict(route.params),
+                    "route": route,
+                }
+            routes.append(known[id(route)])
         return routes
 
     def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
         """Every routed planet's reports: one batch per planet (vectorized where it can)."""
         reports: list[list[PlanetReport]] = [[] for _ in self.live]
         for name, planet in self.context.planets.items():
-            ks = [k for k, route in enumerate(routes) if name in route["planets"]]
+            ks = [k for k, route in enumerate(routes) if name in route["planets"]]  # fmt: skip
             if not ks:
                 continue
             params = [dict(routes[k]["params"].get(name) or {}) for k in ks]

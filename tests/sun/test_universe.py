@@ -21,7 +21,7 @@ import moons
 from bus import BarSeries, Headline, MarketSnapshot, OrderBookSizes, SunDecision, to_datetime
 from heliarch.backtest import bundled_universe
 from planets import RiskLimits, default_planets, style_planets
-from sun import ModelConfig, OrchestrationConfig, StyleRouting, Sun
+from sun import ModelConfig, OrchestrationConfig, RoutingTree, StyleRouting, Sun
 from sun.testing import ScriptedChatModel
 from sun.universe import (
     NO_DATA,
@@ -271,3 +271,23 @@ def test_moon_rows_match_the_batch_panel_when_an_instrument_skips_a_tick(
 def _aligned(series: BarSeries, benchmark: BarSeries) -> np.ndarray:
     index = np.searchsorted(benchmark.timestamps, series.timestamps)
     return np.asarray(benchmark.close[index])
+
+
+@pytest.mark.parametrize("thresholds", [(1.0, 3.0), (0.3, 1.0), (2.5, 0.5)])
+def test_routing_tree_over_arrays_equals_one_by_one(
+    universe: tuple[dict[str, BarSeries], BarSeries], thresholds: tuple[float, float]
+) -> None:
+    bars, benchmark = universe
+    snapshot = snapshot_at(bars, benchmark, -1)
+    engine = UniverseMoons()
+    names = snapshot.instruments
+    rows = engine.rows(snapshot, names)
+    rows[3, engine.columns.index("atr")] = np.nan  # warming up
+    rows[4, engine.columns.index("atr")] = 0.0  # flat prices
+    columns = {c: rows[:, j] for j, c in enumerate(engine.columns)}
+    headlines = np.arange(len(names)) % 3 == 0
+    tree = RoutingTree(*thresholds)
+    many = tree.route_many(columns, headlines)
+    for i in range(len(names)):
+        moon_row = dict(zip(engine.columns, rows[i].tolist(), strict=True))
+        assert many[i] == tree.route(moon_row, bool(headlines[i]))
