@@ -228,7 +228,7 @@ class _Run:
         untagged = any(h.instrument is None for h in self.snapshot.headlines)
         tagged = {h.instrument for h in self.snapshot.headlines}
         headlines = [untagged or self.names[i] in tagged for i in self.live]
-        if type(router).route is RoutingTree.route:  # the default tree: tests over arrays
+        if isinstance(router, RoutingTree) and type(router).route is RoutingTree.route:
             live = np.array(self.live, dtype=np.int64)
             columns = {c: self.rows[live, j] for j, c in enumerate(self.columns)}
             chosen = router.route_many(columns, np.array(headlines, dtype=np.bool_))
@@ -482,8 +482,11 @@ class _Run:
         if execution is None:
             return None
         name = self.names[i]
-        # the built-in execution planet sizes from moons and limits only: no per-instrument view
+        # the built-in execution planet sizes from moons and limits only (no per-instrument
+        # view) and orders nothing when the position does not change
         built_in = type(execution) is ExecutionPlanet
+        if built_in and target == self.positions.get(name, 0.0):
+            return None
         context = PlanetContext(
             instrument=name,
             as_of=self.as_of,
