@@ -13,10 +13,12 @@ Without reflex alerts and guardian, each decision equals ``Sun.decide(snapshot, 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -106,6 +108,18 @@ class UniverseEngine:
             KeyError: naming an instrument that is not in the snapshot.
             ValueError: naming an instrument with a non-finite position.
         """
+        with _gc_paused():
+            return self._decide(context, snapshot, instruments, positions, rejected, portfolio)
+
+    def _decide(
+        self,
+        context: SunContext,
+        snapshot: MarketSnapshot,
+        instruments: Sequence[str] | None,
+        positions: Mapping[str, float] | None,
+        rejected: Mapping[str, str] | None,
+        portfolio: PortfolioLimits | None,
+    ) -> dict[str, SunDecision]:
         if not isinstance(snapshot, MarketSnapshot):
             snapshot = MarketSnapshot.model_validate(snapshot)
         names = _names(snapshot, instruments, rejected or {})
@@ -126,6 +140,19 @@ class UniverseEngine:
             for sink in context.sinks:
                 sink(decision)
         return ordered
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during the pass: it allocates thousands of small, acyclic
+    objects (reports, decisions), which would trigger collections that find nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _names(
