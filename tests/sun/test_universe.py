@@ -291,3 +291,16 @@ def test_routing_tree_over_arrays_equals_one_by_one(
     for i in range(len(names)):
         moon_row = dict(zip(engine.columns, rows[i].tolist(), strict=True))
         assert many[i] == tree.route(moon_row, bool(headlines[i]))
+
+
+def test_sinks_receive_every_universe_decision_once(
+    universe: tuple[dict[str, BarSeries], BarSeries],
+) -> None:
+    bars, benchmark = universe
+    snapshot = snapshot_at(bars, benchmark, -1)
+    seen: list[SunDecision] = []
+    with Sun("quant", checkpoint="none") as sun:
+        sun.add_sink(seen.append)
+        decided = sun.decide_universe(snapshot, rejected={"LATE001": "no data: feed down"})
+    assert [d.instrument for d in seen] == list(decided) == [*snapshot.instruments, "LATE001"]
+    assert decided["LATE001"].target_position == 0.0 and "feed down" in decided["LATE001"].rationale
