@@ -18,6 +18,7 @@ directory (no ``/``, never ``.``/``..``, never a leading ``.`` or ``-``) and is 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Annotated
@@ -55,6 +56,7 @@ def instrument_id(value: object) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=8192)  # pure; decisions over a universe repeat every name
 def _problem(text: str) -> str | None:
     if not text:
         return "must not be empty"

@@ -64,7 +64,13 @@ def output_stem(instrument: str, model: str, learning: str) -> str:
 
 
 def backtest(
-    data: Path = typer.Option(..., exists=True, dir_okay=False, help=DATA_HELP),
+    data: Path | None = typer.Option(None, exists=True, dir_okay=False, help=DATA_HELP),
+    universe: int | None = typer.Option(
+        None,
+        help="instead of --data: N instruments derived from the bundled data, decided "
+        "together (decide_universe + portfolio guardian) against equal-weight buy-and-hold",
+    ),
+    universe_bars: int = typer.Option(600, help="ticks of the --universe clock"),
     symbol: str | None = typer.Option(None, help="instrument name (default: file name)"),
     start: str | None = typer.Option(None, help="first decision time, ISO (default: first bar)"),
     end: str | None = typer.Option(None, help="last decision time, ISO (default: last bar)"),
@@ -83,6 +89,14 @@ def backtest(
     from heliarch.backtest import BacktestConfig, plot_equity, run_backtest
 
     err = Console(stderr=True)
+    if universe is not None:
+        from heliarch._cli_universe import universe_backtest
+
+        universe_backtest(universe, universe_bars, model, cost_bps, slippage_bps, out, as_json)
+        return
+    if data is None:
+        err.print("[red]give --data <csv> (one instrument) or --universe N[/red]")
+        raise typer.Exit(2)
     if learning not in ("on", "off"):
         err.print("[red]--learning must be on or off[/red]")
         raise typer.Exit(2)

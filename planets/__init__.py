@@ -15,9 +15,11 @@ from planets._base import (
     clip,
     squash,
 )
+from planets._batch import PlanetBatch, VectorPlanet, report_many
 from planets._defaults import default_planets
 from planets._execution import ExecutionPlanet
 from planets._factory import DynamicPlanet, PlanetFactory, PlanetSpec, SpecError
+from planets._kernels import risk_one, technical_one
 from planets._lexicon import SentimentScore, load_lexicon, score_text, score_texts
 from planets._limits import RiskLimits
 from planets._risk import RiskPlanet
@@ -51,6 +53,7 @@ __all__ = [
     "Planet",
     "PlanetFactory",
     "PlanetSpec",
+    "PlanetBatch",
     "PlanetContext",
     "PlanetState",
     "RiskLimits",
@@ -63,6 +66,7 @@ __all__ = [
     "SpecError",
     "TechnicalPlanet",
     "TechnicalVariant",
+    "VectorPlanet",
     "Verdict",
     "clip",
     "dedupe_key",
@@ -71,8 +75,11 @@ __all__ = [
     "extract_grams",
     "lexicon_features",
     "load_lexicon",
+    "report_many",
+    "risk_one",
     "score_text",
     "score_texts",
     "style_planets",
+    "technical_one",
     "squash",
 ]

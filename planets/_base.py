@@ -121,7 +121,7 @@ class Planet(ABC):
         missing = self.missing(evidence)
         if missing:
             return self.no_data(context, evidence, f"no data: {', '.join(missing)} unavailable")
-        return self._package(context, evidence, self.score(context, evidence))
+        return self.package(context, evidence, self.score(context, evidence))
 
     def no_data(
         self, context: PlanetContext, evidence: Mapping[str, float], reason: str
@@ -138,9 +138,10 @@ class Planet(ABC):
             recommendations=(reason,),
         )
 
-    def _package(
+    def package(
         self, context: PlanetContext, evidence: Mapping[str, float], verdict: Verdict
     ) -> PlanetReport:
+        """The report of ``verdict`` on ``evidence`` (score and confidence clipped)."""
         return PlanetReport(
             planet=self.name,
             instrument=context.instrument,

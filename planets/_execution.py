@@ -5,9 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from bus import OrderIntent
+import numpy as np
+
+from bus import OrderBookSizes, OrderIntent
 from moons import order_book_imbalance
 from planets._base import Planet, PlanetContext, Role, Verdict
+from planets._batch import PlanetBatch
 
 
 class ExecutionPlanet(Planet):
@@ -24,16 +27,16 @@ class ExecutionPlanet(Planet):
 
     def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:
         book = context.snapshot.order_books.get(context.instrument)
-        extra: dict[str, float] = {}
-        score = 0.0
-        notes = [f"volume z {evidence['volume_z']:+.2f}"]
-        if book is not None:
-            imbalance = order_book_imbalance(book.bid_sizes, book.ask_sizes)
-            extra["ob_imbalance"] = imbalance
-            score = imbalance
-            notes.append(f"order-book imbalance {imbalance:+.2f}")
-        confidence = 0.5 if book is not None else 0.2
-        return Verdict(score, confidence, tuple(notes), extra_evidence=extra)
+        return _verdict(book, evidence["volume_z"])
+
+    def score_many(self, batch: PlanetBatch, rows: np.ndarray) -> list[Verdict] | None:
+        """Verdicts of the batch's instruments ``rows`` (the book lookups are per instrument)."""
+        if type(self).score is not ExecutionPlanet.score:
+            return None  # a subclass changed the formula: the loop asks it one by one
+        books = batch.snapshot.order_books
+        volume_z = batch.column("volume_z")[rows].tolist()
+        names = [batch.instruments[i] for i in rows.tolist()]
+        return [_verdict(books.get(name), z) for name, z in zip(names, volume_z, strict=True)]
 
     def order_intent(
         self, context: PlanetContext, target_position: float, current_position: float = 0.0
@@ -72,3 +75,16 @@ class ExecutionPlanet(Planet):
             caps=tuple(caps),
             reason=f"move position {current_position:+.2f} -> {target_position:+.2f}",
         )
+
+
+def _verdict(book: OrderBookSizes | None, volume_z: float) -> Verdict:
+    extra: dict[str, float] = {}
+    score = 0.0
+    notes = [f"volume z {volume_z:+.2f}"]
+    if book is not None:
+        imbalance = order_book_imbalance(book.bid_sizes, book.ask_sizes)
+        extra["ob_imbalance"] = imbalance
+        score = imbalance
+        notes.append(f"order-book imbalance {imbalance:+.2f}")
+    confidence = 0.5 if book is not None else 0.2
+    return Verdict(score, confidence, tuple(notes), extra_evidence=extra)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 from planets._base import Planet, PlanetContext, Role, Verdict
+from planets._batch import PlanetBatch
+from planets._kernels import empty_outputs, risk_many, risk_one
+from planets._limits import RiskLimits
 
 
 class RiskPlanet(Planet):
@@ -13,6 +18,7 @@ class RiskPlanet(Planet):
     * ``max_drawdown`` beyond the breaker -> veto and a critical update (emergency flat).
     * ``var95`` above the limit -> a ``position_cap`` below ``max_position`` (the guard clamps).
     The score is risk appetite: +1 with plenty of VaR headroom, negative when over the limit.
+    The math is :func:`planets._kernels.risk_one`, shared with :meth:`score_many`.
     """
 
     name = "risk"
@@ -22,24 +28,52 @@ class RiskPlanet(Planet):
 
     def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:
         limits = context.limits
-        var95 = evidence["var95"]
-        drawdown = abs(evidence["max_drawdown"])
-        cap = limits.var_cap(var95)
-        headroom = 1.0 - var95 / limits.max_var95
-        if drawdown >= limits.max_drawdown:
-            reason = f"drawdown breaker: drawdown {drawdown:.1%} >= limit {limits.max_drawdown:.1%}"
-            return Verdict(
-                score=-1.0,
-                confidence=1.0,
-                recommendations=("go flat",),
-                veto_reason=reason,
-                critical_reason=reason,
-                extra_evidence={"position_cap": 0.0},
-            )
-        recommendations = (f"position cap {cap:.2f} (VaR95 {var95:.2%} vs {limits.max_var95:.2%})",)
+        var95, drawdown = evidence["var95"], evidence["max_drawdown"]
+        score, cap, breach = risk_one(
+            var95, drawdown, limits.max_position, limits.max_var95, limits.max_drawdown
+        )
+        return _verdict(var95, abs(drawdown), score, cap, breach, limits)
+
+    def score_many(self, batch: PlanetBatch, rows: np.ndarray) -> list[Verdict] | None:
+        """Verdicts of the batch's instruments ``rows``: one kernel call over arrays."""
+        if type(self).score is not RiskPlanet.score:
+            return None  # a subclass changed the formula: the loop asks it one by one
+        limits = batch.limits
+        var95 = np.ascontiguousarray(batch.column("var95")[rows])
+        drawdown = np.ascontiguousarray(batch.column("max_drawdown")[rows])
+        score, cap, breach = empty_outputs(len(rows))
+        risk_many(var95, drawdown, limits.max_position, limits.max_var95, limits.max_drawdown,
+                  score, cap, breach)  # fmt: skip
+        return [
+            _verdict(v, abs(d), s, c, b, limits)
+            for v, d, s, c, b in zip(
+                var95.tolist(),
+                drawdown.tolist(),
+                score.tolist(),
+                cap.tolist(),
+                breach.tolist(),
+                strict=True,
+            )  # fmt: skip
+        ]
+
+
+def _verdict(
+    var95: float, drawdown: float, score: float, cap: float, breach: bool, limits: RiskLimits
+) -> Verdict:
+    if breach:
+        reason = f"drawdown breaker: drawdown {drawdown:.1%} >= limit {limits.max_drawdown:.1%}"
         return Verdict(
-            score=max(-1.0, min(1.0, headroom)),
+            score=score,
             confidence=1.0,
-            recommendations=recommendations,
+            recommendations=("go flat",),
+            veto_reason=reason,
+            critical_reason=reason,
             extra_evidence={"position_cap": cap},
         )
+    recommendations = (f"position cap {cap:.2f} (VaR95 {var95:.2%} vs {limits.max_var95:.2%})",)
+    return Verdict(
+        score=score,
+        confidence=1.0,
+        recommendations=recommendations,
+        extra_evidence={"position_cap": cap},
+    )

@@ -9,7 +9,6 @@ learning loop a real choice: which style to trust on this market.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import ClassVar
 
 from planets._base import Planet, PlanetContext, Verdict
@@ -23,8 +22,8 @@ class _StylePlanet(TechnicalPlanet):
     style: ClassVar[str]
     roles = frozenset()  # two competing styles: neither stands in for "the" technical planet
 
-    def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:
-        return super().score(replace(context, params={"style": self.style}), evidence)
+    def style_of(self, params: Mapping[str, object]) -> object:
+        return self.style
 
 
 class MomentumPlanet(_StylePlanet):

@@ -4,51 +4,66 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from planets._base import Planet, PlanetContext, Role, Verdict, squash
+import numpy as np
+
+from planets._base import Planet, PlanetContext, Role, Verdict
+from planets._batch import PlanetBatch
+from planets._kernels import empty_outputs, style_code, technical_many, technical_one
 
 MOMENTUM = "momentum"
 MEAN_REVERSION = "mean_reversion"
+_FLAT = ("flat prices: ATR is zero, no technical signal",)
 
 
 class TechnicalPlanet(Planet):
     """Scores trend (price vs SMA in ATRs, MACD histogram) and stretch (RSI, %b, return z).
 
     The router may pick a ``style`` (``momentum`` or ``mean_reversion``) through
-    ``context.params``; without one both families are blended equally.
+    ``context.params``; without one both families are blended equally. The math is
+    :func:`planets._kernels.technical_one`, shared with :meth:`score_many`.
     """
 
     name = "technical"
     roles = frozenset({Role.TECHNICAL})
     moons = ("close", "sma", "ema", "macd_hist", "atr", "rsi", "bb_pctb", "ret_z")
 
+    def style_of(self, params: Mapping[str, object]) -> object:
+        """The style this planet scores with, given the route's parameters."""
+        return params.get("style")
+
     def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:
-        atr = evidence["atr"]
-        if atr <= 0.0:
-            return Verdict(0.0, 0.0, ("flat prices: ATR is zero, no technical signal",))
-        momentum = (
-            squash((evidence["close"] - evidence["sma"]) / atr, 2.0),
-            squash((evidence["ema"] - evidence["sma"]) / atr, 1.0),
-            squash(evidence["macd_hist"] / atr, 0.25),
-        )
-        reversion = (
-            (50.0 - evidence["rsi"]) / 50.0,
-            max(-1.0, min(1.0, (0.5 - evidence["bb_pctb"]) * 2.0)),
-            -squash(evidence["ret_z"], 2.0),
-        )
-        style = context.params.get("style")
-        signals: tuple[float, ...]
-        if style == MOMENTUM:
-            signals = momentum
-        elif style == MEAN_REVERSION:
-            signals = reversion
-        else:
-            signals = momentum + reversion
-        score = sum(signals) / len(signals)
-        agreeing = sum(1 for s in signals if s * score > 0) / len(signals)
-        confidence = 0.2 + 0.6 * agreeing * min(1.0, abs(score) * 2.0)
-        label = style or "blend"
-        return Verdict(
-            score=score,
-            confidence=confidence,
-            recommendations=(f"{label}: {'long' if score > 0 else 'short'} bias {score:+.2f}",),
-        )
+        style = self.style_of(context.params)
+        e = evidence
+        score, confidence, flat = technical_one(
+            e["close"], e["sma"], e["ema"], e["macd_hist"], e["atr"], e["rsi"], e["bb_pctb"],
+            e["ret_z"], style_code(style),
+        )  # fmt: skip
+        return _verdict(score, confidence, flat, style)
+
+    def score_many(self, batch: PlanetBatch, rows: np.ndarray) -> list[Verdict] | None:
+        """Verdicts of the batch's instruments ``rows``: one kernel call over arrays."""
+        if type(self).score is not TechnicalPlanet.score:
+            return None  # a subclass changed the formula: the loop asks it one by one
+        styles = [self.style_of(batch.params_of(i)) for i in rows.tolist()]
+        codes = np.array([style_code(s) for s in styles], dtype=np.int64)
+        c = [np.ascontiguousarray(batch.column(m)[rows]) for m in self.moons[:8]]
+        score, confidence, flat = empty_outputs(len(rows))
+        technical_many(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], codes, score, confidence,
+                       flat)  # fmt: skip
+        return [
+            _verdict(s, c, f, style)
+            for s, c, f, style in zip(
+                score.tolist(), confidence.tolist(), flat.tolist(), styles, strict=True
+            )
+        ]
+
+
+def _verdict(score: float, confidence: float, flat: bool, style: object) -> Verdict:
+    if flat:
+        return Verdict(0.0, 0.0, _FLAT)
+    label = style or "blend"
+    return Verdict(
+        score=score,
+        confidence=confidence,
+        recommendations=(f"{label}: {'long' if score > 0 else 'short'} bias {score:+.2f}",),
+    )

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+import numpy as np
+
 from planets import MEAN_REVERSION, MOMENTUM
 
 
@@ -70,6 +72,56 @@ class RoutingTree:
             path += ["Fundamental", "Sentiment"]
             planets.append("sentiment")
         elif _finite(volume_z) and abs(volume_z) >= self.event_threshold:
+            path += ["Fundamental", "Events"]
+            planets.append("execution")
+        planets.append("risk")
+        return Route(planets=tuple(planets), params=params, path=tuple(path))
+
+    def route_many(
+        self, columns: Mapping[str, np.ndarray], has_headlines: np.ndarray
+    ) -> list[Route]:
+        """:meth:`route` for many instruments: the tree's tests run over arrays.
+
+        Args:
+            columns: Moon columns (``close``, ``sma``, ``atr``, ``volume_z``), one value per
+                instrument.
+            has_headlines: Whether each instrument has headlines.
+        """
+        n = len(has_headlines)
+        nan = np.full(n, np.nan)
+        close, sma = columns.get("close", nan), columns.get("sma", nan)
+        atr, volume_z = columns.get("atr", nan), columns.get("volume_z", nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            usable = np.isfinite(close) & np.isfinite(sma) & np.isfinite(atr) & (atr > 0)
+            trend = usable & (np.abs(close - sma) / atr >= self.trend_threshold)
+            event = np.isfinite(volume_z) & (np.abs(volume_z) >= self.event_threshold)
+        style = np.where(usable, np.where(trend, 1, 2), 0)
+        branch = np.where(has_headlines, 1, np.where(event, 2, 0))
+        table: dict[tuple[int, int], Route] = {}
+        routes = []
+        for key in zip(style.tolist(), branch.tolist(), strict=True):
+            if key not in table:
+                table[key] = self._route_of(*key)
+            routes.append(table[key])
+        return routes
+
+    @staticmethod
+    def _route_of(style: int, branch: int) -> Route:
+        """The route of one leaf combination (style: 0 warming up, 1 momentum, 2 mean
+        reversion; branch: 0 none, 1 sentiment, 2 events), as :meth:`route` builds it."""
+        planets = ["technical"]
+        path = ["Market", "Technical"]
+        params: dict[str, dict[str, object]] = {}
+        if style == 0:
+            path.append("WarmingUp")
+        else:
+            chosen = MOMENTUM if style == 1 else MEAN_REVERSION
+            path.append("Momentum" if style == 1 else "MeanReversion")
+            params["technical"] = {"style": chosen}
+        if branch == 1:
+            path += ["Fundamental", "Sentiment"]
+            planets.append("sentiment")
+        elif branch == 2:
             path += ["Fundamental", "Events"]
             planets.append("execution")
         planets.append("risk")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
@@ -28,6 +29,7 @@ from sun.llm import (
     parse_model_spec,
 )
 from sun.resilience import ChainPolicy, Council, FallbackChain, HealthBoard, default_variants
+from sun.universe import PortfolioLimits, UniverseEngine
 
 
 class Sun:
@@ -251,6 +253,36 @@ class Sun:
         result = self.graph.invoke(state, config, context=self.context)
         decision: SunDecision = result["decision"]
         return decision
+
+    @functools.cached_property
+    def universe(self) -> UniverseEngine:
+        """The universe engine of :meth:`decide_universe` (streaming moons, reflex book)."""
+        return UniverseEngine()
+
+    def decide_universe(
+        self,
+        snapshot: MarketSnapshot,
+        instruments: Sequence[str] | None = None,
+        *,
+        positions: Mapping[str, float] | None = None,
+        rejected: Mapping[str, str] | None = None,
+        portfolio: PortfolioLimits | None = None,
+    ) -> dict[str, SunDecision]:
+        """Decide every instrument of ``snapshot`` (or ``instruments``) in one vectorized pass.
+
+        Without reflex alerts and ``portfolio``, each decision equals
+        ``decide(snapshot, instrument, position=...)``. Instruments with a gap or a halted
+        last bar, and the ``rejected`` ones, get flat "no data" decisions with the reason.
+        See :class:`sun.universe.UniverseEngine`.
+        """
+        return self.universe.decide(
+            self.context,
+            snapshot,
+            instruments,
+            positions=positions,
+            rejected=rejected,
+            portfolio=portfolio,
+        )
 
     def add_sink(self, sink: Callable[[SunDecision], None]) -> None:
         """Call ``sink(decision)`` after every decision (journals, memories, learners)."""

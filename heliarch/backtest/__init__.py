@@ -18,18 +18,34 @@ from heliarch.backtest._metrics import (
 from heliarch.backtest._plot import plot_equity
 from heliarch.backtest._result import BacktestConfig, BacktestResult
 from heliarch.backtest._run import run_backtest
+from heliarch.backtest._universe_data import bundled_universe
+from heliarch.backtest._universe_run import (
+    EQUAL_WEIGHT,
+    UNIVERSE_STRATEGY,
+    UniverseBacktestConfig,
+    UniverseBacktestResult,
+    plot_universe,
+    run_universe_backtest,
+)
 
 __all__ = [
     "BUY_AND_HOLD",
+    "EQUAL_WEIGHT",
     "SMA_CROSS",
     "STRATEGY",
+    "UNIVERSE_STRATEGY",
+    "UniverseBacktestConfig",
+    "UniverseBacktestResult",
     "BacktestConfig",
     "BacktestResult",
     "Metrics",
+    "bundled_universe",
     "compute_metrics",
     "equity_from_positions",
     "plot_equity",
+    "plot_universe",
     "run_backtest",
+    "run_universe_backtest",
     "sma_cross_positions",
     "years_between",
 ]

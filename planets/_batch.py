@@ -1,0 +1,152 @@
+"""``PlanetBatch``: what a planet may see of many instruments at one time, as columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from bus import MarketSnapshot, PlanetReport
+from planets._base import Planet, PlanetContext, Verdict
+from planets._limits import RiskLimits
+
+
+@dataclass(frozen=True)
+class PlanetBatch:
+    """Many instruments at one ``as_of``: moon columns, and per-instrument views and params.
+
+    Attributes:
+        instruments: Instrument names; row ``i`` of every column belongs to ``instruments[i]``.
+        as_of: The decision time (nothing after it is visible).
+        moons: Moon column -> float64 array of shape ``(len(instruments),)``; NaN = warming up.
+        snapshot: The snapshot of every instrument (their last bars, headlines and books).
+        view: The snapshot part a planet may read for one instrument (as in a single decision).
+        limits: Risk limits.
+        params: Per-instrument routing parameters (empty mappings by default).
+    """
+
+    instruments: tuple[str, ...]
+    as_of: datetime
+    moons: Mapping[str, np.ndarray]
+    snapshot: MarketSnapshot
+    view: Callable[[str], MarketSnapshot]
+    limits: RiskLimits = field(default_factory=RiskLimits)
+    params: Sequence[Mapping[str, Any]] = ()
+
+    def __post_init__(self) -> None:
+        n = len(self.instruments)
+        for name, column in self.moons.items():
+            if np.shape(column) != (n,):
+                raise ValueError(
+                    f"moon column {name!r} has shape {np.shape(column)} for {n} instruments "
+                    f"({_first_missing(column, self.instruments)})"
+                )
+        if self.params and len(self.params) != n:
+            raise ValueError(f"{len(self.params)} params for {n} instruments")
+
+    def __len__(self) -> int:
+        return len(self.instruments)
+
+    def params_of(self, index: int) -> Mapping[str, Any]:
+        """Routing parameters of instrument ``index``."""
+        return self.params[index] if self.params else {}
+
+    def column(self, name: str) -> np.ndarray:
+        """One moon column (all NaN when the panel lacks it: "no data", never zero)."""
+        column = self.moons.get(name)
+        return np.full(len(self), np.nan) if column is None else np.asarray(column)
+
+    def row(self, index: int) -> dict[str, float]:
+        """The moon values of instrument ``index`` (as a single decision sees them)."""
+        return {name: float(column[index]) for name, column in self.moons.items()}
+
+    def context(self, index: int) -> PlanetContext:
+        """The :class:`PlanetContext` a single decision would give for instrument ``index``."""
+        instrument = self.instruments[index]
+        return PlanetContext(
+            instrument=instrument,
+            as_of=self.as_of,
+            moons=self.row(index),
+            snapshot=self.view(instrument),
+            limits=self.limits,
+            params=self.params_of(index),
+        )
+
+
+def _first_missing(column: object, instruments: tuple[str, ...]) -> str:
+    values = np.asarray(column)
+    size = int(values.size)
+    if values.ndim == 1 and size < len(instruments):
+        return f"instrument {size} ({instruments[size]!r}) has no value"
+    return "expected one value per instrument"
+
+
+@runtime_checkable
+class VectorPlanet(Protocol):
+    """A planet whose scoring math runs over arrays (many instruments in one kernel call)."""
+
+    def score_many(self, batch: PlanetBatch, rows: np.ndarray) -> list[Verdict] | None:
+        """Verdicts of the instruments ``rows`` (indices into the batch, all with complete
+        evidence), or None when this planet's ``score`` was overridden (use the loop)."""
+        ...
+
+
+def select_many(planet: Planet, batch: PlanetBatch) -> list[dict[str, float]]:
+    """Per instrument, the finite moon values ``planet`` reads (as :meth:`Planet.select`)."""
+    names = planet.moons
+    if not names:
+        return [{} for _ in batch.instruments]
+    stacked = np.stack([batch.column(name) for name in names])
+    finite = np.isfinite(stacked)
+    values = stacked.tolist()
+    if finite.all():
+        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+    ok = finite.T.tolist()
+    return [
+        {name: float(value) for name, value, good in zip(names, row, mask, strict=True) if good}
+        for row, mask in zip(zip(*values, strict=True), ok, strict=True)
+    ]
+
+
+def report_many(planet: Planet, batch: PlanetBatch) -> list[PlanetReport]:
+    """``planet``'s report on every instrument of ``batch``, equal to one ``report`` each.
+
+    A :class:`VectorPlanet` scores all instruments with complete evidence in one array call;
+    any other planet is asked one instrument at a time with the context a single decision
+    would give it.
+    """
+    if not isinstance(planet, VectorPlanet) or not planet.moons:
+        return [planet.report(batch.context(i)) for i in range(len(batch))]
+    evidence = select_many(planet, batch)
+    missing = [planet.missing(e) for e in evidence]
+    rows = np.array([i for i, m in enumerate(missing) if not m], dtype=np.int64)
+    verdicts = planet.score_many(batch, rows)
+    if verdicts is None:
+        return [planet.report(batch.context(i)) for i in range(len(batch))]
+    scored = dict(zip(rows.tolist(), verdicts, strict=True))
+    reports = []
+    for i, instrument in enumerate(batch.instruments):
+        context = _light_context(batch, i, instrument, evidence[i])
+        if missing[i]:
+            reason = f"no data: {', '.join(missing[i])} unavailable"
+            reports.append(planet.no_data(context, evidence[i], reason))
+        else:
+            reports.append(planet.package(context, evidence[i], scored[i]))
+    return reports
+
+
+def _light_context(
+    batch: PlanetBatch, index: int, instrument: str, evidence: Mapping[str, float]
+) -> PlanetContext:
+    """A context naming instrument and time (all a report's packaging reads)."""
+    return PlanetContext(
+        instrument=instrument,
+        as_of=batch.as_of,
+        moons=evidence,
+        snapshot=batch.snapshot,
+        limits=batch.limits,
+        params=batch.params_of(index),
+    )

@@ -1,0 +1,227 @@
+"""The universe's moons: every instrument's panel row, one warp call per tick when possible.
+
+The first snapshot (or a new instrument list) warms a :class:`moons.StreamingPanel` up from
+each history. A later snapshot whose histories each grew by exactly one bar (the previous
+last bar unchanged) advances every instrument with ONE compiled call. An instrument whose
+history did anything else (a gap, a revision, no new bar) is detached from the stream and
+computed by the cached batch pass, exactly as a single decision computes it; the stream is
+rebuilt when too many are detached. Streaming and batch share one kernel, so every row
+equals ``sun.compute_panel``'s.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+import moons
+from bus import BarSeries, MarketSnapshot
+from sun._panel import _benchmark_close
+
+
+@dataclass(frozen=True)
+class _LastBars:
+    """The newest bar of every instrument, plus what identifies each history's end."""
+
+    length: np.ndarray
+    stamp: np.ndarray
+    prev_stamp: np.ndarray
+    prev_close: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+
+def last_bars(series: Sequence[BarSeries]) -> _LastBars:
+    """The last bars of ``series`` as arrays (one Python read per field and instrument)."""
+    nat = np.datetime64("NaT", "ns")
+    return _LastBars(
+        length=np.array([len(s) for s in series], dtype=np.int64),
+        stamp=np.array([s.timestamps[-1] for s in series], dtype="datetime64[ns]"),
+        prev_stamp=np.array(
+            [s.timestamps[-2] if len(s) > 1 else nat for s in series], dtype="datetime64[ns]"
+        ),
+        prev_close=np.array([s.close[-2] if len(s) > 1 else np.nan for s in series]),
+        open=np.array([s.open[-1] for s in series]),
+        high=np.array([s.high[-1] for s in series]),
+        low=np.array([s.low[-1] for s in series]),
+        close=np.array([s.close[-1] for s in series]),
+        volume=np.array([s.volume[-1] for s in series]),
+    )
+
+
+class UniverseMoons:
+    """Panel rows of many instruments, kept streaming between ticks (thread-safe).
+
+    Args:
+        spec: The moon panel parameters.
+        cache: The moon cache of the batch pass (detached instruments).
+        detach_limit: Rebuild the stream when more than this fraction is detached.
+    """
+
+    def __init__(
+        self,
+        spec: moons.PanelSpec = moons.DEFAULT_PANEL,
+        cache: moons.MoonCache = moons.DEFAULT_CACHE,
+        detach_limit: float = 0.1,
+    ) -> None:
+        self.spec = spec
+        self.cache = cache
+        self.detach_limit = detach_limit
+        self.columns: tuple[str, ...] = ("close", *moons.panel_columns(spec))
+        self._lock = threading.Lock()
+        self._names: tuple[str, ...] = ()
+        self._panel: moons.StreamingPanel | None = None
+        self._bench = False
+        self._seen: _LastBars | None = None
+        self._rows = np.empty((0, len(self.columns)))
+        self._detached = np.zeros(0, dtype=np.bool_)
+        self._bench_seen: tuple[int, np.datetime64, float] | None = None
+        self.stats = {"warmups": 0, "stream_updates": 0, "batch_rows": 0}
+
+    def rows(
+        self, snapshot: MarketSnapshot, names: tuple[str, ...], bars: _LastBars | None = None
+    ) -> np.ndarray:
+        """The ``(len(names), len(self.columns))`` panel at each instrument's last bar.
+
+        Args:
+            snapshot: The market data.
+            names: The instruments, in row order.
+            bars: ``last_bars`` of those instruments, if already gathered.
+        """
+        series = [snapshot.bars[name] for name in names]
+        bars = bars if bars is not None else last_bars(series)
+        with self._lock:
+            bench = self._stream_benchmark(snapshot, names, bars)
+            if bench is None:
+                benches = [_benchmark_close(s, snapshot.benchmark) for s in series]
+                self._warm_up(names, series, bars, benches)
+            else:
+                self._advance(snapshot, series, bars, bench)
+            self._bench_seen = _bench_end(snapshot.benchmark)
+            return self._rows.copy()
+
+    def _stream_benchmark(
+        self, snapshot: MarketSnapshot, names: tuple[str, ...], bars: _LastBars
+    ) -> np.ndarray | None:
+        """The benchmark close at each instrument's last bar (NaN where it has none; ones
+        for a stream without benchmark), or None when the stream cannot continue."""
+        if self._panel is None or self._seen is None or names != self._names:
+            return None
+        if self._detached.mean() > self.detach_limit:
+            return None
+        benchmark = snapshot.benchmark
+        if (benchmark is not None) != self._bench:
+            return None
+        if not _bench_continues(benchmark, self._bench_seen):
+            return None
+        if benchmark is None:
+            return np.ones(len(names))
+        index = np.searchsorted(benchmark.timestamps, bars.stamp)
+        inside = index < len(benchmark)
+        index = np.where(inside, index, 0)
+        aligned = inside & (benchmark.timestamps[index] == bars.stamp)
+        return np.where(aligned, benchmark.close[index], np.nan)
+
+    def _warm_up(
+        self,
+        names: tuple[str, ...],
+        series: list[BarSeries],
+        bars: _LastBars,
+        benches: list[np.ndarray | None],
+    ) -> None:
+        """Replay every history into a fresh stream; with a benchmark covering only some
+        instruments (one stream call needs all or none) every row takes the batch path."""
+        self._names, self._seen = names, bars
+        self._rows = np.empty((len(names), len(self.columns)))
+        self._detached = np.ones(len(names), dtype=np.bool_)
+        covered = [b for b in benches if b is not None]
+        if covered and len(covered) != len(benches):
+            self._panel, self._bench = None, False
+            self._batch(np.arange(len(names)), series, benches)
+            return
+        panel = moons.StreamingPanel(len(names), self.spec)
+        raw = panel.warmup_from([_ohlcv(s) for s in series], covered or None)
+        self._rows[:, 0] = bars.close
+        self._rows[:, 1:] = raw
+        self._panel, self._bench = panel, bool(covered)
+        self._detached[:] = False
+        self.stats["warmups"] += 1
+
+    def _advance(
+        self,
+        snapshot: MarketSnapshot,
+        series: list[BarSeries],
+        bars: _LastBars,
+        bench: np.ndarray,
+    ) -> None:
+        seen = self._seen
+        assert seen is not None and self._panel is not None
+        same = (bars.length == seen.length) & (bars.stamp == seen.stamp)
+        same &= bars.close == seen.close
+        grew = (bars.length == seen.length + 1) & (bars.prev_stamp == seen.stamp)
+        grew &= (bars.prev_close == seen.close) & np.isfinite(bench)
+        if same.all():
+            return
+        stream = grew & ~self._detached
+        if stream.any():
+            out = self._panel.update(
+                np.where(stream, bars.open, 1.0),
+                np.where(stream, bars.high, 1.0),
+                np.where(stream, bars.low, 1.0),
+                np.where(stream, bars.close, 1.0),
+                np.where(stream, bars.volume, 0.0),
+                np.where(stream, bench, 1.0) if self._bench else None,
+            )  # rows not streamed get a placeholder bar: they are detached below, never read
+            self._rows[stream, 0] = bars.close[stream]
+            self._rows[stream, 1:] = out[stream]
+            self.stats["stream_updates"] += 1
+        # every row the stream did not advance is now stale in it: detach and batch it
+        self._detached |= ~stream
+        stale = np.flatnonzero(~stream & ~same)
+        benches = [
+            _benchmark_close(s, snapshot.benchmark) if stale_row else None
+            for s, stale_row in zip(series, ~stream & ~same, strict=True)
+        ]
+        self._batch(stale, series, benches)
+        self._seen = bars
+
+    def _batch(
+        self, indices: np.ndarray, series: list[BarSeries], benches: list[np.ndarray | None]
+    ) -> None:
+        for i in indices.tolist():
+            row = moons.last_panel_row(_ohlcv(series[i]), self.spec, benches[i], self.cache)
+            self._rows[i, 0] = float(series[i].close[-1])
+            self._rows[i, 1:] = [row[c] for c in self.columns[1:]]
+        self.stats["batch_rows"] += len(indices)
+
+
+def _bench_end(benchmark: BarSeries | None) -> tuple[int, np.datetime64, float] | None:
+    if benchmark is None:
+        return None
+    return len(benchmark), benchmark.timestamps[-1], float(benchmark.close[-1])
+
+
+def _bench_continues(
+    benchmark: BarSeries | None, seen: tuple[int, np.datetime64, float] | None
+) -> bool:
+    """The benchmark kept the bars the stream saw (it may have grown): beta stays valid."""
+    if benchmark is None or seen is None:
+        return benchmark is None and seen is None
+    length, stamp, close = seen
+    return (
+        len(benchmark) >= length
+        and benchmark.timestamps[length - 1] == stamp
+        and float(benchmark.close[length - 1]) == close
+    )
+
+
+def _ohlcv(series: BarSeries) -> moons.Ohlcv:
+    return moons.Ohlcv(
+        open=series.open, high=series.high, low=series.low, close=series.close, volume=series.volume
+    )
