@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from bus._csv import csv_chunks
 from bus._errors import DataValidationError
 from bus._instrument import InstrumentId, instrument_id
 
@@ -214,18 +214,7 @@ class BarSeries(BaseModel):
         validated, never repaired.
         """
         instrument = checked_instrument(instrument)
-        columns = {str(c).lower(): c for c in frame.columns}
-        arrays: dict[str, Any] = {}
-        for name in (*PRICE_FIELDS, "volume"):
-            if name not in columns:
-                raise DataValidationError(
-                    instrument=instrument,
-                    timestamp=None,
-                    field=name,
-                    reason=f"column missing (have {list(frame.columns)})",
-                )
-            arrays[name] = _numeric_column(frame, columns[name], name, instrument)
-        return cls(instrument=instrument, timestamps=_timestamps(frame, instrument), **arrays)
+        return cls(instrument=instrument, **_frame_arrays(frame, instrument))
 
     @classmethod
     def from_csv(cls, path: str | Path, instrument: str) -> BarSeries:
@@ -237,9 +226,23 @@ class BarSeries(BaseModel):
                 column and value).
         """
         source = str(path)
+        instrument = checked_instrument(instrument)
+
+        def fail(field: str, reason: str) -> DataValidationError:
+            return DataValidationError(
+                instrument=instrument, timestamp=None, field=field, reason=reason
+            )
+
         try:
-            frame = _read_csv(Path(path), instrument)
-            return cls.from_dataframe(frame, instrument)
+            parts = [
+                _frame_arrays(chunk, instrument, first)
+                for first, chunk in csv_chunks(Path(path), fail)
+            ]
+            if not parts:
+                raise fail("<file>", "no bar rows (only a header)")
+            columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+            del parts
+            return cls(instrument=instrument, **columns)
         except DataValidationError as error:
             raise error.with_source(source) from error.__cause__
 
@@ -254,7 +257,26 @@ def checked_instrument(value: object) -> str:
         ) from None
 
 
-def _numeric_column(frame: pd.DataFrame, column: Any, name: str, instrument: str) -> np.ndarray:
+def _frame_arrays(frame: pd.DataFrame, instrument: str, first_row: int = 0) -> dict[str, Any]:
+    """Timestamps and OHLCV of ``frame`` as arrays; ``first_row`` numbers its rows in errors."""
+    columns = {str(c).lower(): c for c in frame.columns}
+    arrays: dict[str, Any] = {}
+    for name in (*PRICE_FIELDS, "volume"):
+        if name not in columns:
+            raise DataValidationError(
+                instrument=instrument,
+                timestamp=None,
+                field=name,
+                reason=f"column missing (have {list(frame.columns)})",
+            )
+        arrays[name] = _numeric_column(frame, columns[name], name, instrument, first_row)
+    arrays["timestamps"] = _timestamps(frame, instrument, first_row)
+    return arrays
+
+
+def _numeric_column(
+    frame: pd.DataFrame, column: Any, name: str, instrument: str, first_row: int = 0
+) -> np.ndarray:
     """One column as float64; a cell that is not a number raises naming row and value."""
     values = frame[column]
     numbers = pd.to_numeric(values, errors="coerce")
@@ -266,14 +288,14 @@ def _numeric_column(frame: pd.DataFrame, column: Any, name: str, instrument: str
             timestamp=None,
             field=name,
             reason=(
-                f"row {row} (index {frame.index[row]!r}), column {str(column)!r}: "
+                f"row {first_row + row} (index {frame.index[row]!r}), column {str(column)!r}: "
                 f"value {values.iloc[row]!r} is not a number"
             ),
         )
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _timestamps(frame: pd.DataFrame, instrument: str) -> np.ndarray:
+def _timestamps(frame: pd.DataFrame, instrument: str, first_row: int = 0) -> np.ndarray:
     """The index as timestamps; an unreadable one raises naming its row and value."""
     try:
         return pd.to_datetime(frame.index).to_numpy()
@@ -283,43 +305,11 @@ def _timestamps(frame: pd.DataFrame, instrument: str) -> np.ndarray:
             try:
                 pd.to_datetime([label])
             except (ValueError, TypeError, OverflowError):
-                reason = f"row {row}: value {label!r} is not a timestamp"
+                reason = f"row {first_row + row}: value {label!r} is not a timestamp"
                 break
         raise DataValidationError(
             instrument=instrument, timestamp=None, field="timestamps", reason=reason
         ) from error
-
-
-def _read_csv(path: Path, instrument: str) -> pd.DataFrame:
-    """The CSV at ``path`` as a DataFrame; every failure is a :class:`DataValidationError`."""
-    instrument = checked_instrument(instrument)
-
-    def fail(field: str, reason: str) -> DataValidationError:
-        return DataValidationError(
-            instrument=instrument, timestamp=None, field=field, reason=reason
-        )
-
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise fail("<file>", f"cannot read: {type(error).__name__}: {error.strerror}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        column = data[: error.start].rsplit(b"\n", 1)[-1].count(b",")
-        value = data[error.start : error.end + 8]
-        raise fail(
-            "<encoding>",
-            f"not UTF-8: line {line}, column {column}, byte {error.start}: value {value!r}",
-        ) from None
-    if not text.strip():
-        raise fail("<file>", "the file is empty (expected a header and bar rows)")
-    try:
-        return pd.read_csv(io.StringIO(text), index_col=0)
-    except Exception as error:  # pandas raises many types for unparsable text
-        reason = " ".join(str(error).split()) or type(error).__name__
-        raise fail("<file>", f"not a readable CSV: {reason}") from None
 
 
 def load_csv(path: str | Path, instrument: str) -> BarSeries:

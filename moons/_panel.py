@@ -80,17 +80,46 @@ def batch_panel(
     return dict(result)
 
 
+LONG_HISTORY = 100_000
+"""Histories longer than this are not kept whole by :func:`last_panel_row`: it streams them."""
+_STREAM_CHUNK = 16_384
+
+
 def last_panel_row(
     ohlcv: Ohlcv,
     spec: PanelSpec = DEFAULT_PANEL,
     benchmark_close: np.ndarray | None = None,
     cache: MoonCache | None = DEFAULT_CACHE,
 ) -> dict[str, float]:
-    """The panel values at the last bar (decision time). Raises ValueError on an empty history."""
+    """The panel values at the last bar (decision time). Raises ValueError on an empty history.
+
+    A history longer than :data:`LONG_HISTORY` bars is run through the same compiled pass in
+    chunks, keeping only the state and one chunk of output (memory stays flat for millions of
+    bars; such results are not cached).
+    """
     if len(ohlcv) == 0:
         raise ValueError("last_panel_row: empty history has no last bar")
+    if len(ohlcv) > LONG_HISTORY:
+        return _streamed_last_row(ohlcv, spec, _benchmark(benchmark_close, len(ohlcv)))
     cols = batch_panel(ohlcv, spec, benchmark_close, cache)
     return {name: float(arr[-1]) for name, arr in cols.items()}
+
+
+def _streamed_last_row(ohlcv: Ohlcv, spec: PanelSpec, bench: np.ndarray | None) -> dict[str, float]:
+    """The last row of ``batch_panel``, computed chunk by chunk from one carried state."""
+    ip, fp, state_len = _layout(spec)
+    state = np.zeros(state_len)
+    out = np.empty((N_COLS, _STREAM_CHUNK))
+    closes = bench if bench is not None else ohlcv.close
+    n = len(ohlcv)
+    for start in range(0, n, _STREAM_CHUNK):
+        stop = min(n, start + _STREAM_CHUNK)
+        part = slice(start, stop)
+        panel_run(state, ip, fp, ohlcv.open[part], ohlcv.high[part], ohlcv.low[part],
+                  ohlcv.close[part], ohlcv.volume[part], closes[part], bench is not None,
+                  out[:, : stop - start])  # fmt: skip
+        last = stop - start - 1
+    return {name: float(out[j, last]) for j, name in enumerate(PANEL_COLUMNS)}
 
 
 def _bar_error(code: int, fields: tuple[np.ndarray, ...]) -> str:

@@ -7,6 +7,7 @@ import pytest
 from _helpers import synthetic_benchmark
 
 import moons
+from bus import BarSeries
 from moons import (
     DEFAULT_PANEL,
     MOONS,
@@ -141,3 +142,23 @@ def test_ohlcv_validation():
     src = np.ones(3)
     Ohlcv(src, src, src, src, src)
     assert src.flags.writeable  # the caller's arrays are not frozen
+
+
+def test_a_long_history_streams_to_the_same_last_row(goog_ohlcv_for_long: Ohlcv) -> None:
+    """Past LONG_HISTORY bars the last row is computed chunk by chunk: same values, flat memory."""
+    from moons._panel import LONG_HISTORY
+
+    assert len(goog_ohlcv_for_long) > LONG_HISTORY
+    streamed = last_panel_row(goog_ohlcv_for_long, cache=None)
+    whole = {k: float(v[-1]) for k, v in batch_panel(goog_ohlcv_for_long, cache=None).items()}
+    assert streamed.keys() == whole.keys()
+    for name, value in whole.items():
+        assert streamed[name] == value or (np.isnan(value) and np.isnan(streamed[name])), name
+
+
+@pytest.fixture(scope="module")
+def goog_ohlcv_for_long(goog: BarSeries) -> Ohlcv:
+    reps = 50  # 2,148 bars x 50 > LONG_HISTORY
+    return Ohlcv(
+        *(np.tile(a, reps) for a in (goog.open, goog.high, goog.low, goog.close, goog.volume))
+    )
