@@ -90,6 +90,9 @@ app.command()(replay)
 
 
 from heliarch._cli_prompts import prompts_app  # noqa: E402
+from heliarch._cli_usage import usage  # noqa: E402
+
+app.command()(usage)
 
 app.add_typer(prompts_app, name="prompts")
 

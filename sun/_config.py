@@ -11,6 +11,7 @@ import moons
 from bus import MoonPanel, SunDecision
 from sun._routing import Router, RoutingTree
 from sun.llm import LlmResponseCache
+from sun.mesh import MeshConfig
 from sun.resilience import ChainPolicy, Council, HealthEvent
 
 if TYPE_CHECKING:
@@ -52,6 +53,8 @@ class ModelConfig:
             decision uses its arm (recorded in ``decision.prompt``). Needs an LLM sun model.
         clock: Time source (seconds) of breaker cool-downs, shedding and level deadlines;
             ``time.monotonic`` by default. Tests inject a manual clock instead of sleeping.
+        mesh: Model mesh: metadata and prices, quick/deep tier routing with refinement,
+            budgets and rate limits (see :mod:`sun.mesh`). None: the chain as configured.
     """
 
     chat_model: Any = None
@@ -60,6 +63,7 @@ class ModelConfig:
     llm_cache: LlmResponseCache | None = None
     prompt_experiment: LiveExperiment | None = None
     clock: Callable[[], float] = time.monotonic
+    mesh: MeshConfig | None = None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from sun.llm import (
     default_model_spec,
     parse_model_spec,
 )
+from sun.mesh import Mesh, choose_model
 from sun.resilience import ChainPolicy, Council, FallbackChain, HealthBoard, default_variants
 
 
@@ -83,6 +84,8 @@ class Sun:
             recaller=hooks.recaller,
             sinks=list(hooks.sinks),
         )
+        if self.models.mesh is not None:
+            self._attach_mesh()
         if self.models.prompt_experiment is not None:
             self._attach_experiment()
         self._stack = ExitStack()
@@ -114,6 +117,19 @@ class Sun:
         for level in chain.levels:
             level.reasoner.experiment = self.models.prompt_experiment
 
+    def _attach_mesh(self) -> None:
+        mesh_config = self.models.mesh
+        assert mesh_config is not None
+        mesh = Mesh.build(
+            mesh_config,
+            self.context.chain,
+            self._backup,
+            self.chain_policy,
+            health=self.health_board,
+            clock=self.models.clock,
+        )
+        self.context = replace(self.context, mesh=mesh)
+
     def _build(self, spec: str) -> tuple[str, StructuredLLM]:
         parsed = parse_model_spec(spec)
         if not parsed.is_llm:
@@ -132,7 +148,11 @@ class Sun:
     def _chain(self) -> FallbackChain | None:
         spec = parse_model_spec(self.model_spec)
         models: list[tuple[str, StructuredLLM]] = []
-        if self.models.chat_model is not None:
+        deep_tier = self.models.mesh.deep if self.models.mesh is not None else None
+        if deep_tier is not None:
+            assert self.models.mesh is not None
+            models.append(self._backup(choose_model(deep_tier, self.models.mesh.registry)))
+        elif self.models.chat_model is not None:
             models.append(self._structured(spec.label, self.models.chat_model))
         elif spec.is_llm:
             models.append(self._build(self.model_spec))

@@ -16,7 +16,7 @@ from heliarch.backtest._metrics import (
     years_between,
 )
 from heliarch.backtest._plot import plot_equity
-from heliarch.backtest._result import BacktestConfig, BacktestResult
+from heliarch.backtest._result import BacktestConfig, BacktestResult, usage_summary
 from heliarch.backtest._run import run_backtest
 
 __all__ = [
@@ -31,5 +31,6 @@ __all__ = [
     "plot_equity",
     "run_backtest",
     "sma_cross_positions",
+    "usage_summary",
     "years_between",
 ]

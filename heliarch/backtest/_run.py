@@ -144,6 +144,7 @@ def run_backtest(
         held = 0.0
         usage = LlmUsage()
         reasoners: dict[str, int] = {}
+        by_model: dict[str, LlmUsage] = {}
         history = {instrument: series}
         with sun:
             for step, i in enumerate(range(i0, i1 + 1)):
@@ -154,6 +155,10 @@ def run_backtest(
                 if capture is not None:
                     capture.append(decision)
                 usage = usage + decision.llm_usage
+                if decision.llm_usage != LlmUsage():
+                    by_model[decision.reasoner] = (
+                        by_model.get(decision.reasoner, LlmUsage()) + decision.llm_usage
+                    )
                 reasoners[decision.fallback_level] = reasoners.get(decision.fallback_level, 0) + 1
                 target = decision.target_position
                 if target == 0.0 or abs(target - held) >= config.rebalance_band:
@@ -194,6 +199,7 @@ def run_backtest(
             learning=learning_summary,
             reasoners=reasoners,
             memories=len(memory.long_term),
+            usage_by_model=by_model,
         )
     finally:
         if temp_dir is not None:
