@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bus import DataValidationError, instrument_file_stem, load_csv
+from bus import DataValidationError, SunDecision, instrument_file_stem, load_csv
 
 DATA_HELP = "CSV of OHLCV bars: timestamp, Open, High, Low, Close, Volume"
 
@@ -118,12 +118,18 @@ def backtest(
     ) as progress:
         task = progress.add_task(f"{series.instrument} walk-forward", total=None)
 
+        spent = [0.0]
+
         def step(done: int, total: int) -> None:
             if done % 10 == 0 or done == total:
-                progress.update(task, completed=done, total=total)
+                label = f"{series.instrument} walk-forward  LLM ${spent[0]:.4f}"
+                progress.update(task, completed=done, total=total, description=label)
+
+        def count(decision: SunDecision) -> None:
+            spent[0] += decision.llm_usage.cost_usd
 
         try:
-            result = run_backtest(series, config, on_step=step)
+            result = run_backtest(series, config, on_step=step, on_decision=count)
         except ValueError as error:
             err.print(f"[red]{error}[/red]")
             raise typer.Exit(2) from error

@@ -29,7 +29,8 @@ def _decisions_in(node: Any) -> Iterator[SunDecision]:
 
 def journal_usage(path: Path) -> dict[str, Any]:
     """Usage report over every decision in a JSONL journal."""
-    total, by_model, costs = LlmUsage(), {}, []
+    total, costs = LlmUsage(), []
+    by_model: dict[str, LlmUsage] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue

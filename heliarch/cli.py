@@ -33,6 +33,7 @@ def decide(
     model: str | None = typer.Option(None, help="sun model spec: local, quant, anthropic:<m>, ..."),
     policy: str = typer.Option("always", help="LLM policy: always | auto"),
     as_json: bool = typer.Option(False, "--json", help="print the decision as JSON"),
+    stream: bool = typer.Option(False, "--stream", help="show each step live as it happens"),
 ) -> None:
     """Make one decision through the whole hierarchy and show how it was reached."""
     from heliarch._render import render_decision
@@ -48,7 +49,12 @@ def decide(
         checkpoint="none",
         orchestration=OrchestrationConfig(llm_policy=parse_llm_policy(policy)),
     ) as sun:
-        decision = sun.decide(snapshot)
+        if stream:
+            from heliarch._cli_stream import stream_decision
+
+            decision = stream_decision(sun, snapshot, err_console if as_json else console)
+        else:
+            decision = sun.decide(snapshot)
     if as_json:
         print(decision.model_dump_json(indent=2))
     else:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import moons
 from bus import MoonPanel, SunDecision
 from sun._routing import Router, RoutingTree
+from sun._telemetry import Telemetry
 from sun.llm import LlmResponseCache
 from sun.mesh import MeshConfig
 from sun.resilience import ChainPolicy, Council, HealthEvent
@@ -117,8 +118,13 @@ class SunHooks:
         recaller: Memory hook of the recall node (e.g. ``UniversalMemory.recaller()``).
         sinks: Called with every decision (e.g. ``LearningLoop.sink``, a journal).
         health_listener: Called with every telemetry event (breaker transitions, sheds).
+        telemetry: OpenTelemetry traces and metrics (:class:`sun.Telemetry`); None: off, or
+            ``HELIARCH_TELEMETRY=console|otlp`` when ``telemetry_from_env`` is set.
+        telemetry_from_env: Read ``HELIARCH_TELEMETRY`` when ``telemetry`` is None.
     """
 
     recaller: Recaller | None = None
     sinks: Sequence[DecisionSink] = ()
     health_listener: Callable[[HealthEvent], None] | None = None
+    telemetry: Telemetry | None = None
+    telemetry_from_env: bool = True

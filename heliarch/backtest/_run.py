@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 import moons
-from bus import BarSeries, LlmUsage, MarketSnapshot, to_datetime
+from bus import BarSeries, LlmUsage, MarketSnapshot, SunDecision, to_datetime
 from heliarch.backtest._metrics import (
     BUY_AND_HOLD,
     SMA_CROSS,
@@ -74,6 +74,7 @@ def run_backtest(
     *,
     chat_model: Any = None,
     on_step: Callable[[int, int], None] | None = None,
+    on_decision: Callable[[SunDecision], None] | None = None,
     capture: list[Any] | None = None,
 ) -> BacktestResult:
     """Walk the sun forward over ``series`` (see the module docstring).
@@ -83,6 +84,7 @@ def run_backtest(
         config: Run parameters.
         chat_model: A LangChain chat model to use as the sun's LLM (tests, custom clients).
         on_step: Progress callback ``(done, total)``.
+        on_decision: Called with every decision (e.g. to show the running LLM cost).
         capture: If given, every ``SunDecision`` is appended to it.
     """
 
@@ -154,6 +156,8 @@ def run_backtest(
                 decision = sun.decide(snapshot, position=held)
                 if capture is not None:
                     capture.append(decision)
+                if on_decision is not None:
+                    on_decision(decision)
                 usage = usage + decision.llm_usage
                 if decision.llm_usage != LlmUsage():
                     by_model[decision.reasoner] = (
@@ -212,7 +216,7 @@ def _sun_chat_model(sun: Sun) -> Any:
     if chain is None:
         return None
     layer: Any = chain.primary.reasoner.llm
-    for _ in range(4):  # unwrap GuardedLLM / StructuredLLM layers down to the chat model
+    for _ in range(6):  # unwrap metering / GuardedLLM / StructuredLLM layers to the chat model
         inner = getattr(layer, "chat_model", None) or getattr(layer, "inner", None)
         if inner is None:
             return layer

@@ -20,7 +20,7 @@ from sun.mesh._budget import (
     RedisDayLedger,
 )
 from sun.mesh._caller import MeteredCaller, estimate_tokens, provider_of
-from sun.mesh._mesh import Mesh, MeshConfig
+from sun.mesh._mesh import Mesh, MeshConfig, meter_chain
 from sun.mesh._ratelimit import RateLimit, RateLimited, RateLimiter, retry_after_s
 from sun.mesh._tiers import Refinement, Tier, candidate_label, choose_model
 
@@ -44,6 +44,7 @@ __all__ = [
     "candidate_label",
     "choose_model",
     "estimate_tokens",
+    "meter_chain",
     "provider_of",
     "retry_after_s",
 ]

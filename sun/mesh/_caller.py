@@ -8,6 +8,7 @@ import math
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
+from sun._telemetry import Telemetry
 from sun.llm import ModelInfo, StructuredCaller, StructuredResult
 from sun.mesh._budget import Budget, Charge
 from sun.mesh._ratelimit import RateLimiter, retry_after_s
@@ -29,21 +30,23 @@ class MeteredCaller:
     Args:
         inner: The level's caller (a ``GuardedLLM``); kept as ``inner``.
         label: The model spec label.
-        info: The model's metadata (prices).
+        info: The model's metadata (prices); None: unknown model, calls are not priced.
         budget: Budgets to reserve in (None: unlimited).
         limiter: Provider rate limits (None: none).
         max_completion_tokens: The completion cap reserved per call.
+        telemetry: Traces each call (``llm.call`` span) and counts it (None: off).
     """
 
     def __init__(
         self,
         inner: StructuredCaller,
         label: str,
-        info: ModelInfo,
+        info: ModelInfo | None,
         *,
         budget: Budget | None = None,
         limiter: RateLimiter | None = None,
         max_completion_tokens: int = 512,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.inner = inner
         self.label = label
@@ -51,14 +54,26 @@ class MeteredCaller:
         self.budget = budget
         self.limiter = limiter
         self.max_completion_tokens = max_completion_tokens
+        self.telemetry = telemetry
 
     def invoke(self, messages: list[BaseMessage], schema: type[BaseModel]) -> StructuredResult:
         """One structured call within budget and rate limits; raises ``BudgetExhausted``."""
+        if self.telemetry is None:
+            return self._invoke(messages, schema)
+        with self.telemetry.span("llm.call", **{"heliarch.model": self.label}) as span:
+            result = self._invoke(messages, schema)
+            self.telemetry.record_call(span, self.label, result.usage)
+            return result
+
+    def _cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return 0.0 if self.info is None else self.info.cost_usd(prompt_tokens, completion_tokens)
+
+    def _invoke(self, messages: list[BaseMessage], schema: type[BaseModel]) -> StructuredResult:
         prompt_tokens = estimate_tokens("".join(str(m.content) for m in messages))
         worst = Charge(
             calls=1,
             tokens=prompt_tokens + self.max_completion_tokens,
-            usd=self.info.cost_usd(prompt_tokens, self.max_completion_tokens),
+            usd=self._cost(prompt_tokens, self.max_completion_tokens),
         )
         scope = self.budget.current() if self.budget is not None else None
         reservation = scope.reserve(worst) if scope is not None else None
@@ -71,9 +86,9 @@ class MeteredCaller:
                 scope.settle(reservation, Charge(calls=1))
             self._honour_retry_after(error)
             raise
-        usage = self.info.priced(result.usage)
+        usage = result.usage if self.info is None else self.info.priced(result.usage)
         if usage.cache_hits and not usage.calls:
-            saved = self.info.cost_usd(prompt_tokens, estimate_tokens(result.raw_text))
+            saved = self._cost(prompt_tokens, estimate_tokens(result.raw_text))
             usage = usage.model_copy(update={"cache_saved_usd": saved})
         if scope is not None and reservation is not None:
             actual = Charge(

@@ -11,6 +11,7 @@ from typing import Any
 
 from bus import FallbackAttempt, LlmUsage, PromptRef, ReasonedDecision
 from sun._reasoning import Reasoning, ReasonInputs
+from sun._telemetry import Telemetry
 from sun.llm import ModelRegistry, StructuredLLM
 from sun.mesh._budget import Budget, BudgetConfig, DecisionBudget
 from sun.mesh._caller import MeteredCaller
@@ -74,6 +75,7 @@ class Mesh:
         *,
         health: HealthBoard | None = None,
         clock: Callable[[], float] | None = None,
+        telemetry: Telemetry | None = None,
     ) -> Mesh:
         """Route the quick tier, and meter every level of both chains."""
         budget = Budget(config.budget) if config.budget is not None else None
@@ -95,21 +97,15 @@ class Mesh:
         mesh = cls(config, quick_chain, budget, limiter)
         for chain in (quick_chain, deep_chain):
             if chain is not None:
-                mesh.meter(chain)
+                meter_chain(
+                    chain,
+                    config.registry,
+                    budget=budget,
+                    limiter=limiter,
+                    telemetry=telemetry,
+                    max_completion_tokens=config.max_completion_tokens,
+                )
         return mesh
-
-    def meter(self, chain: FallbackChain) -> None:
-        """Put every level's calls behind pricing, the budget and the rate limits."""
-        for level in chain.levels:
-            info = self.config.registry.info(level.label)
-            level.reasoner.llm = MeteredCaller(
-                level.reasoner.llm,
-                level.label,
-                info,
-                budget=self.budget,
-                limiter=self.limiter,
-                max_completion_tokens=self.config.max_completion_tokens,
-            )
 
     @contextlib.contextmanager
     def decision(self) -> Iterator[DecisionBudget | None]:
@@ -168,3 +164,32 @@ class Mesh:
                 f"{quant.target_position:+.2f})"
             )
         return None
+
+
+def meter_chain(
+    chain: FallbackChain,
+    registry: ModelRegistry,
+    *,
+    strict: bool = True,
+    budget: Budget | None = None,
+    limiter: RateLimiter | None = None,
+    telemetry: Telemetry | None = None,
+    max_completion_tokens: int = 512,
+) -> None:
+    """Put every level's calls behind pricing, the budget, the rate limits and telemetry.
+
+    Args:
+        strict: An unknown model is an error (a mesh needs its metadata); otherwise it is
+            simply not priced.
+    """
+    for level in chain.levels:
+        info = registry.info(level.label) if strict or level.label in registry else None
+        level.reasoner.llm = MeteredCaller(
+            level.reasoner.llm,
+            level.label,
+            info,
+            budget=budget,
+            limiter=limiter,
+            max_completion_tokens=max_completion_tokens,
+            telemetry=telemetry,
+        )
