@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bus import LlmUsage, SunDecision
@@ -44,17 +44,23 @@ class Telemetry:
         self.metric_reader: Any = None
 
     @classmethod
-    def in_memory(cls) -> Telemetry:
-        """Spans in ``span_exporter`` (InMemorySpanExporter), metrics in ``metric_reader``."""
+    def in_memory(cls, *, batch: bool = False) -> Telemetry:
+        """Spans in ``span_exporter`` (InMemorySpanExporter), metrics in ``metric_reader``.
+
+        Args:
+            batch: Export spans from a background thread, as production exporters do (call
+                :meth:`finished_spans`, which flushes, to read them).
+        """
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import InMemoryMetricReader
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
         from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
         exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
         tracer_provider = TracerProvider()
-        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+        processor = BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
+        tracer_provider.add_span_processor(processor)
         telemetry = cls(tracer_provider, MeterProvider(metric_readers=[reader]))
         telemetry.span_exporter, telemetry.metric_reader = exporter, reader
         return telemetry
@@ -105,11 +111,16 @@ class Telemetry:
             return cls.otlp()
         raise ValueError(f"{TELEMETRY_ENV} must be off, console or otlp; got {value!r}")
 
-    @contextlib.contextmanager
-    def span(self, name: str, **attributes: Any) -> Iterator[Any]:
+    def finished_spans(self) -> list[Any]:
+        """The spans exported so far (in-memory telemetry only; flushes first)."""
+        if self.span_exporter is None:
+            raise ValueError("finished_spans needs Telemetry.in_memory()")
+        self.tracer_provider.force_flush()
+        return list(self.span_exporter.get_finished_spans())
+
+    def span(self, name: str, **attributes: Any) -> contextlib.AbstractContextManager[Any]:
         """A span, current inside the block (children nest under it)."""
-        with self.tracer.start_as_current_span(name, attributes=attributes) as span:
-            yield span
+        return self.tracer.start_as_current_span(name, attributes=attributes or None)
 
     def record_decision(self, span: Any, decision: SunDecision, elapsed_ms: float) -> None:
         """Decision attributes on ``span`` and the decision metrics."""

@@ -85,7 +85,7 @@ def test_traces_nest_decision_nodes_and_model_calls(
     telemetry = Telemetry.in_memory()
     with _sun(registry, telemetry=telemetry) as sun:
         decision = sun.decide(snapshot)
-    spans = telemetry.span_exporter.get_finished_spans()
+    spans = telemetry.finished_spans()
     by_name: dict[str, list[Any]] = {}
     for span in spans:
         by_name.setdefault(span.name, []).append(span)
