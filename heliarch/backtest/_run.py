@@ -51,6 +51,7 @@ from sun import (
     SunHooks,
     parse_llm_policy,
 )
+from sun.mesh import MeshConfig
 
 # -- the walk-forward -------------------------------------------------------------------------
 
@@ -73,6 +74,7 @@ def run_backtest(
     config: BacktestConfig | None = None,
     *,
     chat_model: Any = None,
+    mesh: MeshConfig | None = None,
     on_step: Callable[[int, int], None] | None = None,
     on_decision: Callable[[SunDecision], None] | None = None,
     capture: list[Any] | None = None,
@@ -83,6 +85,7 @@ def run_backtest(
         series: The instrument's full history (only the prefix up to each bar is shown).
         config: Run parameters.
         chat_model: A LangChain chat model to use as the sun's LLM (tests, custom clients).
+        mesh: Model mesh (tiers, refinement, budgets; its per-run budget is this backtest's).
         on_step: Progress callback ``(done, total)``.
         on_decision: Called with every decision (e.g. to show the running LLM cost).
         capture: If given, every ``SunDecision`` is appended to it.
@@ -133,11 +136,13 @@ def run_backtest(
             config.model,
             planets=planets,
             checkpoint="none",
-            models=ModelConfig(chat_model=chat_model),
+            models=ModelConfig(chat_model=chat_model, mesh=mesh),
             orchestration=orchestration,
             hooks=hooks,
         )
         distill_model = chat_model if chat_model is not None else _sun_chat_model(sun)
+        if mesh is not None:  # every mesh call is budgeted: lessons stay with the quant distiller
+            distill_model = None
         if distill_model is not None:
             loop.distiller = LlmDistiller(
                 distill_model, label=sun.model_spec, min_count=config.lesson_min_count

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -77,3 +78,25 @@ def test_usage_of_something_else_is_one_clear_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["usage", str(path)])
     assert result.exit_code == 2
     assert "no decisions found" in " ".join(result.output.split())
+
+
+def test_backtest_with_a_mesh_reports_cost_within_its_run_budget(goog: BarSeries) -> None:
+    from heliarch.backtest import BacktestConfig, run_backtest
+    from sun.mesh import BudgetConfig, BudgetLimits
+
+    model = ScriptedChatModel(script=[ANSWER], input_tokens=1000, output_tokens=100)
+    mesh = MeshConfig(
+        registry=ModelRegistry.default().with_models({"test:deep": PRICE}),
+        deep=Tier([("test:deep", model)]),
+        budget=BudgetConfig(per_run=BudgetLimits(usd=0.02)),
+    )
+    config = BacktestConfig(start=datetime(2010, 1, 1), end=datetime(2010, 2, 26))
+    decisions: list[Any] = []
+    report = run_backtest(goog, config, mesh=mesh, capture=decisions).report()
+    llm = report["llm"]
+    assert 0 < llm["cost_usd"] <= 0.02 and llm["calls"] == model.calls
+    assert llm["cost_per_decision_usd"] == round(llm["cost_usd"] / report["decisions"], 8)
+    assert report["llm_by_model"]["test:deep"]["calls"] == model.calls
+    last = decisions[-1]  # budget spent: the council (or quant) level went on, and says so
+    assert last.fallback_level in ("council", "quant") and last.llm_usage.calls == 0
+    assert "budget exhausted: per-run usd cap 0.02 reached" in last.rationale
