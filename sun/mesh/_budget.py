@@ -139,6 +139,34 @@ class MemoryLedger:
             return self._spent
 
 
+class DailyMemoryLedger(MemoryLedger):
+    """A day's ledger in this process: starts from zero when the UTC day (by ``clock``) turns."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.clock = clock
+        self._day = self._today()
+
+    def _today(self) -> str:
+        return datetime.fromtimestamp(self.clock(), UTC).date().isoformat()
+
+    def _roll(self) -> None:
+        today = self._today()
+        if today != self._day:
+            with self._lock:
+                self._day, self._spent = today, Charge()
+
+    def reserve(self, charge: Charge, limits: BudgetLimits) -> str | None:
+        """See :meth:`Ledger.reserve`."""
+        self._roll()
+        return super().reserve(charge, limits)
+
+    def spent(self) -> Charge:
+        """See :meth:`Ledger.spent`."""
+        self._roll()
+        return super().spent()
+
+
 _RESERVE = """
 local names = {'calls', 'tokens', 'usd'}
 for i = 1, 3 do
@@ -286,7 +314,7 @@ class Budget:
             day_ledger = (
                 RedisDayLedger.from_url(config.redis_url, config.key_prefix, config.clock)
                 if config.redis_url
-                else MemoryLedger()
+                else DailyMemoryLedger(config.clock)
             )
         self.day_ledger = day_ledger
 

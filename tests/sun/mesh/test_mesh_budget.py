@@ -61,11 +61,12 @@ def test_a_repair_within_the_decision_cap(
     assert any("per-decision calls cap 1 reached" in (a.error or "") for a in decision.attempts)
 
 
-def test_day_rolls_over_with_the_clock(redis_url: str) -> None:
+@pytest.mark.parametrize("shared", [True, False])
+def test_day_rolls_over_with_the_clock(shared: bool, request: pytest.FixtureRequest) -> None:
     now = [1_700_000_000.0]
     config = BudgetConfig(
         per_day=BudgetLimits(calls=1),
-        redis_url=redis_url,
+        redis_url=request.getfixturevalue("redis_url") if shared else None,
         key_prefix=f"test:{uuid.uuid4().hex}",
         clock=lambda: now[0],
     )

@@ -149,3 +149,17 @@ def test_langchain_callbacks_reach_the_model(
             context=sun.context,
         )
     assert seen == ["model", "model"]
+
+
+def test_breaker_transitions_are_counted(snapshot: MarketSnapshot) -> None:
+    from sun.resilience import BreakerConfig, ChainPolicy
+
+    telemetry = Telemetry.in_memory()
+    down = scripted(ConnectionError("provider down"))
+    policy = ChainPolicy(max_retries=0, breaker=BreakerConfig(failure_threshold=1))
+    models = ModelConfig(chat_model=down, backup_models=[], chain_policy=policy)
+    hooks = SunHooks(telemetry=telemetry, telemetry_from_env=False)
+    with Sun("quant", checkpoint="none", models=models, hooks=hooks) as sun:
+        decision = sun.decide(snapshot)
+    assert decision.fallback_level in ("council", "hold")
+    assert _metrics(telemetry)["heliarch.breaker.transitions"] >= 1
