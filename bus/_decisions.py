@@ -44,6 +44,10 @@ class LlmUsage(BaseModel):
     completion_tokens: int = 0
     latency_ms: float = 0.0
     cache_hits: int = 0
+    cost_usd: float = 0.0
+    """Dollars spent on these calls (0 for local models, cache hits, old journals)."""
+    cache_saved_usd: float = 0.0
+    """Estimated dollars the response caches saved (what the hits would have cost)."""
 
     def __add__(self, other: LlmUsage) -> LlmUsage:
         return LlmUsage(
@@ -52,6 +56,8 @@ class LlmUsage(BaseModel):
             completion_tokens=self.completion_tokens + other.completion_tokens,
             latency_ms=self.latency_ms + other.latency_ms,
             cache_hits=self.cache_hits + other.cache_hits,
+            cost_usd=self.cost_usd + other.cost_usd,
+            cache_saved_usd=self.cache_saved_usd + other.cache_saved_usd,
         )
 
 

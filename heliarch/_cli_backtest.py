@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bus import instrument_file_stem, load_csv
+from bus import SunDecision, instrument_file_stem, load_csv
 from heliarch._cli_errors import check_window, model_option, option, parse_time
 
 DATA_HELP = "CSV of OHLCV bars: timestamp, Open, High, Low, Close, Volume"
@@ -139,11 +139,17 @@ def backtest(
     ) as progress:
         task = progress.add_task(f"{series.instrument} walk-forward", total=None)
 
+        spent = [0.0]
+
         def step(done: int, total: int) -> None:
             if done % 10 == 0 or done == total:
-                progress.update(task, completed=done, total=total)
+                label = f"{series.instrument} walk-forward  LLM ${spent[0]:.4f}"
+                progress.update(task, completed=done, total=total, description=label)
 
-        result = run_backtest(series, config, on_step=step)
+        def count(decision: SunDecision) -> None:
+            spent[0] += decision.llm_usage.cost_usd
+
+        result = run_backtest(series, config, on_step=step, on_decision=count)
     out.mkdir(parents=True, exist_ok=True)
     report = result.report()
     stem = output_stem(series.instrument, model, learning)

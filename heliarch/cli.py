@@ -54,6 +54,7 @@ def decide(
     model: str | None = typer.Option(None, help="sun model spec: local, quant, anthropic:<m>, ..."),
     policy: str = typer.Option("always", help="LLM policy: always | auto"),
     as_json: bool = typer.Option(False, "--json", help="print the decision as JSON"),
+    stream: bool = typer.Option(False, "--stream", help="show each step live as it happens"),
 ) -> None:
     """Make one decision through the whole hierarchy and show how it was reached."""
     from heliarch._render import render_decision
@@ -62,7 +63,12 @@ def decide(
     snapshot = _snapshot(data, symbol, as_of)
     orchestration = OrchestrationConfig(llm_policy=option("--policy", policy, parse_llm_policy))
     with Sun(model_option(model), checkpoint="none", orchestration=orchestration) as sun:
-        decision = sun.decide(snapshot)
+        if stream:
+            from heliarch._cli_stream import stream_decision
+
+            decision = stream_decision(sun, snapshot, err_console if as_json else console)
+        else:
+            decision = sun.decide(snapshot)
     if as_json:
         print(decision.model_dump_json(indent=2))
     else:
@@ -100,6 +106,9 @@ app.command()(replay)
 
 
 from heliarch._cli_prompts import prompts_app  # noqa: E402
+from heliarch._cli_usage import usage  # noqa: E402
+
+app.command()(usage)
 
 app.add_typer(prompts_app, name="prompts")
 

@@ -28,6 +28,7 @@ from sun._routing import Route, Router, RoutingTree, StyleRouting
 from sun._settings import Settings, load_settings
 from sun._state import SunState
 from sun._sun import Sun
+from sun._telemetry import TELEMETRY_ENV, Telemetry
 from sun.llm import (
     LlmResponseCache,
     ModelSpec,
@@ -53,6 +54,8 @@ from sun.resilience import (
 )
 
 __all__ = [
+    "TELEMETRY_ENV",
+    "Telemetry",
     "BreakerConfig",
     "ChainPolicy",
     "CircuitBreaker",

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal
 import moons
 from bus import MoonPanel, SunDecision
 from sun._routing import Router, RoutingTree
+from sun._telemetry import Telemetry
 from sun.llm import LlmResponseCache
+from sun.mesh import MeshConfig
 from sun.resilience import ChainPolicy, Council, HealthEvent
 
 if TYPE_CHECKING:
@@ -52,6 +54,8 @@ class ModelConfig:
             decision uses its arm (recorded in ``decision.prompt``). Needs an LLM sun model.
         clock: Time source (seconds) of breaker cool-downs, shedding and level deadlines;
             ``time.monotonic`` by default. Tests inject a manual clock instead of sleeping.
+        mesh: Model mesh: metadata and prices, quick/deep tier routing with refinement,
+            budgets and rate limits (see :mod:`sun.mesh`). None: the chain as configured.
     """
 
     chat_model: Any = None
@@ -60,6 +64,7 @@ class ModelConfig:
     llm_cache: LlmResponseCache | None = None
     prompt_experiment: LiveExperiment | None = None
     clock: Callable[[], float] = time.monotonic
+    mesh: MeshConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -113,8 +118,13 @@ class SunHooks:
         recaller: Memory hook of the recall node (e.g. ``UniversalMemory.recaller()``).
         sinks: Called with every decision (e.g. ``LearningLoop.sink``, a journal).
         health_listener: Called with every telemetry event (breaker transitions, sheds).
+        telemetry: OpenTelemetry traces and metrics (:class:`sun.Telemetry`); None: off, or
+            ``HELIARCH_TELEMETRY=console|otlp`` when ``telemetry_from_env`` is set.
+        telemetry_from_env: Read ``HELIARCH_TELEMETRY`` when ``telemetry`` is None.
     """
 
     recaller: Recaller | None = None
     sinks: Sequence[DecisionSink] = ()
     health_listener: Callable[[HealthEvent], None] | None = None
+    telemetry: Telemetry | None = None
+    telemetry_from_env: bool = True

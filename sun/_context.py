@@ -12,6 +12,8 @@ from typing import Any
 from planets import OrderSizer, Planet, RiskLimits, Role
 from sun._config import DecisionSink, OrchestrationConfig, Recaller
 from sun._reasoning import QuantReasoner
+from sun._telemetry import Telemetry
+from sun.mesh import Mesh
 from sun.resilience import Council, FallbackChain, HealthBoard
 
 
@@ -63,6 +65,8 @@ class SunContext:
         recaller: Memory hook of the recall node, or None.
         sinks: Called with every decision (appended to by ``Sun.add_sink``).
         workers: The planet thread pool and subgraph cache.
+        mesh: Tiers, refinement, budgets and rate limits (None: no model mesh).
+        telemetry: OpenTelemetry traces and metrics (None: off).
     """
 
     planets: Mapping[str, Planet]
@@ -75,6 +79,8 @@ class SunContext:
     recaller: Recaller | None = None
     sinks: list[DecisionSink] = field(default_factory=list)
     workers: PlanetWorkers = field(default_factory=PlanetWorkers)
+    mesh: Mesh | None = None
+    telemetry: Telemetry | None = None
 
     def __post_init__(self) -> None:
         risk = [name for name, planet in self.planets.items() if Role.RISK in planet.roles]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
 from sun._context import SunContext
 from sun._nodes import (
@@ -38,14 +39,14 @@ def build_sun_graph(
             Studio / ``langgraph dev`` pass only JSON); the graph then has no context schema.
     """
     builder = StateGraph(SunState, context_schema=None if bound_context else SunContext)
-    builder.add_node("ingest", ingest)
-    builder.add_node("moons", moon_panel)
-    builder.add_node("route", route)
-    builder.add_node("consult", _send_target(consult))
-    builder.add_node("recall", _send_target(recall))
-    builder.add_node("reason", reason)
-    builder.add_node("guard", guard_decision)
-    builder.add_node("propagate", propagate)
+    builder.add_node("ingest", _traced("ingest", ingest))
+    builder.add_node("moons", _traced("moons", moon_panel))
+    builder.add_node("route", _traced("route", route))
+    builder.add_node("consult", _send_target(_traced("consult", consult)))
+    builder.add_node("recall", _send_target(_traced("recall", recall)))
+    builder.add_node("reason", _traced("reason", reason))
+    builder.add_node("guard", _traced("guard", guard_decision))
+    builder.add_node("propagate", _traced("propagate", propagate))
     builder.add_edge(START, "ingest")
     builder.add_edge("ingest", "moons")
     builder.add_edge("moons", "route")
@@ -70,3 +71,18 @@ def _send_target(node: Callable[..., SunState]) -> Any:
     """``node`` as given to ``add_node``: a Send target receives its task, not the graph state,
     which LangGraph's node types cannot express."""
     return node
+
+
+def _traced(name: str, node: Callable[..., SunState]) -> Callable[..., SunState]:
+    """``node`` in a ``sun.node.<name>`` span when the sun's telemetry is on."""
+
+    def run(state: Any, runtime: Runtime[SunContext]) -> SunState:
+        telemetry = getattr(runtime.context, "telemetry", None)
+        if telemetry is None:
+            return node(state, runtime)
+        with telemetry.span(f"sun.node.{name}"):
+            return node(state, runtime)
+
+    run.__name__ = getattr(node, "__name__", name)
+    run.__doc__ = node.__doc__
+    return run

@@ -118,6 +118,17 @@ def consult(task: ConsultTask, runtime: Runtime[SunContext]) -> SunState:
         report = planet.no_data(planet_input, {}, error[:300])
     latency = (time.perf_counter() - started) * 1e3
     context.health.beat("planet", name, latency, error is None, error)
+    runtime.stream_writer(
+        {
+            "event": "planet",
+            "planet": name,
+            "score": report.score,
+            "confidence": report.confidence,
+            "has_data": report.has_data,
+            "ms": round(latency, 3),
+            "error": error,
+        }
+    )
     return {"reports": [report]}
 
 
@@ -144,8 +155,23 @@ def recall(task: RecallTask, runtime: Runtime[SunContext]) -> SunState:
 
 
 def reason(state: SunState, runtime: Runtime[SunContext]) -> SunState:
-    """The reasoned decision (see :func:`sun._reason.decide_reasoning`)."""
-    return {"reasoning": decide_reasoning(state, runtime.context)}
+    """The reasoned decision (see :func:`sun._reason.decide_reasoning`); streams one
+    ``level`` progress event per model level tried and one for the deciding level."""
+    reasoning = decide_reasoning(state, runtime.context)
+    for attempt in reasoning.attempts:
+        runtime.stream_writer({"event": "level", **attempt.model_dump(mode="json")})
+    usage = reasoning.usage
+    runtime.stream_writer(
+        {
+            "event": "reasoned",
+            "level": reasoning.level,
+            "reasoner": reasoning.reasoner,
+            "action": reasoning.decision.action,
+            "llm_calls": usage.calls,
+            "cost_usd": usage.cost_usd,
+        }
+    )
+    return {"reasoning": reasoning}
 
 
 def guard_decision(state: SunState, runtime: Runtime[SunContext]) -> SunState:

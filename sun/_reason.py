@@ -4,6 +4,7 @@ the model fallback chain, and the planet council when every model level failed."
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 
 from bus import FallbackAttempt, LlmUsage, PlanetReport, PromptRef, ReasonedDecision
 from sun._context import SunContext
@@ -48,10 +49,26 @@ def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
         decision = context.quant.reason(inputs)
         note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
-    decided, attempts, usage, prompt = chain.run(inputs)
+    mesh = context.mesh
+    with mesh.decision() if mesh is not None else nullcontext() as budget:
+        spent = budget.exhausted() if budget is not None else None
+        if spent is not None:
+            return _budget_exhausted(inputs, context, spent)
+        if mesh is not None:
+            decided, attempts, usage, prompt = mesh.run(inputs, chain, context.quant.reason(inputs))
+        else:
+            decided, attempts, usage, prompt = chain.run(inputs)
     if decided is not None:
         return decided
     return _convene_council(state, context, inputs, attempts, usage, prompt)
+
+
+def _budget_exhausted(inputs: ReasonInputs, context: SunContext, why: str) -> Reasoning:
+    """No LLM call is allowed: the quant reasoner decides and says why."""
+    decision = context.quant.reason(inputs)
+    decision = decision.model_copy(update={"rationale": f"[{why}] {decision.rationale}"[:600]})
+    note = FallbackAttempt(level="budget", ok=False, error=why)
+    return Reasoning(decision=decision, reasoner=QUANT, level=QUANT, attempts=(note,))
 
 
 def _convene_council(
@@ -79,13 +96,23 @@ def _convene_council(
         latency_ms=(time.perf_counter() - started) * 1e3,
     )
     return Reasoning(
-        decision=verdict.decision,
+        decision=_noting_budget(verdict.decision, attempts),
         reasoner=COUNCIL,
         level=verdict.level,
         attempts=(*attempts, note),
         usage=usage,
         prompt=prompt,
     )
+
+
+def _noting_budget(decision: ReasonedDecision, attempts: list[FallbackAttempt]) -> ReasonedDecision:
+    """The council's decision, its rationale saying so when a spent budget stopped the models."""
+    for attempt in attempts:
+        at = (attempt.error or "").find("budget exhausted")
+        if at >= 0:
+            note = attempt.error[at:] if attempt.error else ""
+            return decision.model_copy(update={"rationale": f"[{note}] {decision.rationale}"[:600]})
+    return decision
 
 
 def planets_agree(inputs: ReasonInputs, context: SunContext) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
@@ -20,15 +21,25 @@ from sun._graph import build_sun_graph
 from sun._reasoning import QuantReasoner
 from sun._routing import Router
 from sun._settings import Settings
+from sun._telemetry import Telemetry
 from sun.llm import (
     CachingChatModel,
     LlmResponseCache,
+    ModelRegistry,
     StructuredLLM,
     build_chat_model,
     default_model_spec,
     parse_model_spec,
 )
-from sun.resilience import ChainPolicy, Council, FallbackChain, HealthBoard, default_variants
+from sun.mesh import Mesh, choose_model, meter_chain
+from sun.resilience import (
+    ChainPolicy,
+    Council,
+    FallbackChain,
+    HealthBoard,
+    HealthEvent,
+    default_variants,
+)
 from sun.universe import PortfolioLimits, UniverseEngine
 
 
@@ -67,7 +78,10 @@ class Sun:
         self.orchestration = orchestration or OrchestrationConfig()
         hooks = hooks or SunHooks()
         chosen_planets = dict(planets or default_planets())
-        self.health_board = HealthBoard(listener=hooks.health_listener)
+        self.telemetry = hooks.telemetry
+        if self.telemetry is None and hooks.telemetry_from_env:
+            self.telemetry = Telemetry.from_env()
+        self.health_board = HealthBoard(listener=_listeners(hooks.health_listener, self.telemetry))
         self.chain_policy = self.models.chain_policy or ChainPolicy(
             timeout_s=self.settings.llm_timeout_s
         )
@@ -85,7 +99,14 @@ class Sun:
             health=self.health_board,
             recaller=hooks.recaller,
             sinks=list(hooks.sinks),
+            telemetry=self.telemetry,
         )
+        if self.models.mesh is not None:
+            self._attach_mesh()
+        elif self.context.chain is not None:  # priced when known, traced when telemetry is on
+            meter_chain(
+                self.context.chain, ModelRegistry.default(), strict=False, telemetry=self.telemetry
+            )
         if self.models.prompt_experiment is not None:
             self._attach_experiment()
         self._stack = ExitStack()
@@ -117,6 +138,20 @@ class Sun:
         for level in chain.levels:
             level.reasoner.experiment = self.models.prompt_experiment
 
+    def _attach_mesh(self) -> None:
+        mesh_config = self.models.mesh
+        assert mesh_config is not None
+        mesh = Mesh.build(
+            mesh_config,
+            self.context.chain,
+            self._backup,
+            self.chain_policy,
+            health=self.health_board,
+            clock=self.models.clock,
+            telemetry=self.telemetry,
+        )
+        self.context = replace(self.context, mesh=mesh)
+
     def _build(self, spec: str) -> tuple[str, StructuredLLM]:
         parsed = parse_model_spec(spec)
         if not parsed.is_llm:
@@ -135,7 +170,11 @@ class Sun:
     def _chain(self) -> FallbackChain | None:
         spec = parse_model_spec(self.model_spec)
         models: list[tuple[str, StructuredLLM]] = []
-        if self.models.chat_model is not None:
+        deep_tier = self.models.mesh.deep if self.models.mesh is not None else None
+        if deep_tier is not None:
+            assert self.models.mesh is not None
+            models.append(self._backup(choose_model(deep_tier, self.models.mesh.registry)))
+        elif self.models.chat_model is not None:
             models.append(self._structured(spec.label, self.models.chat_model))
         elif spec.is_llm:
             models.append(self._build(self.model_spec))
@@ -208,11 +247,7 @@ class Sun:
             DataValidationError: for invalid market data (no partial decision is made).
             ValueError: for a ``position`` that is not finite or outside [-1, 1].
         """
-        _check_position(position)
-        state: dict[str, Any] = {"snapshot": snapshot, "position": position}
-        if instrument is not None:
-            state["instrument"] = instrument
-        return self._run(state, thread_id)
+        return self._run(_state(snapshot, instrument, position), thread_id)
 
     def decide_request(
         self, request: Mapping[str, Any], *, thread_id: str | None = None
@@ -246,12 +281,58 @@ class Sun:
             self.decide, snapshot, instrument, position=position, thread_id=thread_id
         )
 
+    def stream(
+        self,
+        snapshot: MarketSnapshot,
+        instrument: str | None = None,
+        *,
+        position: float = 0.0,
+        stream_mode: str | Sequence[str] = ("updates", "custom"),
+        thread_id: str | None = None,
+    ) -> Iterator[Any]:
+        """Decide while yielding LangGraph stream events (``graph.stream``).
+
+        Modes: ``updates`` (each node's output), ``custom`` (progress: one ``planet`` event per
+        consulted planet, one ``level`` event per model level tried, one ``reasoned``),
+        ``messages`` (the model's message chunks, when a model runs), ``values``. With several
+        modes each item is ``(mode, data)``; the decision is in the ``propagate`` update.
+        """
+        state = _state(snapshot, instrument, position)
+        yield from self.graph.stream(
+            state, self._config(thread_id), context=self.context, stream_mode=stream_mode
+        )
+
+    async def astream(
+        self,
+        snapshot: MarketSnapshot,
+        instrument: str | None = None,
+        *,
+        position: float = 0.0,
+        stream_mode: str | Sequence[str] = ("updates", "custom"),
+        thread_id: str | None = None,
+    ) -> AsyncIterator[Any]:
+        """Async :meth:`stream` (``graph.astream``)."""
+        state = _state(snapshot, instrument, position)
+        async for item in self.graph.astream(
+            state, self._config(thread_id), context=self.context, stream_mode=stream_mode
+        ):
+            yield item
+
+    def _config(self, thread_id: str | None) -> dict[str, Any]:
+        if self.checkpointer is None:
+            return {}
+        return {"configurable": {"thread_id": thread_id or uuid.uuid4().hex}}
+
     def _run(self, state: dict[str, Any] | None, thread_id: str | None) -> SunDecision:
-        config: dict[str, Any] = {}
-        if self.checkpointer is not None:
-            config = {"configurable": {"thread_id": thread_id or uuid.uuid4().hex}}
-        result = self.graph.invoke(state, config, context=self.context)
-        decision: SunDecision = result["decision"]
+        if self.telemetry is None:
+            result = self.graph.invoke(state, self._config(thread_id), context=self.context)
+            decision: SunDecision = result["decision"]
+            return decision
+        started = time.perf_counter()
+        with self.telemetry.span("sun.decide") as span:
+            result = self.graph.invoke(state, self._config(thread_id), context=self.context)
+            decision = result["decision"]
+            self.telemetry.record_decision(span, decision, (time.perf_counter() - started) * 1e3)
         return decision
 
     @functools.cached_property
@@ -304,3 +385,27 @@ def _check_position(position: float) -> None:
     """A current position is a finite fraction of capital in [-1, 1] (like any target)."""
     if not isinstance(position, int | float) or not math.isfinite(position) or abs(position) > 1:
         raise ValueError(f"position must be a finite fraction in [-1, 1], got {position!r}")
+
+
+def _state(snapshot: MarketSnapshot, instrument: str | None, position: float) -> dict[str, Any]:
+    """The graph input of one decision (the position checked first)."""
+    _check_position(position)
+    state: dict[str, Any] = {"snapshot": snapshot, "position": position}
+    if instrument is not None:
+        state["instrument"] = instrument
+    return state
+
+
+def _listeners(
+    listener: Callable[[HealthEvent], None] | None, telemetry: Telemetry | None
+) -> Callable[[HealthEvent], None] | None:
+    """The health listener, plus telemetry's breaker metrics when telemetry is on."""
+    if telemetry is None:
+        return listener
+
+    def both(event: HealthEvent) -> None:
+        telemetry.health_event(event)
+        if listener is not None:
+            listener(event)
+
+    return both

@@ -16,7 +16,7 @@ from heliarch.backtest._metrics import (
     years_between,
 )
 from heliarch.backtest._plot import plot_equity
-from heliarch.backtest._result import BacktestConfig, BacktestResult
+from heliarch.backtest._result import BacktestConfig, BacktestResult, usage_summary
 from heliarch.backtest._run import run_backtest
 from heliarch.backtest._universe_data import bundled_universe
 from heliarch.backtest._universe_run import (
@@ -47,5 +47,6 @@ __all__ = [
     "run_backtest",
     "run_universe_backtest",
     "sma_cross_positions",
+    "usage_summary",
     "years_between",
 ]

@@ -75,6 +75,7 @@ class BacktestResult:
     learning: dict[str, Any] = field(default_factory=dict)
     reasoners: dict[str, int] = field(default_factory=dict)
     memories: int = 0
+    usage_by_model: dict[str, LlmUsage] = field(default_factory=dict)
 
     def report(self) -> dict[str, Any]:
         """The JSON report."""
@@ -100,9 +101,27 @@ class BacktestResult:
                 "prompt_tokens": self.llm_usage.prompt_tokens,
                 "completion_tokens": self.llm_usage.completion_tokens,
                 "calls_per_decision": round(self.llm_usage.calls / max(1, self.decisions), 4),
+                "cost_usd": round(self.llm_usage.cost_usd, 6),
+                "cost_per_decision_usd": round(self.llm_usage.cost_usd / max(1, self.decisions), 8),
+                "cache_saved_usd": round(self.llm_usage.cache_saved_usd, 6),
+            },
+            "llm_by_model": {
+                model: usage_summary(usage) for model, usage in sorted(self.usage_by_model.items())
             },
             "moon_cache": {"hits": self.moon_cache_hits, "misses": self.moon_cache_misses},
             "memories": self.memories,
             "learning": self.learning,
             "elapsed_s": round(self.elapsed_s, 3),
         }
+
+
+def usage_summary(usage: LlmUsage) -> dict[str, Any]:
+    """LLM calls, tokens, cache hits and dollars of ``usage``, rounded for a report."""
+    return {
+        "calls": usage.calls,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "cache_hits": usage.cache_hits,
+        "cost_usd": round(usage.cost_usd, 6),
+        "cache_saved_usd": round(usage.cache_saved_usd, 6),
+    }

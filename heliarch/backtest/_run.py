@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 import moons
-from bus import BarSeries, LlmUsage, MarketSnapshot, to_datetime
+from bus import BarSeries, LlmUsage, MarketSnapshot, SunDecision, to_datetime
 from heliarch.backtest._metrics import (
     BUY_AND_HOLD,
     SMA_CROSS,
@@ -51,6 +51,7 @@ from sun import (
     SunHooks,
     parse_llm_policy,
 )
+from sun.mesh import MeshConfig
 
 # -- the walk-forward -------------------------------------------------------------------------
 
@@ -73,7 +74,9 @@ def run_backtest(
     config: BacktestConfig | None = None,
     *,
     chat_model: Any = None,
+    mesh: MeshConfig | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    on_decision: Callable[[SunDecision], None] | None = None,
     capture: list[Any] | None = None,
 ) -> BacktestResult:
     """Walk the sun forward over ``series`` (see the module docstring).
@@ -82,7 +85,9 @@ def run_backtest(
         series: The instrument's full history (only the prefix up to each bar is shown).
         config: Run parameters.
         chat_model: A LangChain chat model to use as the sun's LLM (tests, custom clients).
+        mesh: Model mesh (tiers, refinement, budgets; its per-run budget is this backtest's).
         on_step: Progress callback ``(done, total)``.
+        on_decision: Called with every decision (e.g. to show the running LLM cost).
         capture: If given, every ``SunDecision`` is appended to it.
     """
 
@@ -131,11 +136,13 @@ def run_backtest(
             config.model,
             planets=planets,
             checkpoint="none",
-            models=ModelConfig(chat_model=chat_model),
+            models=ModelConfig(chat_model=chat_model, mesh=mesh),
             orchestration=orchestration,
             hooks=hooks,
         )
         distill_model = chat_model if chat_model is not None else _sun_chat_model(sun)
+        if mesh is not None:  # every mesh call is budgeted: lessons stay with the quant distiller
+            distill_model = None
         if distill_model is not None:
             loop.distiller = LlmDistiller(
                 distill_model, label=sun.model_spec, min_count=config.lesson_min_count
@@ -144,6 +151,7 @@ def run_backtest(
         held = 0.0
         usage = LlmUsage()
         reasoners: dict[str, int] = {}
+        by_model: dict[str, LlmUsage] = {}
         history = {instrument: series}
         with sun:
             for step, i in enumerate(range(i0, i1 + 1)):
@@ -153,7 +161,13 @@ def run_backtest(
                 decision = sun.decide(snapshot, position=held)
                 if capture is not None:
                     capture.append(decision)
+                if on_decision is not None:
+                    on_decision(decision)
                 usage = usage + decision.llm_usage
+                if decision.llm_usage != LlmUsage():
+                    by_model[decision.reasoner] = (
+                        by_model.get(decision.reasoner, LlmUsage()) + decision.llm_usage
+                    )
                 reasoners[decision.fallback_level] = reasoners.get(decision.fallback_level, 0) + 1
                 target = decision.target_position
                 if target == 0.0 or abs(target - held) >= config.rebalance_band:
@@ -194,6 +208,7 @@ def run_backtest(
             learning=learning_summary,
             reasoners=reasoners,
             memories=len(memory.long_term),
+            usage_by_model=by_model,
         )
     finally:
         if temp_dir is not None:
@@ -206,7 +221,7 @@ def _sun_chat_model(sun: Sun) -> Any:
     if chain is None:
         return None
     layer: Any = chain.primary.reasoner.llm
-    for _ in range(4):  # unwrap GuardedLLM / StructuredLLM layers down to the chat model
+    for _ in range(6):  # unwrap metering / GuardedLLM / StructuredLLM layers to the chat model
         inner = getattr(layer, "chat_model", None) or getattr(layer, "inner", None)
         if inner is None:
             return layer

@@ -24,6 +24,13 @@ from sun.llm._models import (
     local_model_path,
     parse_model_spec,
 )
+from sun.llm._registry import (
+    CAPABILITIES,
+    Capability,
+    ModelInfo,
+    ModelRegistry,
+    UnknownModelError,
+)
 from sun.llm._structured import (
     StructuredCaller,
     StructuredLLM,
@@ -43,6 +50,11 @@ from sun.llm._transient import (
 )
 
 __all__ = [
+    "CAPABILITIES",
+    "Capability",
+    "ModelInfo",
+    "ModelRegistry",
+    "UnknownModelError",
     "DEFAULT_TTL_S",
     "TRANSIENT_STATUS",
     "CachedAnswer",

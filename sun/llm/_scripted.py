@@ -12,11 +12,17 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 
 class ScriptedChatModel(BaseChatModel):
-    """Answers with the next scripted text; an ``Exception`` in the script is raised instead."""
+    """Answers with the next scripted text; an ``Exception`` in the script is raised instead.
+
+    Each answer reports ``input_tokens`` / ``output_tokens`` of usage (as a provider would),
+    so prices and budgets can be tested without a remote API.
+    """
 
     script: list[Any]
     calls: int = 0
     prompts: list[str] = []
+    input_tokens: int = 100
+    output_tokens: int = 20
 
     @property
     def _llm_type(self) -> str:
@@ -32,6 +38,10 @@ class ScriptedChatModel(BaseChatModel):
             raise answer
         message = AIMessage(
             content=answer,
-            usage_metadata={"input_tokens": 100, "output_tokens": 20, "total_tokens": 120},
+            usage_metadata={
+                "input_tokens": self.input_tokens,
+                "output_tokens": self.output_tokens,
+                "total_tokens": self.input_tokens + self.output_tokens,
+            },
         )
         return ChatResult(generations=[ChatGeneration(message=message)])

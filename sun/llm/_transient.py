@@ -128,7 +128,10 @@ def call_with_timeout(fn: Callable[[], Any], timeout_s: float | None, name: str 
         finally:
             done.set()
 
-    threading.Thread(target=run, name=f"heliarch-{name}", daemon=True).start()
+    # the caller's context goes along: LangChain callbacks (LangGraph "messages" streaming,
+    # LangSmith) and OpenTelemetry spans see the call as part of the decision
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(run,), name=f"heliarch-{name}", daemon=True).start()
     if not done.wait(max(0.0, timeout_s)):
         cancel.set()
         raise CallTimeout(f"{name} did not answer within {timeout_s:.3g}s")

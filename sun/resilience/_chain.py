@@ -286,7 +286,8 @@ class FallbackChain:
                 decided, record = level.reasoner.reason(inputs)
             except Exception as error:  # transport failure (after retries) or permanent error
                 text = _error_text(error)
-                level.breaker.record(False, text)
+                if getattr(error, "counts_against_model", True):  # not e.g. a spent budget
+                    level.breaker.record(False, text)
                 elapsed = (time.perf_counter() - started) * 1e3
                 attempts.append(
                     FallbackAttempt(level=tag, ok=False, error=text, latency_ms=elapsed)

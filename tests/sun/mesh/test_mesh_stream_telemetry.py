@@ -1,0 +1,165 @@
+"""Streaming (real LangGraph stream modes) and OpenTelemetry (in-memory exporters)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from conftest import answer, scripted
+from typer.testing import CliRunner
+
+from bus import MarketSnapshot
+from sun import ModelConfig, Sun, SunHooks, Telemetry
+from sun.llm import ModelRegistry
+from sun.mesh import MeshConfig, Tier
+
+
+def _sun(registry: ModelRegistry, **hooks: Any) -> Sun:
+    mesh = MeshConfig(
+        registry=registry,
+        quick=Tier([("test:quick", scripted(answer("SELL", 0.1, 0.4)))]),
+        deep=Tier([("test:deep", scripted(answer("SELL", 0.2, 0.9)))]),
+    )
+    return Sun(
+        "quant",
+        checkpoint="none",
+        models=ModelConfig(mesh=mesh, backup_models=[]),
+        hooks=SunHooks(telemetry_from_env=False, **hooks),
+    )
+
+
+def test_stream_yields_updates_progress_and_messages(
+    registry: ModelRegistry, snapshot: MarketSnapshot
+) -> None:
+    with _sun(registry) as sun:
+        items = list(sun.stream(snapshot, stream_mode=["updates", "custom", "messages"]))
+    modes = {mode for mode, _ in items}
+    assert modes == {"updates", "custom", "messages"}
+    nodes = [next(iter(data)) for mode, data in items if mode == "updates"]
+    assert nodes[:3] == ["ingest", "moons", "route"] and nodes[-1] == "propagate"
+    custom = [data for mode, data in items if mode == "custom"]
+    planets = {e["planet"] for e in custom if e["event"] == "planet"}
+    assert {"technical", "risk"} <= planets
+    levels = [e["level"] for e in custom if e["event"] == "level"]
+    assert levels[0] == "quick:test:quick" and "primary:test:deep" in levels
+    assert custom[-1]["event"] == "reasoned" and custom[-1]["cost_usd"] > 0
+    messages = [data[0].content for mode, data in items if mode == "messages"]
+    assert len(messages) == 2  # the quick model's answer and the deep model's
+    decision = dict(items[-1][1])["propagate"]["decision"]
+    assert decision.fallback_level == "primary"
+
+
+def test_astream(registry: ModelRegistry, snapshot: MarketSnapshot) -> None:
+    async def collect() -> list[Any]:
+        with _sun(registry) as sun:
+            return [item async for item in sun.astream(snapshot, stream_mode="custom")]
+
+    events = asyncio.run(collect())
+    assert events[-1]["event"] == "reasoned"
+
+
+def test_decide_stream_flag_shows_steps(tmp_path: Any) -> None:
+    from heliarch.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "decide",
+            "--data",
+            "examples/data/GOOG.csv",
+            "--as-of",
+            "2012-06-01",
+            "--model",
+            "quant",
+            "--stream",
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    assert "planet technical" in result.output and "step propagate" in result.output
+
+
+def test_traces_nest_decision_nodes_and_model_calls(
+    registry: ModelRegistry, snapshot: MarketSnapshot
+) -> None:
+    telemetry = Telemetry.in_memory()
+    with _sun(registry, telemetry=telemetry) as sun:
+        decision = sun.decide(snapshot)
+    spans = telemetry.finished_spans()
+    by_name: dict[str, list[Any]] = {}
+    for span in spans:
+        by_name.setdefault(span.name, []).append(span)
+    (root,) = by_name["sun.decide"]
+    assert root.attributes["heliarch.level"] == "primary"
+    assert root.attributes["llm.cost_usd"] == pytest.approx(decision.llm_usage.cost_usd)
+    (reason,) = by_name["sun.node.reason"]
+    assert reason.parent.span_id == root.context.span_id
+    assert len(by_name["sun.node.consult"]) == len(decision.routed_planets)
+    assert all(s.parent.span_id == root.context.span_id for s in by_name["sun.node.consult"])
+    calls = by_name["llm.call"]
+    assert [c.attributes["heliarch.model"] for c in calls] == ["test:quick", "test:deep"]
+    assert all(c.parent.span_id == reason.context.span_id for c in calls)
+    assert calls[1].attributes["llm.prompt_tokens"] == 1500
+    assert calls[1].attributes["llm.cost_usd"] == pytest.approx((1500 * 3 + 150 * 15) / 1e6)
+    metrics = _metrics(telemetry)
+    assert metrics["heliarch.decisions"] == 1
+    assert metrics["heliarch.llm.calls"] == 2
+    assert metrics["heliarch.decision.duration"] == 1  # one histogram sample
+
+
+def _metrics(telemetry: Telemetry) -> dict[str, float]:
+    data = telemetry.metric_reader.get_metrics_data()
+    out: dict[str, float] = {}
+    for resource in data.resource_metrics:
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                points = metric.data.data_points
+                out[metric.name] = sum(
+                    getattr(p, "value", None) or getattr(p, "count", 0) for p in points
+                )
+    return out
+
+
+def test_telemetry_is_off_by_default_and_env_chooses() -> None:
+    assert Telemetry.from_env({}) is None
+    assert Telemetry.from_env({"HELIARCH_TELEMETRY": "off"}) is None
+    with pytest.raises(ValueError, match="must be off, console or otlp"):
+        Telemetry.from_env({"HELIARCH_TELEMETRY": "jaeger"})
+    console = Telemetry.from_env({"HELIARCH_TELEMETRY": "console"})
+    assert console is not None
+    console.shutdown()
+
+
+def test_langchain_callbacks_reach_the_model(
+    registry: ModelRegistry, snapshot: MarketSnapshot
+) -> None:
+    """LangSmith tracing rides on LangChain callbacks: they must reach the model call."""
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    seen: list[str] = []
+
+    class Handler(BaseCallbackHandler):
+        def on_chat_model_start(self, serialized: Any, messages: Any, **kw: Any) -> None:
+            seen.append("model")
+
+    with _sun(registry) as sun:
+        sun.graph.invoke(
+            {"snapshot": snapshot, "position": 0.0},
+            {"callbacks": [Handler()]},
+            context=sun.context,
+        )
+    assert seen == ["model", "model"]
+
+
+def test_breaker_transitions_are_counted(snapshot: MarketSnapshot) -> None:
+    from sun.resilience import BreakerConfig, ChainPolicy
+
+    telemetry = Telemetry.in_memory()
+    down = scripted(ConnectionError("provider down"))
+    policy = ChainPolicy(max_retries=0, breaker=BreakerConfig(failure_threshold=1))
+    models = ModelConfig(chat_model=down, backup_models=[], chain_policy=policy)
+    hooks = SunHooks(telemetry=telemetry, telemetry_from_env=False)
+    with Sun("quant", checkpoint="none", models=models, hooks=hooks) as sun:
+        decision = sun.decide(snapshot)
+    assert decision.fallback_level in ("council", "hold")
+    assert _metrics(telemetry)["heliarch.breaker.transitions"] >= 1
