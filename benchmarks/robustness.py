@@ -9,6 +9,10 @@ the bad inputs tried and how each ended:
 * ``tracebacks`` - any other exception escaping (CLI: an uncaught exception);
 * ``silently_wrong`` - accepted as if it were fine (CLI: exit 0).
 
+``fuzz`` sends seeded hostile stream entries (random bytes, wrong types, huge and deeply
+nested JSON) to a real Redis consumer (``REDIS_URL``): tried / dead-lettered / stuck (0 stuck).
+``large_input`` is the peak RSS of ``heliarch moons`` on a 2,000,000-row CSV.
+
 ``journal_tamper`` records one real journal (quant sun, three decisions), applies each tamper
 case and counts those ``replay`` rejects as invalid. Target: 0 tracebacks, 0 silently wrong.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -29,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from typer.testing import CliRunner  # noqa: E402
 
+from benchmarks._fuzz_memory import peak_memory_moons, run_fuzz  # noqa: E402
 from bus import (  # noqa: E402
     DataValidationError,
     MalformedMessageError,
@@ -301,11 +307,18 @@ def main() -> dict[str, Any]:
             "decode_entry": run_decode_entry(),
             "replay": replay_entry,
         }
+        memory = peak_memory_moons(tmp, Path(GOOG))
     totals = {
         key: sum(e[key] for e in entries.values())
         for key in ("tried", "handled", "tracebacks", "silently_wrong")
     }
-    return {"entry_points": entries, "totals": totals, "journal_tamper": tamper}
+    return {
+        "entry_points": entries,
+        "totals": totals,
+        "journal_tamper": tamper,
+        "fuzz": run_fuzz(os.environ.get("REDIS_URL")),
+        "large_input": memory,
+    }
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -55,6 +57,32 @@ def render_report(report: dict, console: Console) -> None:
         f"lessons {learning['lessons_written']}  memories {report['memories']}  "
         f"{report['elapsed_s']:.1f} s"
     )
+
+
+class PlainProgress:
+    """Progress as a plain line every 10% (and at the end) when stderr is not a terminal, where
+    a live bar would show nothing until the run ends."""
+
+    def __init__(self, console: Console, label: str, clock: Callable[[], float] = time.monotonic):
+        self.console, self.label, self.clock = console, label, clock
+        self.started = clock()
+        self.shown = -1
+
+    def show(self, done: int, total: int, note: str = "") -> None:
+        """Print ``done/total`` with the elapsed time and an ETA, once per 10% step."""
+        if self.console.is_terminal or total <= 0:
+            return
+        tenth = done * 10 // total
+        if tenth == self.shown and done != total:
+            return
+        self.shown = tenth
+        elapsed = self.clock() - self.started
+        eta = elapsed / done * (total - done) if done else 0.0
+        self.console.print(
+            f"{self.label}: {done}/{total} ({done * 100 // total}%) "
+            f"elapsed {elapsed:.0f}s eta {eta:.0f}s {note}".rstrip(),
+            highlight=False,
+        )
 
 
 def output_stem(instrument: str, model: str, learning: str) -> str:
@@ -141,10 +169,13 @@ def backtest(
 
         spent = [0.0]
 
+        lines = PlainProgress(err, f"{series.instrument} walk-forward")
+
         def step(done: int, total: int) -> None:
             if done % 10 == 0 or done == total:
                 label = f"{series.instrument} walk-forward  LLM ${spent[0]:.4f}"
                 progress.update(task, completed=done, total=total, description=label)
+                lines.show(done, total, f"LLM ${spent[0]:.4f}")
 
         def count(decision: SunDecision) -> None:
             spent[0] += decision.llm_usage.cost_usd
