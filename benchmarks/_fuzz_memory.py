@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -102,6 +101,16 @@ def run_fuzz(url: str | None, count: int = 200, seed: int = 0) -> dict[str, Any]
     return asyncio.run(_fuzz(url, [_entry(rng) for _ in range(count)]))
 
 
+_MEASURED = """
+import atexit, resource, sys
+atexit.register(lambda: print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                              file=sys.stderr))
+sys.argv = {argv!r}
+from heliarch.cli import main
+main()
+"""
+
+
 def write_big_csv(path: Path, source: Path, rows: int) -> None:
     """``rows`` bars: the source's bars repeated on a one-minute clock (valid OHLC)."""
     import pandas as pd
@@ -120,13 +129,14 @@ def peak_memory_moons(tmp: Path, source: Path, rows: int = 2_000_000) -> dict[st
     write_big_csv(big, source, rows)
 
     def peak(data: Path, symbol: str) -> tuple[float, float]:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
-        command = [sys.executable, "-m", "heliarch", "moons", "--data", str(data),
-                   "--symbol", symbol, "--json"]  # fmt: skip
-        subprocess.run(command, check=True, capture_output=True, env=dict(os.environ))
-        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        return max(before, after) / 1024, time.perf_counter() - started
+        argv = ["heliarch", "moons", "--data", str(data), "--symbol", symbol, "--json"]
+        command = [sys.executable, "-c", _MEASURED.format(argv=argv)]
+        done = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ))
+        rss_kb = [line.split()[1] for line in done.stderr.splitlines() if line.startswith("RSS ")]
+        if done.returncode != 0 or not rss_kb:
+            raise RuntimeError(f"heliarch moons failed: {done.stderr[-500:]}")
+        return int(rss_kb[0]) / 1024, time.perf_counter() - started
 
     small_mb, _ = peak(source, "GOOG")
     big_mb, big_s = peak(big, "BIG")
