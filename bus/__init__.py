@@ -41,6 +41,7 @@ from bus._decisions import (
     PromptRef,
     ReasonedDecision,
     SunDecision,
+    TraceStep,
     action_for,
     check_direction,
 )
@@ -152,6 +153,7 @@ __all__ = [
     "Subscription",
     "SubscriptionStats",
     "SunDecision",
+    "TraceStep",
     "acl_users",
     "action_for",
     "check_direction",

@@ -6,11 +6,15 @@ guard -> propagate. Each node reads the sun's :class:`SunContext` from ``runtime
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
 
+from bus import TraceStep
 from sun._context import SunContext
 from sun._nodes import (
     consult,
@@ -38,13 +42,13 @@ def build_sun_graph(
             Studio / ``langgraph dev`` pass only JSON); the graph then has no context schema.
     """
     builder = StateGraph(SunState, context_schema=None if bound_context else SunContext)
-    builder.add_node("ingest", ingest)
-    builder.add_node("moons", moon_panel)
-    builder.add_node("route", route)
+    builder.add_node("ingest", _timed("ingest", ingest))
+    builder.add_node("moons", _timed("moons", moon_panel))
+    builder.add_node("route", _timed("route", route, _route_why))
     builder.add_node("consult", _send_target(consult))
-    builder.add_node("recall", _send_target(recall))
-    builder.add_node("reason", reason)
-    builder.add_node("guard", guard_decision)
+    builder.add_node("recall", _send_target(_timed("recall", recall)))
+    builder.add_node("reason", _timed("reason", reason, _reason_why))
+    builder.add_node("guard", _timed("guard", guard_decision, _guard_why))
     builder.add_node("propagate", propagate)
     builder.add_edge(START, "ingest")
     builder.add_edge("ingest", "moons")
@@ -70,3 +74,42 @@ def _send_target(node: Callable[..., SunState]) -> Any:
     """``node`` as given to ``add_node``: a Send target receives its task, not the graph state,
     which LangGraph's node types cannot express."""
     return node
+
+
+T = TypeVar("T")
+Why = Callable[[SunState], str]
+
+
+def _route_why(update: SunState) -> str:
+    return " > ".join(update["route"]["path"])
+
+
+def _reason_why(update: SunState) -> str:
+    reasoning = update["reasoning"]
+    return f"{reasoning.reasoner} at level {reasoning.level}"
+
+
+def _guard_why(update: SunState) -> str:
+    rules = [c.rule for c in update["decision"].corrections]
+    return f"corrected: {', '.join(rules)}" if rules else "no correction"
+
+
+def _timed(
+    name: str, node: Callable[[T, Runtime[SunContext]], SunState], why: Why | None = None
+) -> Any:
+    """``node`` adding one "ran" :class:`TraceStep` (its duration) to the decision's trace,
+    ahead of the steps the node reports itself (e.g. the planets the route skipped).
+
+    Returned as ``Any``, like :func:`_send_target`: a ``Callable`` type loses the parameter
+    name ``runtime`` that LangGraph's node protocols match on."""
+
+    @functools.wraps(node)
+    def timed(state: T, runtime: Runtime[SunContext]) -> SunState:
+        started = time.perf_counter()
+        update = node(state, runtime)
+        elapsed = (time.perf_counter() - started) * 1e3
+        reason = why(update) if why is not None else ""
+        step = TraceStep(node=name, status="ran", reason=reason, duration_ms=elapsed)
+        return {**update, "trace": [step, *update.get("trace", [])]}
+
+    return timed
