@@ -32,22 +32,27 @@ def decide(
     as_of: str | None = typer.Option(None, help="decision time, ISO format (default: last bar)"),
     model: str | None = typer.Option(None, help="sun model spec: local, quant, anthropic:<m>, ..."),
     policy: str = typer.Option("always", help="LLM policy: always | auto"),
+    plan: str = typer.Option(
+        "trading_default", help="decision policy: a shipped policy's name or a YAML path"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the decision as JSON"),
 ) -> None:
     """Make one decision through the whole hierarchy and show how it was reached."""
     from heliarch._render import render_decision
     from sun import OrchestrationConfig, Sun, parse_llm_policy
+    from sun.policy import PolicyLoadError
 
     try:
         snapshot = _snapshot(data, symbol, as_of)
     except DataValidationError as error:
         err_console.print(f"[red]invalid data:[/red] {error}")
         raise typer.Exit(2) from error
-    with Sun(
-        model,
-        checkpoint="none",
-        orchestration=OrchestrationConfig(llm_policy=parse_llm_policy(policy)),
-    ) as sun:
+    try:
+        orchestration = OrchestrationConfig(llm_policy=parse_llm_policy(policy), policy=plan)
+    except (PolicyLoadError, FileNotFoundError, ValueError) as error:
+        err_console.print(str(error), markup=False)
+        raise typer.Exit(2) from error
+    with Sun(model, checkpoint="none", orchestration=orchestration) as sun:
         decision = sun.decide(snapshot)
     if as_json:
         print(decision.model_dump_json(indent=2))
@@ -92,6 +97,11 @@ app.command()(replay)
 from heliarch._cli_prompts import prompts_app  # noqa: E402
 
 app.add_typer(prompts_app, name="prompts")
+
+
+from heliarch._cli_policy import policy_app  # noqa: E402
+
+app.add_typer(policy_app, name="policy")
 
 
 def main() -> None:
