@@ -12,6 +12,7 @@ import moons
 from bus import MoonPanel, SunDecision
 from sun._routing import PolicyRouter, Router
 from sun.llm import LlmResponseCache
+from sun.policy import Policy
 from sun.resilience import ChainPolicy, Council, HealthEvent
 
 if TYPE_CHECKING:
@@ -100,7 +101,7 @@ class OrchestrationConfig:
     council_variants: int = 5
     moon_cache: moons.MoonCache = moons.DEFAULT_CACHE
     panel_spec: moons.PanelSpec = moons.DEFAULT_PANEL
-    policy: Any = None
+    policy: Policy | str | Path | None = None
 
     def __post_init__(self) -> None:
         parse_llm_policy(self.llm_policy)
@@ -113,7 +114,7 @@ class OrchestrationConfig:
         if not isinstance(self.router, Router):
             raise TypeError(f"router must have route(moons, has_headlines); got {self.router!r}")
 
-    def _use_policy(self, policy: str | Path | Any) -> None:
+    def _use_policy(self, policy: Policy | str | Path) -> None:
         if not isinstance(self.router, PolicyRouter):
             raise ValueError(f"give either router= or policy=, not both (router={self.router!r})")
         object.__setattr__(self, "router", PolicyRouter.load(policy))
