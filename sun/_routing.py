@@ -160,8 +160,9 @@ class PolicyRouter:
         for rule in self.policy.doc.rules:
             if rule.plan.checkpoints or rule.plan.expansions:
                 raise ValueError(
-                    f"{self.policy.path}: rule {rule.name!r} has checkpoints or expansions; "
-                    "PolicyRouter runs static plans only"
+                    f"{self.policy.path}: rule {rule.name!r} has checkpoints or expansions "
+                    "(DECIDE / EXPAND / HIL_REVIEW / ESCALATE); the sun routes static plans "
+                    "only so far - run such a policy with sun.policy.run_policy"
                 )
 
     @classmethod
