@@ -14,6 +14,13 @@ so both see the same machine load:
 
 Every agent waits the same ``--latency-ms`` of simulated I/O. Reviews are not interrupted
 here (``interrupt_on_review=False``): a HIL_REVIEW disposition is counted as sent to review.
+
+The ``trading_*`` keys walk GOOG forward over ``--trading-decisions`` dates (0 skips them) with
+a scripted chat model standing in for the LLM API, and count LLM calls per decision:
+``always`` (the routing tree in code, LLM on every decision), the sun driven by the default
+policy (``trading_default``: same planets, same reasoner, so the same calls and decisions), and
+``trading_guarded`` on the policy executor with the real planets as agents (its ``agree``
+checkpoint decides without the LLM when the planets agree strongly).
 """
 
 from __future__ import annotations
@@ -38,7 +45,17 @@ from examples.reconciliation import (  # noqa: E402
     recon_agents,
     run_sequential,
 )
-from sun.policy import PolicyContext, arun_policy, build_policy_graph, load_policy  # noqa: E402
+from sun.policy import (  # noqa: E402
+    NodeOutput,
+    PolicyContext,
+    arun_policy,
+    build_policy_graph,
+    load_policy,
+    planet_agent,
+    run_policy,
+    shipped_policy,
+    trading_profile,
+)
 
 SEQUENTIAL_POLICY = RECON_POLICY.with_name("sequential.yaml")
 
@@ -123,6 +140,71 @@ async def measure(n_breaks: int, latency_ms: float, seed: int, every: int) -> di
     }
 
 
+def goog_snapshots(count: int) -> list[Any]:
+    """``count`` GOOG decision dates after warm-up, evenly spread (a walk-forward)."""
+    from bus import MarketSnapshot, load_csv
+
+    goog = load_csv(ROOT / "examples/data/GOOG.csv", "GOOG")
+    stamps = goog.timestamps[300 :: max(1, (len(goog) - 300) // count)][:count]
+    return [MarketSnapshot.at(goog.up_to(s).last_timestamp, {"GOOG": goog}) for s in stamps]
+
+
+def _scripted() -> Any:
+    from sun.testing import ScriptedChatModel
+
+    answer = {"action": "BUY", "size": 0.3, "confidence": 0.7, "rationale": "scripted"}
+    return ScriptedChatModel(script=[json.dumps(answer)], prompts=[])
+
+
+def measure_trading(count: int) -> dict[str, Any]:
+    """LLM calls per decision: ``always`` against the default and guarded trading policies."""
+    from planets import PlanetContext, default_planets
+    from sun import ModelConfig, OrchestrationConfig, RoutingTree, Sun, compute_panel
+    from sun.replay import compare  # differing fields, without latencies and LLM usage
+
+    snapshots = goog_snapshots(count)
+    tree_model, policy_model = _scripted(), _scripted()
+    tree_config = OrchestrationConfig(llm_policy="always", router=RoutingTree())
+    same = 0
+    with (
+        Sun("openai:scripted", checkpoint="none", models=ModelConfig(chat_model=tree_model),
+            orchestration=tree_config) as by_tree,
+        Sun("openai:scripted", checkpoint="none", models=ModelConfig(chat_model=policy_model),
+            orchestration=OrchestrationConfig(policy="trading_default")) as by_policy,
+    ):  # fmt: skip
+        for snapshot in snapshots:
+            want, got = by_tree.decide(snapshot), by_policy.decide(snapshot)
+            same += set(compare(want, got)) <= {"trace"}  # the trace names the policy
+    guarded = load_policy(shipped_policy("trading_guarded"))
+    graph, planets = build_policy_graph(), default_planets()
+    llm_calls = 0
+    dispositions: Counter[str] = Counter()
+    rules: Counter[str] = Counter()
+    for snapshot in snapshots:
+        row = compute_panel(snapshot).for_instrument("GOOG")
+        context = PlanetContext(instrument="GOOG", as_of=snapshot.as_of, moons=row,
+                                snapshot=snapshot)  # fmt: skip
+        agents: dict[str, Any] = {n: planet_agent(p, context) for n, p in planets.items()}
+        agents["reasoner"] = lambda call: NodeOutput(score=0.0, llm_calls=1, tokens=120)
+        selected = guarded.select(trading_profile(context))
+        run = run_policy(graph, selected, {"instrument": "GOOG"},
+                         PolicyContext(agents=agents, interrupt_on_review=False))  # fmt: skip
+        llm_calls += run.usage.llm_calls
+        dispositions[run.disposition] += 1
+        rules[run.rule + (" (early exit)" if run.early_exit else "")] += 1
+    return {
+        "trading_decisions": len(snapshots),
+        "trading_llm_calls_per_decision_always": round(tree_model.calls / len(snapshots), 4),
+        "trading_llm_calls_per_decision_default_policy": round(
+            policy_model.calls / len(snapshots), 4
+        ),
+        "trading_same_decisions_default_policy_vs_tree": same == len(snapshots),
+        "trading_llm_calls_per_decision_guarded_policy": round(llm_calls / len(snapshots), 4),
+        "trading_guarded_dispositions": dict(dispositions),
+        "trading_guarded_rules": dict(rules),
+    }
+
+
 def main() -> None:
     """Parse arguments, measure, print."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -131,8 +213,11 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--sequential-every", type=int, default=4)
+    parser.add_argument("--trading-decisions", type=int, default=120, help="0 skips them")
     args = parser.parse_args()
     result = asyncio.run(measure(args.breaks, args.latency_ms, args.seed, args.sequential_every))
+    if args.trading_decisions > 0:
+        result.update(measure_trading(args.trading_decisions))
     if args.json:
         print(json.dumps(result))
         return

@@ -48,6 +48,7 @@ from bus._decisions import (
     PromptRef,
     ReasonedDecision,
     SunDecision,
+    TraceStep,
     action_for,
     check_direction,
 )
@@ -163,6 +164,7 @@ __all__ = [
     "Subscription",
     "SubscriptionStats",
     "SunDecision",
+    "TraceStep",
     "acl_users",
     "action_for",
     "check_direction",

@@ -177,6 +177,30 @@ class OrderIntent(BaseModel):
     reason: str = ""
 
 
+Disposition = Literal["AUTO", "HIL_REVIEW", "ESCALATE"]
+
+
+class TraceStep(BaseModel):
+    """One node of a decision's execution: ran, skipped, expanded or failed; why; how long."""
+
+    model_config = ConfigDict(frozen=True)
+
+    node: str
+    status: Literal["ran", "skipped", "expanded", "failed"]
+    reason: str = ""
+    duration_ms: float = 0.0
+
+    def __eq__(self, other: object) -> bool:
+        """Same node, status and reason: timings vary between runs of the same decision, so
+        two decisions made the same way compare equal."""
+        if not isinstance(other, TraceStep):
+            return NotImplemented
+        return (self.node, self.status, self.reason) == (other.node, other.status, other.reason)
+
+    def __hash__(self) -> int:
+        return hash((self.node, self.status, self.reason))
+
+
 class SunDecision(BaseModel):
     """The sun's decision for one instrument, with everything needed to trace it."""
 
@@ -199,6 +223,13 @@ class SunDecision(BaseModel):
     prompt: PromptRef | None = None
     routed_planets: tuple[str, ...] = ()
     recalled: tuple[str, ...] = ()
+    trace: tuple[TraceStep, ...] = Field(
+        (), description="every node of the decision: ran / skipped / expanded / failed, why, ms"
+    )
+    disposition: Disposition = Field(
+        "AUTO", description="AUTO (order may follow), HIL_REVIEW (a human decides) or ESCALATE"
+    )
+    disposition_reason: str = ""
 
     @field_validator("target_position")
     @classmethod

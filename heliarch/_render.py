@@ -32,6 +32,10 @@ def render_decision(decision: SunDecision, console: Console | None = None) -> No
             else ""
         )
     )
+    console.print(
+        f"disposition: [bold]{decision.disposition}[/bold]"
+        + (f" ({escape(decision.disposition_reason)})" if decision.disposition_reason else "")
+    )
     console.print(f"rationale: {escape(decision.rationale)}")
     for attempt in decision.attempts:
         status = "ok" if attempt.ok else f"failed: {escape(attempt.error or '')}"
@@ -62,12 +66,32 @@ def render_decision(decision: SunDecision, console: Console | None = None) -> No
             f"@ ~{order.reference_price:,.4g} (notional {order.notional:,.0f})"
             + (f" caps: {', '.join(order.caps)}" if order.caps else "")
         )
+    render_trace(decision, console)
     usage = decision.llm_usage
     console.print(
         f"LLM usage: {usage.calls} call(s), {usage.prompt_tokens} prompt + "
         f"{usage.completion_tokens} completion tokens, {usage.latency_ms:.0f} ms, "
         f"{usage.cache_hits} cache hit(s)"
     )
+
+
+def render_trace(decision: SunDecision, console: Console) -> None:
+    """Print the decision's execution trace: each node ran / skipped / expanded, why, how long."""
+    if not decision.trace:
+        return
+    table = Table(title="execution trace", show_lines=False)
+    for column in ("node", "status", "ms", "why"):
+        table.add_column(column)
+    colours = {"ran": "green", "skipped": "yellow", "expanded": "cyan", "failed": "red"}
+    for step in decision.trace:
+        colour = colours[step.status]
+        table.add_row(
+            step.node,
+            f"[{colour}]{step.status}[/{colour}]",
+            f"{step.duration_ms:.2f}" if step.status != "skipped" else "",
+            escape(step.reason),
+        )
+    console.print(table)
 
 
 def render_panel(panel: MoonPanel, console: Console | None = None) -> None:

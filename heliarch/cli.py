@@ -53,15 +53,25 @@ def decide(
     as_of: str | None = typer.Option(None, help="decision time, ISO format (default: last bar)"),
     model: str | None = typer.Option(None, help="sun model spec: local, quant, anthropic:<m>, ..."),
     policy: str = typer.Option("always", help="LLM policy: always | auto"),
+    plan: str = typer.Option(
+        "trading_default", help="decision policy: a shipped policy's name or a YAML path"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the decision as JSON"),
     stream: bool = typer.Option(False, "--stream", help="show each step live as it happens"),
 ) -> None:
     """Make one decision through the whole hierarchy and show how it was reached."""
     from heliarch._render import render_decision
     from sun import OrchestrationConfig, Sun, parse_llm_policy
+    from sun.policy import PolicyLoadError
 
     snapshot = _snapshot(data, symbol, as_of)
-    orchestration = OrchestrationConfig(llm_policy=option("--policy", policy, parse_llm_policy))
+    try:
+        orchestration = OrchestrationConfig(
+            llm_policy=option("--policy", policy, parse_llm_policy), policy=plan
+        )
+    except (PolicyLoadError, FileNotFoundError, ValueError) as error:
+        err_console.print(f"error: --plan {plan}: {error}", markup=False)
+        raise typer.Exit(2) from error
     with Sun(model_option(model), checkpoint="none", orchestration=orchestration) as sun:
         if stream:
             from heliarch._cli_stream import stream_decision
@@ -113,7 +123,11 @@ app.command()(usage)
 app.add_typer(prompts_app, name="prompts")
 
 
-for _group in (app, prompts_app):
+from heliarch._cli_policy import policy_app  # noqa: E402
+
+app.add_typer(policy_app, name="policy")
+
+for _group in (app, prompts_app, policy_app):
     for _info in _group.registered_commands:
         if _info.callback is not None:
             _info.callback = boundary(_info.callback)

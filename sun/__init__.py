@@ -24,7 +24,7 @@ from sun._graph import build_sun_graph
 from sun._guard import guard, risk_problem
 from sun._panel import compute_panel
 from sun._reasoning import LlmAnswer, LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
-from sun._routing import Route, Router, RoutingTree, StyleRouting
+from sun._routing import PolicyRouter, Route, Router, RoutingTree, StyleRouting, policy_from
 from sun._settings import Settings, load_settings
 from sun._state import SunState
 from sun._sun import Sun
@@ -75,6 +75,7 @@ __all__ = [
     "ReasonInputs",
     "Reasoning",
     "Recaller",
+    "PolicyRouter",
     "Route",
     "Router",
     "RoutingTree",
@@ -99,6 +100,7 @@ __all__ = [
     "local_model_path",
     "parse_llm_policy",
     "parse_model_spec",
+    "policy_from",
     "risk_gate",
     "risk_problem",
 ]

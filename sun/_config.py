@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import moons
 from bus import MoonPanel, SunDecision
-from sun._routing import Router, RoutingTree
+from sun._routing import PolicyRouter, Router
 from sun._telemetry import Telemetry
 from sun.llm import LlmResponseCache
 from sun.mesh import MeshConfig
+from sun.policy import Policy
 from sun.resilience import ChainPolicy, Council, HealthEvent
 
 if TYPE_CHECKING:
@@ -79,7 +81,12 @@ class OrchestrationConfig:
             path); ``subgraph`` invokes each planet's compiled subgraph (per-planet traces).
         planet_timeout_s: Per-planet timeout (None: unbounded, no thread hop); a planet that
             does not answer in time reports "no data" naming the timeout.
-        router: Chooses the planets per query (default :class:`RoutingTree`).
+        router: Chooses the planets per query (default: :class:`PolicyRouter` over the shipped
+            ``trading_default`` policy, which routes exactly as :class:`RoutingTree`; pass
+            ``RoutingTree()`` to use the tree in code).
+        policy: A policy (a shipped name such as ``trading_default``, a YAML path, or a loaded
+            ``Policy``); when set, the router is ``PolicyRouter.load(policy)`` and ``router``
+            must be left at its default.
         trust_weights: Planet weights for the quant reasoner and the council (equal by
             default); kept by reference, so a learning loop can update them in place.
         council: The planet council used when every model failed; by default the directional
@@ -93,12 +100,13 @@ class OrchestrationConfig:
     agree_threshold: float = 0.6
     planet_mode: PlanetMode = "inline"
     planet_timeout_s: float | None = 5.0
-    router: Router = field(default_factory=RoutingTree)
+    router: Router = field(default_factory=PolicyRouter)
     trust_weights: Mapping[str, float] | None = None
     council: Council | None = None
     council_variants: int = 5
     moon_cache: moons.MoonCache = moons.DEFAULT_CACHE
     panel_spec: moons.PanelSpec = moons.DEFAULT_PANEL
+    policy: Policy | str | Path | None = None
 
     def __post_init__(self) -> None:
         parse_llm_policy(self.llm_policy)
@@ -106,8 +114,15 @@ class OrchestrationConfig:
             raise ValueError(
                 f"planet_mode must be 'inline' or 'subgraph', got {self.planet_mode!r}"
             )
+        if self.policy is not None:
+            self._use_policy(self.policy)
         if not isinstance(self.router, Router):
             raise TypeError(f"router must have route(moons, has_headlines); got {self.router!r}")
+
+    def _use_policy(self, policy: Policy | str | Path) -> None:
+        if not isinstance(self.router, PolicyRouter):
+            raise ValueError(f"give either router= or policy=, not both (router={self.router!r})")
+        object.__setattr__(self, "router", PolicyRouter.load(policy))
 
 
 @dataclass(frozen=True)

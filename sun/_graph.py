@@ -6,12 +6,15 @@ guard -> propagate. Each node reads the sun's :class:`SunContext` from ``runtime
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
+from bus import TraceStep
 from sun._context import SunContext
 from sun._nodes import (
     consult,
@@ -39,13 +42,13 @@ def build_sun_graph(
             Studio / ``langgraph dev`` pass only JSON); the graph then has no context schema.
     """
     builder = StateGraph(SunState, context_schema=None if bound_context else SunContext)
-    builder.add_node("ingest", _traced("ingest", ingest))
-    builder.add_node("moons", _traced("moons", moon_panel))
-    builder.add_node("route", _traced("route", route))
+    builder.add_node("ingest", _traced("ingest", _timed("ingest", ingest)))
+    builder.add_node("moons", _traced("moons", _timed("moons", moon_panel)))
+    builder.add_node("route", _traced("route", _timed("route", route, _route_why)))
     builder.add_node("consult", _send_target(_traced("consult", consult)))
-    builder.add_node("recall", _send_target(_traced("recall", recall)))
-    builder.add_node("reason", _traced("reason", reason))
-    builder.add_node("guard", _traced("guard", guard_decision))
+    builder.add_node("recall", _send_target(_traced("recall", _timed("recall", recall))))
+    builder.add_node("reason", _traced("reason", _timed("reason", reason, _reason_why)))
+    builder.add_node("guard", _traced("guard", _timed("guard", guard_decision, _guard_why)))
     builder.add_node("propagate", _traced("propagate", propagate))
     builder.add_edge(START, "ingest")
     builder.add_edge("ingest", "moons")
@@ -86,3 +89,42 @@ def _traced(name: str, node: Callable[..., SunState]) -> Callable[..., SunState]
     run.__name__ = getattr(node, "__name__", name)
     run.__doc__ = node.__doc__
     return run
+
+
+T = TypeVar("T")
+Why = Callable[[SunState], str]
+
+
+def _route_why(update: SunState) -> str:
+    return " > ".join(update["route"]["path"])
+
+
+def _reason_why(update: SunState) -> str:
+    reasoning = update["reasoning"]
+    return f"{reasoning.reasoner} at level {reasoning.level}"
+
+
+def _guard_why(update: SunState) -> str:
+    rules = [c.rule for c in update["decision"].corrections]
+    return f"corrected: {', '.join(rules)}" if rules else "no correction"
+
+
+def _timed(
+    name: str, node: Callable[[T, Runtime[SunContext]], SunState], why: Why | None = None
+) -> Any:
+    """``node`` adding one "ran" :class:`TraceStep` (its duration) to the decision's trace,
+    ahead of the steps the node reports itself (e.g. the planets the route skipped).
+
+    Returned as ``Any``, like :func:`_send_target`: a ``Callable`` type loses the parameter
+    name ``runtime`` that LangGraph's node protocols match on."""
+
+    @functools.wraps(node)
+    def timed(state: T, runtime: Runtime[SunContext]) -> SunState:
+        started = time.perf_counter()
+        update = node(state, runtime)
+        elapsed = (time.perf_counter() - started) * 1e3
+        reason = why(update) if why is not None else ""
+        step = TraceStep(node=name, status="ran", reason=reason, duration_ms=elapsed)
+        return {**update, "trace": [step, *update.get("trace", [])]}
+
+    return timed

@@ -18,7 +18,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from bus import MarketSnapshot, PlanetReport, SunDecision, load_csv
+from bus import MarketSnapshot, PlanetReport, SunDecision, TraceStep, load_csv
 from planets import Planet, PlanetContext
 from sun._context import SunContext
 from sun._guard import guard
@@ -74,8 +74,26 @@ def route(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     if context.risk_planet not in planets:
         planets.append(context.risk_planet)
     return {
-        "route": {"planets": tuple(planets), "params": dict(chosen.params), "path": chosen.path}
+        "route": {
+            "planets": tuple(planets),
+            "params": dict(chosen.params),
+            "path": chosen.path,
+            "llm": chosen.llm,
+        },
+        "trace": _skipped_planets(context, planets, chosen.skipped, chosen.path),
     }
+
+
+def _skipped_planets(
+    context: SunContext, planets: list[str], reasons: Mapping[str, str], path: tuple[str, ...]
+) -> list[TraceStep]:
+    """A "skipped" step for every known planet the route left out, with the router's reason."""
+    default = f"not on the route ({' > '.join(path)})"
+    return [
+        TraceStep(node=f"consult:{name}", status="skipped", reason=reasons.get(name, default))
+        for name in context.planets
+        if name not in planets
+    ]
 
 
 def fan_out(state: SunState, runtime: Runtime[SunContext]) -> list[Send]:
@@ -129,7 +147,17 @@ def consult(task: ConsultTask, runtime: Runtime[SunContext]) -> SunState:
             "error": error,
         }
     )
-    return {"reports": [report]}
+    step = TraceStep(
+        node=f"consult:{name}",
+        status="ran" if error is None else "failed",
+        reason=error or _params_text(planet_input.params),
+        duration_ms=latency,
+    )
+    return {"reports": [report], "trace": [step]}
+
+
+def _params_text(params: Mapping[str, Any] | None) -> str:
+    return ", ".join(f"{key}={value}" for key, value in (params or {}).items())
 
 
 def _ask(planet: Planet, planet_input: PlanetContext, context: SunContext) -> PlanetReport:
@@ -156,7 +184,8 @@ def recall(task: RecallTask, runtime: Runtime[SunContext]) -> SunState:
 
 def reason(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     """The reasoned decision (see :func:`sun._reason.decide_reasoning`); streams one
-    ``level`` progress event per model level tried and one for the deciding level."""
+    ``level`` progress event per model level tried and one for the deciding level; a skipped
+    LLM is a "skipped" step of the trace with the reason."""
     reasoning = decide_reasoning(state, runtime.context)
     for attempt in reasoning.attempts:
         runtime.stream_writer({"event": "level", **attempt.model_dump(mode="json")})
@@ -171,7 +200,12 @@ def reason(state: SunState, runtime: Runtime[SunContext]) -> SunState:
             "cost_usd": usage.cost_usd,
         }
     )
-    return {"reasoning": reasoning}
+    skipped = [
+        TraceStep(node=f"llm:{note.level}", status="skipped", reason=note.error or "")
+        for note in reasoning.attempts
+        if reasoning.level == "policy" and (note.error or "").startswith("skipped")
+    ]
+    return {"reasoning": reasoning, "trace": skipped}
 
 
 def guard_decision(state: SunState, runtime: Runtime[SunContext]) -> SunState:
@@ -204,6 +238,7 @@ def guard_decision(state: SunState, runtime: Runtime[SunContext]) -> SunState:
 def propagate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     """Size the order (execution planet), send directives, and hand the decision to sinks."""
     context = runtime.context
+    started = time.perf_counter()
     decision = state["decision"]
     execution = context.execution_planet
     if execution is not None:
@@ -220,6 +255,10 @@ def propagate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         }  # fmt: skip
         for name in context.planets
     ]
+    step = TraceStep(
+        node="propagate", status="ran", duration_ms=(time.perf_counter() - started) * 1e3
+    )
+    decision = decision.model_copy(update={"trace": (*state.get("trace", ()), step)})
     for sink in context.sinks:
         sink(decision)
     return {"decision": decision, "directives": directives}

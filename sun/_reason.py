@@ -13,6 +13,8 @@ from sun._state import SunState
 from sun._view import planet_context
 from sun.resilience import COUNCIL
 
+NO_LLM_IN_PLAN = "skipped: the policy's plan has no LLM reasoner"
+
 
 def sorted_reports(state: SunState) -> tuple[PlanetReport, ...]:
     """The planets' reports in a stable order (by planet name)."""
@@ -45,6 +47,10 @@ def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
     chain = context.chain
     if chain is None:
         return Reasoning(decision=context.quant.reason(inputs), reasoner=QUANT, level=QUANT)
+    if not state.get("route", {}).get("llm", True):
+        decision = context.quant.reason(inputs)
+        note = FallbackAttempt(level=chain.primary.label, ok=False, error=NO_LLM_IN_PLAN)
+        return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
     if context.orchestration.llm_policy == "auto" and planets_agree(inputs, context):
         decision = context.quant.reason(inputs)
         note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")

@@ -16,21 +16,34 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from planets import MEAN_REVERSION, MOMENTUM
+from sun.policy import PlanNode, Policy, TradingClassifier, load_policy, shipped_policy
 
 
 @dataclass(frozen=True)
 class Route:
-    """The planets to consult, the parameters for each, and the tree path that chose them."""
+    """The planets to consult, the parameters for each, and the path that chose them.
+
+    Attributes:
+        planets: Planet names to consult.
+        params: Per-planet parameters (e.g. the technical ``style``).
+        path: The tree path (or policy, rule and node labels) that chose them.
+        skipped: Planets left out on purpose, with the reason (shown in the trace).
+        llm: False when the plan has no LLM reasoner: the quant reasoner decides.
+    """
 
     planets: tuple[str, ...]
     params: Mapping[str, Mapping[str, object]]
     path: tuple[str, ...]
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    llm: bool = True
 
 
 @runtime_checkable
@@ -156,3 +169,86 @@ class StyleRouting:  # a Router for planets.style_planets()
             path += ["Fundamental", "Events"]
         planets.append("risk")
         return Route(planets=tuple(planets), params={}, path=tuple(path))
+
+
+DEFAULT_POLICY = "trading_default"
+
+
+@lru_cache(maxsize=16)
+def _cached_policy(path: str, mtime_ns: int) -> Policy:
+    return load_policy(path)
+
+
+def policy_from(source: Policy | str | Path) -> Policy:
+    """A loaded policy: itself, a shipped policy's name, or a file path (file:line errors)."""
+    if isinstance(source, Policy):
+        return source
+    text = str(source)
+    path = Path(text) if text.endswith((".yaml", ".yml")) or "/" in text else None
+    resolved = path if path is not None else shipped_policy(text)
+    if not resolved.is_file():
+        raise FileNotFoundError(f"no policy file {text!r}")
+    return _cached_policy(str(resolved.resolve()), resolved.stat().st_mtime_ns)
+
+
+@dataclass(frozen=True)
+class PolicyRouter:
+    """A :class:`Router` driven by a policy file: the matched rule's plan picks the planets.
+
+    Plan nodes whose agent is a planet become planets to consult (with their resolved
+    parameters) unless their ``skip_if`` holds on the decision's profile; an LLM agent node in
+    the plan means the model chain reasons. Checkpoints and expansions need the policy
+    executor, so a policy that uses them is refused here (one clear error).
+
+    Attributes:
+        policy: The policy (default: the shipped ``trading_default``, the routing tree as data).
+        classifier: Turns a moon row into the policy's :class:`TradingProfile`.
+    """
+
+    policy: Policy = field(default_factory=lambda: policy_from(DEFAULT_POLICY))
+    classifier: TradingClassifier = field(default_factory=TradingClassifier)
+
+    def __post_init__(self) -> None:
+        for rule in self.policy.doc.rules:
+            if rule.plan.checkpoints or rule.plan.expansions:
+                raise ValueError(
+                    f"{self.policy.path}: rule {rule.name!r} has checkpoints or expansions "
+                    "(DECIDE / EXPAND / HIL_REVIEW / ESCALATE); the sun routes static plans "
+                    "only so far - run such a policy with sun.policy.run_policy"
+                )
+
+    @classmethod
+    def load(cls, source: Policy | str | Path) -> PolicyRouter:
+        """The router of a policy given as an object, a shipped name or a file path."""
+        return cls(policy=policy_from(source))
+
+    def route(self, moons: Mapping[str, float], has_headlines: bool) -> Route:
+        """The matched rule's planets for one instrument's moon values."""
+        values = self.classifier.classify(moons, int(has_headlines)).model_dump()
+        rule = self.policy.select_rule(values)
+        agents = self.policy.doc.agents
+        planets: list[str] = []
+        params: dict[str, dict[str, object]] = {}
+        skipped: dict[str, str] = {}
+        path = [self.policy.name, rule.name]
+        llm = False
+        for node in rule.plan.nodes:
+            spec = agents.get(node.agent_name)
+            why = self._skip_reason(node, values)
+            if spec is not None and spec.kind == "planet":
+                if why is not None:
+                    skipped[node.agent_name] = why
+                    continue
+                planets.append(node.agent_name)
+                resolved = self.policy.node_params(node, values)
+                if resolved:
+                    params[node.agent_name] = resolved
+                path.append(node.label or node.name)
+            elif spec is not None and spec.llm and why is None:
+                llm = True
+        return Route(tuple(planets), params, tuple(path), skipped, llm)
+
+    def _skip_reason(self, node: PlanNode, values: Mapping[str, Any]) -> str | None:
+        if not node.skip_if or self.policy.static_condition(node.skip_if, values) is not True:
+            return None
+        return node.skip_reason or f"skip_if [{node.skip_if}]"

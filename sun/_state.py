@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
-from bus import MarketSnapshot, MoonPanel, PlanetReport, SunDecision
+from bus import MarketSnapshot, MoonPanel, PlanetReport, SunDecision, TraceStep
 from planets import PlanetContext
 from sun._reasoning import Reasoning
 
@@ -24,6 +24,7 @@ class SunState(TypedDict, total=False):
     reasoning: Reasoning
     decision: SunDecision
     directives: list[dict[str, Any]]
+    trace: Annotated[list[TraceStep], operator.add]
 
 
 class ConsultTask(TypedDict):

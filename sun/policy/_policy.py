@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sun.policy._cel import Compiled, compile_expression, evaluate
 from sun.policy._errors import PolicyError, PolicyLoadError
-from sun.policy._model import Budget, FailureRule, Plan, PolicyDoc
+from sun.policy._model import Budget, FailureRule, Plan, PlanNode, PolicyDoc, Rule
 from sun.policy._profile import Profile, profile_samples, profile_type
 from sun.policy._validate import validate
 from sun.policy._yamlpos import dotted, line_of, load_with_lines
@@ -65,6 +65,9 @@ class Explanation(BaseModel):
         return "\n".join(lines)
 
 
+_MEMO_SIZE = 4096
+
+
 @dataclass(frozen=True)
 class Policy:
     """A validated policy file with its conditions compiled."""
@@ -73,6 +76,7 @@ class Policy:
     doc: PolicyDoc
     profile_type: type[Profile]
     compiled: Mapping[str, Compiled]
+    _memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -82,10 +86,48 @@ class Policy:
     def select(self, profile: Profile | Mapping[str, Any]) -> ResolvedPlan:
         """The plan of the first rule whose condition holds (ValueError if none does)."""
         values = self._values(profile)
+        rule = self.select_rule(values)
+        return self._resolve(rule.name, rule.plan, values)
+
+    def select_rule(self, values: Mapping[str, Any]) -> Rule:
+        """The first rule whose condition holds over profile ``values`` (ValueError if none)."""
         for rule in self.doc.rules:
             if self._holds(rule.when, values):
-                return self._resolve(rule.name, rule.plan, values)
-        raise ValueError(f"policy {self.name}: no rule matches the profile {values}")
+                return rule
+        raise ValueError(f"policy {self.name}: no rule matches the profile {dict(values)}")
+
+    def node_params(self, node: PlanNode, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``node``'s fixed parameters plus those computed from profile ``values``."""
+        resolved = dict(node.params)
+        for key, source in node.params_from.items():
+            value = self.value_of(source, values)
+            if value is not None:
+                resolved[key] = value
+        return resolved
+
+    def static_condition(self, source: str, values: Mapping[str, Any]) -> Any:
+        """A compiled condition's value over profile ``values``, or None when it also reads
+        run-time variables (node outputs, summary) that a profile does not have."""
+        if not self.compiled[source].variables <= values.keys():
+            return None
+        return self.value_of(source, values)
+
+    def value_of(self, source: str, values: Mapping[str, Any]) -> Any:
+        """A compiled expression's value over profile ``values``, memoized on the values of
+        the variables it reads (profiles repeat: booleans, regimes, tiers)."""
+        compiled = self.compiled[source]
+        key = (source, *(values.get(name) for name in sorted(compiled.variables)))
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value: evaluate without memo
+            return evaluate(compiled, values)
+        value = evaluate(compiled, values)
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = value
+        return value
 
     def explain(self, profile: Profile | Mapping[str, Any]) -> Explanation:
         """Every rule's verdict for ``profile``, the matched plan, and what each node will do."""
@@ -118,17 +160,10 @@ class Policy:
         return self.profile_type.model_validate(dict(profile)).model_dump()
 
     def _holds(self, source: str, values: Mapping[str, Any]) -> bool:
-        return evaluate(self.compiled[source], values) is True
+        return self.value_of(source, values) is True
 
     def _resolve(self, rule: str, plan: Plan, values: dict[str, Any]) -> ResolvedPlan:
-        params: dict[str, dict[str, Any]] = {}
-        for node in plan.all_nodes():
-            resolved = dict(node.params)
-            for key, source in node.params_from.items():
-                value = evaluate(self.compiled[source], values)
-                if value is not None:
-                    resolved[key] = value
-            params[node.name] = resolved
+        params = {node.name: self.node_params(node, values) for node in plan.all_nodes()}
         return ResolvedPlan(
             policy=self.name, version=self.doc.version, rule=rule, profile=values, plan=plan,
             params=params, budget=plan.budget or self.doc.budget,

@@ -74,6 +74,11 @@ def comparable(decision: SunDecision) -> dict[str, Any]:
         data.pop(name, None)
     for attempt in data.get("attempts", []):
         attempt.pop("latency_ms", None)
+    # The replayer always serves recorded recalls (compared through ``recalled``): its recall
+    # step is no divergence; timings never are.
+    data["trace"] = [step for step in data.get("trace", []) if step["node"] != "recall"]
+    for step in data["trace"]:
+        step.pop("duration_ms", None)
     return data
 
 

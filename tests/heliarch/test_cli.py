@@ -61,3 +61,39 @@ def test_bad_data_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "close" in result.output and "GOOG" in result.output
+
+
+def test_policy_check_names_file_and_line_and_fails(tmp_path: Path) -> None:
+    ok = runner.invoke(app, ["policy", "check", "sun/policy/policies/trading_guarded.yaml"])
+    assert ok.exit_code == 0 and "ok" in ok.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "policy: bad\nprofile: trading\nagents: {t: {kind: planet}}\nrules:\n"
+        "  - name: r\n    when: 'regime > 2.0'\n    plan: {nodes: [{name: t}]}\n"
+    )
+    result = runner.invoke(app, ["policy", "check", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:6:" in result.output and "1 problem(s)" in result.output
+
+
+def test_policy_explain_shows_the_rule_and_the_plan() -> None:
+    args = ["policy", "explain", "--data", GOOG, "--symbol", "GOOG", "--as-of", "2012-06-01"]
+    result = runner.invoke(app, [*args, "--policy", "trading_guarded", "--headlines", "2"])
+    assert result.exit_code == 0, result.output
+    assert "rule routine: matched" in result.output and "rule large_change: no" in result.output
+    assert "sentiment: run" in result.output and "checkpoint agree" in result.output
+    plain = runner.invoke(app, [*args, "--json"])
+    explanation = json.loads(plain.output)
+    assert explanation["resolved"]["rule"] == "routing_tree"
+    assert explanation["preview"]["sentiment"].startswith("skip")
+
+
+def test_decide_shows_the_trace_and_disposition_and_takes_a_policy(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["decide", "--data", GOOG, "--model", "quant", "--json"])
+    decision = json.loads(result.output)
+    assert decision["disposition"] == "AUTO"
+    assert [s["node"] for s in decision["trace"]][:3] == ["ingest", "moons", "route"]
+    table = runner.invoke(app, ["decide", "--data", GOOG, "--model", "quant"])
+    assert "execution trace" in table.output and "disposition: AUTO" in table.output
+    missing = runner.invoke(app, ["decide", "--data", GOOG, "--plan", str(tmp_path / "no.yaml")])
+    assert missing.exit_code == 2 and "no.yaml" in missing.output

@@ -38,7 +38,7 @@ def poisoned(series: BarSeries, cut: datetime) -> BarSeries:
 def _strip(value: Any) -> Any:
     """Drop wall-clock fields (latencies) that legitimately differ between runs."""
     if isinstance(value, dict):
-        return {k: _strip(v) for k, v in value.items() if k != "latency_ms"}
+        return {k: _strip(v) for k, v in value.items() if k not in ("latency_ms", "duration_ms")}
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value
