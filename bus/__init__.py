@@ -32,6 +32,7 @@ from bus._bars import BarSeries, load_csv, to_datetime
 from bus._bounds import MAX_ENTRY_BYTES, MAX_JSON_DEPTH
 from bus._decisions import (
     Action,
+    Authority,
     FallbackAttempt,
     GuardCorrection,
     LlmUsage,
@@ -108,6 +109,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Action",
+    "Authority",
     "BROADCAST",
     "INSTRUMENT_MAX_LENGTH",
     "MAX_ENTRY_BYTES",

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import moons
-from bus import MoonPanel, SunDecision
+from bus import Authority, MoonPanel, SunDecision
+from sun._authority import parse_authority
 from sun._routing import Router, RoutingTree
 from sun.llm import LlmResponseCache
 from sun.resilience import ChainPolicy, Council, HealthEvent
@@ -52,6 +53,11 @@ class ModelConfig:
             decision uses its arm (recorded in ``decision.prompt``). Needs an LLM sun model.
         clock: Time source (seconds) of breaker cool-downs, shedding and level deadlines;
             ``time.monotonic`` by default. Tests inject a manual clock instead of sleeping.
+        authority: Every model level's authority (``decide``, ``adjust``, ``explain``).
+            ``None``: a model built from its spec gets the level its stored check allows
+            (``heliarch models check``; the shipped measurement for ``local``); an unmeasured
+            or injected model decides (``Sun.authority`` says which source applied).
+        authority_band: How far ``adjust`` may move the quant target (0 < band <= 1).
     """
 
     chat_model: Any = None
@@ -60,6 +66,14 @@ class ModelConfig:
     llm_cache: LlmResponseCache | None = None
     prompt_experiment: LiveExperiment | None = None
     clock: Callable[[], float] = time.monotonic
+    authority: Authority | None = None
+    authority_band: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.authority is not None:
+            parse_authority(self.authority)
+        if not 0.0 < self.authority_band <= 1.0:
+            raise ValueError(f"authority_band must be in (0, 1]; got {self.authority_band}")
 
 
 @dataclass(frozen=True)

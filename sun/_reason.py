@@ -4,6 +4,7 @@ the model fallback chain, and the planet council when every model level failed."
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from bus import FallbackAttempt, LlmUsage, PlanetReport, PromptRef, ReasonedDecision
 from sun._context import SunContext
@@ -19,8 +20,8 @@ def sorted_reports(state: SunState) -> tuple[PlanetReport, ...]:
 
 
 def reason_inputs(state: SunState, context: SunContext) -> ReasonInputs:
-    """Everything a reasoner may see for this decision."""
-    return ReasonInputs(
+    """Everything a reasoner may see for this decision (with the quant decision as anchor)."""
+    inputs = ReasonInputs(
         instrument=state["instrument"],
         as_of=state["snapshot"].as_of.isoformat(),
         reports=sorted_reports(state),
@@ -29,6 +30,7 @@ def reason_inputs(state: SunState, context: SunContext) -> ReasonInputs:
         directional=context.directional,
         risk_planet=context.risk_planet,
     )
+    return replace(inputs, quant=context.quant.reason(inputs))
 
 
 def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
@@ -43,9 +45,10 @@ def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
         return Reasoning(decision=flat, reasoner=critical[0].planet, level="emergency")
     chain = context.chain
     if chain is None:
-        return Reasoning(decision=context.quant.reason(inputs), reasoner=QUANT, level=QUANT)
+        decision = inputs.quant or context.quant.reason(inputs)
+        return Reasoning(decision=decision, reasoner=QUANT, level=QUANT)
     if context.orchestration.llm_policy == "auto" and planets_agree(inputs, context):
-        decision = context.quant.reason(inputs)
+        decision = inputs.quant or context.quant.reason(inputs)
         note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
     decided, attempts, usage, prompt = chain.run(inputs)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     )
     llm_timeout_s: float = 30.0
     llm_max_tokens: int = 160
+    local_n_ctx: int = Field(default=2048, gt=0, description="context length of a local model")
+    local_n_threads: int = Field(default=2, gt=0, description="CPU threads of a local model")
     limits: RiskLimits = Field(default_factory=RiskLimits)
 
     @field_validator("backup_models", mode="before")

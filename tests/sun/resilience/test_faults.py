@@ -25,7 +25,9 @@ from sun.testing import (
 )
 
 AS_OF = datetime(2012, 6, 1)
-VALID = json.dumps({"action": "BUY", "size": 0.3, "confidence": 0.6, "rationale": "ok"})
+VALID = json.dumps(
+    {"action": "BUY", "size": 0.3, "confidence": 0.6, "rationale": "technical trend is up"}
+)
 PROMPT = [SystemMessage("Decide. Answer JSON."), HumanMessage("GOOG rsi 55, score +0.3")]
 DOWN = ChainPolicy(timeout_s=0.5, max_retries=0, breaker=BreakerConfig(failure_threshold=99))
 
