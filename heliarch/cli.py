@@ -93,6 +93,10 @@ from heliarch._cli_prompts import prompts_app  # noqa: E402
 
 app.add_typer(prompts_app, name="prompts")
 
+from heliarch._cli_models import models_app  # noqa: E402
+
+app.add_typer(models_app, name="models")
+
 
 def main() -> None:
     """Entry point of the ``heliarch`` console script."""

@@ -10,6 +10,16 @@ council in :mod:`sun.resilience`, journals and replay in :mod:`sun.replay`, faul
 in :mod:`sun.testing`.
 """
 
+from sun._authority import (
+    AUTHORITIES,
+    AdjustAnswer,
+    AuthorityThresholds,
+    ExplainAnswer,
+    ModelCheckStore,
+    allowed_authority,
+    rationale_problem,
+)
+from sun._check import ModelCheck, check_dates, check_model, mirror_series, store_check
 from sun._config import (
     DecisionSink,
     LlmPolicy,
@@ -53,6 +63,18 @@ from sun.resilience import (
 )
 
 __all__ = [
+    "store_check",
+    "mirror_series",
+    "check_model",
+    "check_dates",
+    "ModelCheck",
+    "rationale_problem",
+    "allowed_authority",
+    "ModelCheckStore",
+    "ExplainAnswer",
+    "AuthorityThresholds",
+    "AdjustAnswer",
+    "AUTHORITIES",
     "BreakerConfig",
     "ChainPolicy",
     "CircuitBreaker",

@@ -171,13 +171,16 @@ def rationale_problem(
 ) -> str | None:
     """Why a rationale is not meaningful, or None.
 
-    Meaningful: at least three words, and it cites a number from the reports (to the
+    Meaningful: at least three different words, and it cites a number from the reports (to the
     precision it is written with, e.g. ``35`` cites RSI 35.02) or a relation (an evidence
     name or a planet next to a word such as above / below / bearish).
     """
     words = [w.lower() for w in _WORD.findall(rationale)]
-    if len(words) < 3:
-        return f"rationale {rationale[:60]!r} must be words (at least 3), not symbols or numbers"
+    if len(set(words)) < 3:
+        return (
+            f"rationale {rationale[:60]!r} must be words (at least 3 different ones), not "
+            "symbols, numbers or a repeated label"
+        )
     if _cites_number(rationale, reports, prompt_text) or _cites_relation(words, reports):
         return None
     return (

@@ -159,7 +159,10 @@ def check_model(
                     for bars in (series, mirrored)
                 ]
                 total += 2
-                latencies += [d.llm_usage.latency_ms for d in pair]
+                latencies += [
+                    sum(a.latency_ms for a in d.attempts if a.level.startswith("primary"))
+                    for d in pair
+                ]
                 invalid += sum(1 for d in pair if d.attempts and not d.attempts[0].ok)
                 c, c_mirror = (consensus(d, directional) for d in pair)
                 if c == 0.0 or any(d.fallback_level not in ("primary", "quant") for d in pair):
