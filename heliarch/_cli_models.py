@@ -25,7 +25,7 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Decide each date on real and mirrored bars; report the authority the model earns."""
-    from sun import check_model, store_check
+    from sun.checks import check_model, store_check
 
     files = data or [DATA / "GOOG.csv", DATA / "EURUSD.csv"]
     try:

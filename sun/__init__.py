@@ -7,7 +7,7 @@
 :class:`OrchestrationConfig`, :class:`SunHooks`); ``build_sun_graph`` gives the raw compiled
 graph, whose nodes read a :class:`SunContext`. Models are in :mod:`sun.llm`, fallback and
 council in :mod:`sun.resilience`, journals and replay in :mod:`sun.replay`, fault injection
-in :mod:`sun.testing`.
+in :mod:`sun.testing`, model checks (input sensitivity, authority) in :mod:`sun.checks`.
 """
 
 from sun._authority import (
@@ -19,7 +19,6 @@ from sun._authority import (
     allowed_authority,
     rationale_problem,
 )
-from sun._check import ModelCheck, check_dates, check_model, mirror_series, store_check
 from sun._config import (
     DecisionSink,
     LlmPolicy,
@@ -63,11 +62,6 @@ from sun.resilience import (
 )
 
 __all__ = [
-    "store_check",
-    "mirror_series",
-    "check_model",
-    "check_dates",
-    "ModelCheck",
     "rationale_problem",
     "allowed_authority",
     "ModelCheckStore",

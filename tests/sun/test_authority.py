@@ -21,11 +21,10 @@ from sun import (
     Settings,
     Sun,
     allowed_authority,
-    check_model,
-    mirror_series,
     rationale_problem,
 )
 from sun._authority import apply_authority, grant_for
+from sun.checks import check_model, mirror_series
 from sun.testing import ScriptedChatModel
 
 AS_OF = datetime(2012, 6, 1)  # technical -0.615: the quant reasoner sells -0.492

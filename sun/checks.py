@@ -1,4 +1,4 @@
-"""Model checks: does a model's answer follow its input? (a metamorphic test for any spec)
+"""Model checks (``heliarch models check``): does a model's answer follow its input? (a metamorphic test for any spec)
 
 Each date is decided twice at full authority: on the real bars and on the **mirrored** bars
 (every price p replaced by K / p, so every return changes sign: close above its SMA becomes
@@ -23,6 +23,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+__all__ = [
+    "ModelCheck",
+    "bootstrap_ci",
+    "check_dates",
+    "check_model",
+    "consensus",
+    "mirror_series",
+    "raw_target",
+    "store_check",
+]
 
 from bus import BarSeries, MarketSnapshot, SunDecision
 from sun._authority import AuthorityThresholds, ModelCheckStore, allowed_authority
