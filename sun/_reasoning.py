@@ -298,7 +298,9 @@ class LlmReasoner:
     def reason(self, inputs: ReasonInputs) -> tuple[ReasonedDecision | None, Reasoning]:
         """Ask the model once, repair once if the answer is invalid, unsafe or says nothing.
 
-        Returns the decision (None if both tries failed) and the record of the attempts.
+        Returns the decision and the record of the attempts. If both tries failed the decision
+        is None at ``decide`` (the next level decides) and the quant anchor at ``adjust`` /
+        ``explain`` (the model never had a say over the numbers; the rationale says so).
         Transport errors (connection, timeout, rate limit) propagate to the caller.
         """
         prompt = self.prompt_for(inputs)
@@ -326,6 +328,13 @@ class LlmReasoner:
                 AIMessage(result.raw_text or ""),
                 HumanMessage(f"{repair_system}\n{repair_user}"),
             ]
+        if self.authority != "decide":  # the model had no say over the numbers: they stand
+            anchor = self.anchor(inputs)
+            note = (
+                f" [{self.authority}: no valid answer from {self.label}; the quant decision stands]"
+            )
+            stands = anchor.model_copy(update={"rationale": (anchor.rationale + note)[:600]})
+            return stands, self._record(stands, attempts, usage, prompt)
         return None, self._record(None, attempts, usage, prompt)
 
     def _record(

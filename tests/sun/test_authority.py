@@ -123,6 +123,17 @@ def test_a_rationale_citing_nothing_is_repaired_then_falls_back(goog: BarSeries)
     assert "rationale" in (decision.attempts[0].error or "")
 
 
+@pytest.mark.parametrize("authority", ["adjust", "explain"])
+def test_below_decide_an_invalid_answer_leaves_the_quant_decision(
+    goog: BarSeries, authority: str
+) -> None:
+    config = ModelConfig(chat_model=scripted({"rationale": "1.0, "}), authority=authority)  # type: ignore[arg-type]
+    with Sun("openai:gpt-test", checkpoint="none", models=config) as sun:
+        decision = sun.decide(MarketSnapshot.at(AS_OF, {"GOOG": goog}))
+    assert decision.target_position == pytest.approx(-0.492, abs=1e-3)
+    assert "the quant decision stands" in decision.rationale and not decision.attempts[0].ok
+
+
 def test_old_journal_decisions_load_with_full_authority(goog: BarSeries) -> None:
     with Sun("quant", checkpoint="none") as sun:
         decision = sun.decide(MarketSnapshot.at(AS_OF, {"GOOG": goog}))
