@@ -17,9 +17,9 @@ def pool_adjacent_violators(
     """Isotonic (non-decreasing) fit of y on x; returns block upper x-bounds and values."""
     grouped: dict[float, list[float]] = {}
     for x, y in points:
-        total = grouped.setdefault(x, [0.0, 0.0])
-        total[0] += y
-        total[1] += 1.0
+        sums = grouped.setdefault(x, [0.0, 0.0])
+        sums[0] += y
+        sums[1] += 1.0
     blocks: list[list[float]] = []  # [x_max, sum_y, count]
     for x in sorted(grouped):
         blocks.append([x, *grouped[x]])
