@@ -218,7 +218,7 @@ needs_local = pytest.mark.skipif(not local_available(), reason="local model not 
 def test_faulty_wrapper_around_the_real_local_model(snapshot: MarketSnapshot) -> None:
     from sun import build_chat_model
 
-    local = build_chat_model("local", max_tokens=96, timeout_s=30.0)
+    local = build_chat_model("local", max_tokens=256, timeout_s=30.0)  # 200-char rationale
     schedule = FaultSchedule(["ok", "malformed", "raise", "ok"])
     faulty = FaultyChatModel(inner=local, schedule=schedule)
     llm = StructuredLLM(faulty, "local")
