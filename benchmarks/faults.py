@@ -69,7 +69,7 @@ def base_model() -> tuple[BaseChatModel, str]:
     if local_available():
         model = build_chat_model("local", max_tokens=96, timeout_s=30.0)
         return model, "local"
-    answer = '{"action": "HOLD", "size": 0.0, "confidence": 0.5, "rationale": "stand-in"}'
+    answer = '{"action": "HOLD", "size": 0.0, "confidence": 0.5, "rationale": "stand-in: technical trend is up"}'
     return FakeListChatModel(responses=[answer]), "openai:scripted-stand-in"
 
 

@@ -39,6 +39,7 @@ from bus._chain import (
 )
 from bus._decisions import (
     Action,
+    Authority,
     FallbackAttempt,
     GuardCorrection,
     LlmUsage,
@@ -116,6 +117,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Action",
+    "Authority",
     "BROADCAST",
     "INSTRUMENT_MAX_LENGTH",
     "JOURNAL_KEY_ENV",

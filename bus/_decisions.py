@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from bus._instrument import InstrumentId
 
 Action = Literal["BUY", "SELL", "HOLD"]
+Authority = Literal["decide", "adjust", "explain"]
+"""How much say the reasoner had: choose the decision, move the quant target within a band,
+or only explain the quant decision."""
 
 _FROZEN = ConfigDict(frozen=True, ser_json_inf_nan="constants")
 
@@ -230,6 +233,9 @@ class SunDecision(BaseModel):
         "AUTO", description="AUTO (order may follow), HIL_REVIEW (a human decides) or ESCALATE"
     )
     disposition_reason: str = ""
+    authority: Authority = Field(
+        default="decide", description="the reasoner's authority level (older journals: decide)"
+    )
 
     @field_validator("target_position")
     @classmethod

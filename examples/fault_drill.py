@@ -30,7 +30,7 @@ from sun.resilience import BreakerConfig, ChainPolicy
 from sun.testing import FaultSchedule, FaultyChatModel, wrap_planets
 
 DATA = Path(__file__).resolve().parent / "data"
-STAND_IN = '{"action": "BUY", "size": 0.2, "confidence": 0.5, "rationale": "stand-in model"}'
+STAND_IN = '{"action": "BUY", "size": 0.2, "confidence": 0.5, "rationale": "stand-in model: technical trend is up"}'
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bus import MarketSnapshot, load_csv
-from heliarch import render_decision
+from heliarch import authority_line, render_decision
 from sun import OrchestrationConfig, Sun
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -31,6 +31,7 @@ def main() -> None:
         args.model, checkpoint="none", orchestration=OrchestrationConfig(llm_policy="always")
     ) as sun:
         print(f"sun model: {sun.model_spec}")
+        print(authority_line(sun.authority.get("primary")))
         decision = sun.decide(snapshot)
     render_decision(decision)
 

@@ -17,7 +17,7 @@ from heliarch._prompt_lab import (
     memory_examples,
     run_evolution,
 )
-from heliarch._render import render_decision, render_panel
+from heliarch._render import authority_line, render_decision, render_panel
 
 __all__ = [
     "LabSituation",
@@ -26,6 +26,7 @@ __all__ = [
     "best_examples",
     "build_situations",
     "memory_examples",
+    "authority_line",
     "render_decision",
     "render_panel",
     "run_evolution",

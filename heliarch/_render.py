@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -107,3 +109,29 @@ def render_panel(panel: MoonPanel, console: Console | None = None) -> None:
         table.add_row(moon, *(_fmt(panel.values[i][moon]) for i in instruments))
     console.print(table)
     console.print(f"cache: {panel.cache_hits} hit(s), {panel.cache_misses} miss(es)")
+
+
+def _figure(value: Any, spec: str) -> str:
+    return (
+        "n/a"
+        if value is None or (isinstance(value, float) and math.isnan(value))
+        else format(value, spec)
+    )
+
+
+def authority_line(grant: Mapping[str, Any] | None) -> str:
+    """One line: a model level's authority and the measured figures it rests on."""
+    if not grant:
+        return "authority: decide (quant reasoner, no LLM)"
+    level = grant["authority"]
+    if "invalid_share" not in grant:
+        return f"authority: {level} ({grant.get('source', 'configured')})"
+    low, high = grant.get("sensitivity_ci") or (None, None)
+    return (
+        f"authority: {level} (check of {str(grant.get('measured', '?'))[:10]}, "
+        f"{grant.get('prompt')}: input sensitivity {_figure(grant.get('sensitivity'), '+.2f')} "
+        f"[{_figure(low, '+.2f')}, {_figure(high, '+.2f')}] over {grant.get('pairs')} mirrored "
+        f"pairs, invalid answers {_figure(grant.get('invalid_share'), '.0%')} of "
+        f"{2 * int(grant.get('dates') or 0)}, latency p95 "
+        f"{_figure(grant.get('latency_p95_ms'), '.0f')} ms)"
+    )

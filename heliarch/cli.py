@@ -122,6 +122,10 @@ app.command()(usage)
 
 app.add_typer(prompts_app, name="prompts")
 
+from heliarch._cli_models import models_app  # noqa: E402
+
+app.add_typer(models_app, name="models")
+
 
 from heliarch._cli_policy import policy_app  # noqa: E402
 

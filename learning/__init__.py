@@ -6,6 +6,7 @@ t + horizon arrives; ``HedgeTrust`` learns planet weights for the quant reasoner
 council's aggregator (any ``Mapping[str, float]`` consumer).
 """
 
+from learning._calibration import ConfidenceCalibrator, pool_adjacent_violators
 from learning._distill import Distiller, LlmDistiller, QuantDistiller
 from learning._loop import NON_DIRECTIONAL, LearningLoop
 from learning._outcomes import Labelled, OutcomeLabeler, PendingLabel
@@ -21,6 +22,8 @@ from learning._tracker import SUN, PerformanceTracker, Stats, planet_return
 from learning._weights import HedgeTrust, planet_loss
 
 __all__ = [
+    "ConfidenceCalibrator",
+    "pool_adjacent_violators",
     "NON_DIRECTIONAL",
     "REGIMES",
     "SUN",

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from learning._calibration import ConfidenceCalibrator
 from learning._distill import Distiller, QuantDistiller
 from learning._outcomes import Labelled, OutcomeLabeler
 from learning._regime import market_regime
@@ -82,6 +83,7 @@ class LearningLoop:
         self.weight_history: list[tuple[datetime, dict[str, float]]] = []
         self.prompt_experiment = prompt_experiment
         self._experiment_scales: dict[str, float] = {}
+        self.calibrator = ConfidenceCalibrator()
 
     @property
     def weights(self) -> dict[str, float]:
@@ -164,6 +166,9 @@ class LearningLoop:
             self.memory.remember_outcome(item.situation, item.outcome, var95=item.var95)
         self.tracker.update(item)
         self.labelled += 1
+        if item.situation.target_position != 0.0:
+            hit = item.situation.target_position * item.outcome.realized_return > 0
+            self.calibrator.add(item.situation.confidence, hit)
         self._score_experiment(item)
         if not self.enabled:
             return

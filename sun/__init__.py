@@ -7,9 +7,18 @@
 :class:`OrchestrationConfig`, :class:`SunHooks`); ``build_sun_graph`` gives the raw compiled
 graph, whose nodes read a :class:`SunContext`. Models are in :mod:`sun.llm`, fallback and
 council in :mod:`sun.resilience`, journals and replay in :mod:`sun.replay`, fault injection
-in :mod:`sun.testing`.
+in :mod:`sun.testing`, model checks (input sensitivity, authority) in :mod:`sun.checks`.
 """
 
+from sun._authority import (
+    AUTHORITIES,
+    AdjustAnswer,
+    AuthorityThresholds,
+    ExplainAnswer,
+    ModelCheckStore,
+    allowed_authority,
+    rationale_problem,
+)
 from sun._config import (
     DecisionSink,
     LlmPolicy,
@@ -56,6 +65,13 @@ from sun.resilience import (
 __all__ = [
     "TELEMETRY_ENV",
     "Telemetry",
+    "rationale_problem",
+    "allowed_authority",
+    "ModelCheckStore",
+    "ExplainAnswer",
+    "AuthorityThresholds",
+    "AdjustAnswer",
+    "AUTHORITIES",
     "BreakerConfig",
     "ChainPolicy",
     "CircuitBreaker",

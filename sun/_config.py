@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import moons
-from bus import MoonPanel, SunDecision
+from bus import Authority, MoonPanel, SunDecision
+from sun._authority import parse_authority
 from sun._routing import PolicyRouter, Router
 from sun._telemetry import Telemetry
 from sun.llm import LlmResponseCache
@@ -58,6 +59,11 @@ class ModelConfig:
             ``time.monotonic`` by default. Tests inject a manual clock instead of sleeping.
         mesh: Model mesh: metadata and prices, quick/deep tier routing with refinement,
             budgets and rate limits (see :mod:`sun.mesh`). None: the chain as configured.
+        authority: Every model level's authority (``decide``, ``adjust``, ``explain``).
+            ``None``: a model built from its spec gets the level its stored check allows
+            (``heliarch models check``; the shipped measurement for ``local``); an unmeasured
+            or injected model decides (``Sun.authority`` says which source applied).
+        authority_band: How far ``adjust`` may move the quant target (0 < band <= 1).
     """
 
     chat_model: Any = None
@@ -67,6 +73,14 @@ class ModelConfig:
     prompt_experiment: LiveExperiment | None = None
     clock: Callable[[], float] = time.monotonic
     mesh: MeshConfig | None = None
+    authority: Authority | None = None
+    authority_band: float = 0.25
+
+    def __post_init__(self) -> None:
+        if self.authority is not None:
+            parse_authority(self.authority)
+        if not 0.0 < self.authority_band <= 1.0:
+            raise ValueError(f"authority_band must be in (0, 1]; got {self.authority_band}")
 
 
 @dataclass(frozen=True)

@@ -231,6 +231,7 @@ def guard_decision(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         prompt=reasoning.prompt,
         routed_planets=tuple(state["route"]["planets"]),
         recalled=tuple(state.get("recalled", [])),
+        authority=reasoning.authority,
     )
     return {"decision": decision}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from contextlib import nullcontext
+from dataclasses import replace
 
 from bus import FallbackAttempt, LlmUsage, PlanetReport, PromptRef, ReasonedDecision
 from sun._context import SunContext
@@ -22,8 +23,8 @@ def sorted_reports(state: SunState) -> tuple[PlanetReport, ...]:
 
 
 def reason_inputs(state: SunState, context: SunContext) -> ReasonInputs:
-    """Everything a reasoner may see for this decision."""
-    return ReasonInputs(
+    """Everything a reasoner may see for this decision (with the quant decision as anchor)."""
+    inputs = ReasonInputs(
         instrument=state["instrument"],
         as_of=state["snapshot"].as_of.isoformat(),
         reports=sorted_reports(state),
@@ -32,6 +33,7 @@ def reason_inputs(state: SunState, context: SunContext) -> ReasonInputs:
         directional=context.directional,
         risk_planet=context.risk_planet,
     )
+    return replace(inputs, quant=context.quant.reason(inputs))
 
 
 def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
@@ -46,13 +48,14 @@ def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
         return Reasoning(decision=flat, reasoner=critical[0].planet, level="emergency")
     chain = context.chain
     if chain is None:
-        return Reasoning(decision=context.quant.reason(inputs), reasoner=QUANT, level=QUANT)
+        decision = inputs.quant or context.quant.reason(inputs)
+        return Reasoning(decision=decision, reasoner=QUANT, level=QUANT)
     if not state.get("route", {}).get("llm", True):
-        decision = context.quant.reason(inputs)
+        decision = inputs.quant or context.quant.reason(inputs)
         note = FallbackAttempt(level=chain.primary.label, ok=False, error=NO_LLM_IN_PLAN)
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
     if context.orchestration.llm_policy == "auto" and planets_agree(inputs, context):
-        decision = context.quant.reason(inputs)
+        decision = inputs.quant or context.quant.reason(inputs)
         note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
     mesh = context.mesh

@@ -12,43 +12,35 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from pydantic import BaseModel, ConfigDict, Field
 
 from bus import FallbackAttempt, LlmUsage, PlanetReport, PromptRef, ReasonedDecision
 from planets import RiskLimits, Role
 from prompts import LiveExperiment, PromptTemplate, get_prompt
+from sun._authority import (
+    ANSWERS,
+    Authority,
+    LlmAnswer,
+    apply_authority,
+    parse_authority,
+    rationale_problem,
+)
 from sun.llm import StructuredCaller
 
+__all__ = [
+    "QUANT",
+    "LlmAnswer",
+    "LlmReasoner",
+    "QuantReasoner",
+    "Reasoning",
+    "ReasonInputs",
+    "describe_reports",
+    "format_reports",
+    "unsafe_reason",
+]
+
 QUANT = "quant"
-
-
-class LlmAnswer(BaseModel):
-    """What the LLM is asked to produce: direction and size are separate fields.
-
-    Keeping size unsigned makes "BUY with a negative position" impossible to express, which
-    matters for small embedded models; :meth:`to_decision` derives the signed target.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    action: Literal["BUY", "SELL", "HOLD"]
-    size: float = Field(ge=0.0, le=1.0, allow_inf_nan=False, description="fraction of the cap")
-    confidence: float = Field(ge=0.0, le=1.0, allow_inf_nan=False)
-    rationale: str = Field(max_length=200)
-
-    def to_decision(self) -> ReasonedDecision:
-        """The signed decision: BUY -> +size, SELL -> -size, HOLD -> 0."""
-        sign = {"BUY": 1.0, "SELL": -1.0, "HOLD": 0.0}[self.action]
-        target = sign * self.size
-        return ReasonedDecision(
-            action=self.action if target != 0.0 else "HOLD",
-            target_position=target,
-            confidence=self.confidence,
-            rationale=self.rationale,
-        )
 
 
 @dataclass(frozen=True)
@@ -62,6 +54,8 @@ class ReasonInputs:
     limits: RiskLimits
     directional: frozenset[str]
     risk_planet: str = Role.RISK.value
+    quant: ReasonedDecision | None = None
+    """The quant reasoner's decision: the anchor of the ``adjust`` and ``explain`` levels."""
 
     def position_cap(self) -> float:
         """The tightest position cap: the limit, and the risk planet's VaR cap if it gave one."""
@@ -82,6 +76,7 @@ class Reasoning:
     attempts: tuple[FallbackAttempt, ...] = ()
     usage: LlmUsage = field(default_factory=LlmUsage)
     prompt: PromptRef | None = None
+    authority: Authority = "decide"
 
 
 class QuantReasoner:
@@ -151,6 +146,57 @@ def _number(value: float) -> str:
     return f"{value:.4g}" if math.isfinite(value) else "NaN"
 
 
+def describe_reports(reports: Sequence[PlanetReport], risk_planet: str) -> str:
+    """One line per planet saying what its score means, with moon values as relations.
+
+    Directional scores run from -1 bearish to +1 bullish; the risk planet's score is risk
+    appetite (+1 ample VaR headroom, -1 over the limit), never a direction.
+    """
+    lines = []
+    for report in reports:
+        meaning = "risk appetite, not direction" if report.planet == risk_planet else "direction"
+        if not report.has_data:
+            lines.append(f"{report.planet} ({meaning}): NO DATA")
+            continue
+        facts = _relations(report.evidence) or [
+            f"{k} {_number(v)}" for k, v in report.evidence.items()
+        ]
+        line = (
+            f"{report.planet} ({meaning}): score {report.score:+.3f}, confidence "
+            f"{report.confidence:.2f}; " + ", ".join(facts)
+        )
+        if report.veto:
+            line += f"; VETO: {report.veto_reason}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _relations(evidence: Mapping[str, float]) -> list[str]:
+    """Moon values as plain relations (``close 5.4% below SMA``, ``RSI 35``)."""
+    out = []
+    close = evidence.get("close", math.nan)
+    for key in ("sma", "ema"):
+        level = evidence.get(key, math.nan)
+        if math.isfinite(close) and math.isfinite(level) and level > 0:
+            gap = (close / level - 1.0) * 100.0
+            out.append(f"close {abs(gap):.1f}% {'above' if gap >= 0 else 'below'} {key.upper()}")
+    phrases = {
+        "rsi": lambda v: f"RSI {v:.0f} ({'over' if v >= 50 else 'under'} 50)",
+        "macd_hist": lambda v: f"MACD histogram {v:.3g} ({'positive' if v >= 0 else 'negative'})",
+        "bb_pctb": lambda v: f"Bollinger %b {v:.2f}",
+        "ret_z": lambda v: f"return z-score {v:+.2f}",
+        "var95": lambda v: f"daily VaR95 {v * 100:.1f}%",
+        "realized_vol": lambda v: f"volatility {v * 100:.0f}% a year",
+        "max_drawdown": lambda v: f"drawdown {v * 100:.1f}%",
+        "position_cap": lambda v: f"position cap {v:.2f}",
+    }
+    for key, phrase in phrases.items():
+        value = evidence.get(key, math.nan)
+        if math.isfinite(value):
+            out.append(phrase(value))
+    return out
+
+
 def unsafe_reason(decision: ReasonedDecision, inputs: ReasonInputs) -> str | None:
     """Why an LLM answer breaks the risk limits, or None if it is within them."""
     cap = inputs.position_cap()
@@ -159,8 +205,16 @@ def unsafe_reason(decision: ReasonedDecision, inputs: ReasonInputs) -> str | Non
     return None
 
 
+_LEVEL_PROMPTS: dict[Authority, str] = {"adjust": "sun_adjust", "explain": "sun_explain"}
+
+
 class LlmReasoner:
-    """The deep-tier LLM reasoner (any LangChain chat model via :class:`StructuredLLM`)."""
+    """The deep-tier LLM reasoner (any LangChain chat model via :class:`StructuredLLM`).
+
+    ``authority`` is how much say the model has (see :mod:`sun._authority`): at ``decide`` it
+    answers with the ``sun_reason`` prompt; at ``adjust`` / ``explain`` with ``sun_adjust`` /
+    ``sun_explain`` around the quant decision (``band``: the most ``adjust`` may move it).
+    """
 
     def __init__(
         self,
@@ -168,51 +222,99 @@ class LlmReasoner:
         label: str,
         prompt: PromptTemplate | None = None,
         repair_prompt: PromptTemplate | None = None,
+        *,
+        authority: Authority = "decide",
+        band: float = 0.25,
     ) -> None:
         self.llm = llm
         self.label = label
         self.prompt = prompt or get_prompt("sun_reason")
         self.repair_prompt = repair_prompt or get_prompt("sun_repair")
         self.experiment: LiveExperiment | None = None
+        self.authority = authority
+        self.band = band
+        self.set_authority(authority, band)
+
+    def set_authority(self, authority: str, band: float) -> None:
+        """Change the level (checked) and the ``adjust`` band (in (0, 1])."""
+        if not 0.0 < band <= 1.0:
+            raise ValueError(f"the adjust band must be in (0, 1]; got {band}")
+        self.authority = parse_authority(authority)
+        self.band = band
 
     def prompt_for(self, inputs: ReasonInputs) -> PromptTemplate:
-        """This decision's prompt: the live experiment's arm for it, else the configured one."""
+        """This decision's prompt: the level's prompt, or the live experiment's arm for it."""
+        if self.authority in _LEVEL_PROMPTS:
+            return get_prompt(_LEVEL_PROMPTS[self.authority])
         if self.experiment is not None and self.experiment.name == self.prompt.name:
             return self.experiment.choose(LiveExperiment.key(inputs.instrument, inputs.as_of))
         return self.prompt
 
+    def anchor(self, inputs: ReasonInputs) -> ReasonedDecision:
+        """The quant decision that ``adjust`` moves and ``explain`` explains."""
+        return inputs.quant if inputs.quant is not None else QuantReasoner().reason(inputs)
+
     def messages(
         self, inputs: ReasonInputs, prompt: PromptTemplate | None = None
     ) -> list[BaseMessage]:
-        """The reasoning prompt: planet evidence verbatim, limits, recalled situations."""
-        system, user = (prompt or self.prompt).render(
-            instrument=inputs.instrument,
-            as_of=inputs.as_of,
-            reports=format_reports(inputs.reports),
-            recalled="; ".join(inputs.recalled) or "none",
-            limits=f"size at most {inputs.position_cap():.3f}",
+        """The reasoning prompt: planet evidence verbatim, limits, recalled situations.
+
+        Each template declares the variables it uses (``reports``: compact values;
+        ``evidence``: what each score means and moon values as relations; ``quant`` and
+        ``band`` for the ``adjust`` / ``explain`` levels).
+        """
+        template = prompt or self.prompt
+        quant = self.anchor(inputs) if {"quant", "band"} & set(template.variables) else None
+        values: dict[str, object] = {
+            "instrument": inputs.instrument,
+            "as_of": inputs.as_of,
+            "reports": format_reports(inputs.reports),
+            "evidence": describe_reports(inputs.reports, inputs.risk_planet),
+            "recalled": "; ".join(inputs.recalled) or "none",
+            "limits": f"size at most {inputs.position_cap():.3f}",
+            "quant": "" if quant is None else f"{quant.action} {quant.target_position:+.2f}",
+            "band": f"{self.band:.2f}",
+        }
+        system, user = template.render(
+            **{k: v for k, v in values.items() if k in template.variables}
         )
         return [SystemMessage(system), HumanMessage(user)]
 
-    def reason(self, inputs: ReasonInputs) -> tuple[ReasonedDecision | None, Reasoning]:
-        """Ask the model once, repair once if the answer is invalid or unsafe.
+    def _check(
+        self, parsed: object, inputs: ReasonInputs, prompt_text: str
+    ) -> tuple[ReasonedDecision | None, str | None]:
+        """The decision an answer allows at this level, or why the answer is invalid."""
+        schema = ANSWERS[self.authority]
+        if not isinstance(parsed, schema):
+            return None, f"expected a {schema.__name__}"
+        problem = rationale_problem(getattr(parsed, "rationale", ""), inputs.reports, prompt_text)
+        if problem is not None:
+            return None, problem
+        decision = apply_authority(
+            parsed, self.anchor(inputs), inputs.reports, inputs.directional, self.band
+        )
+        return decision, unsafe_reason(decision, inputs)
 
-        Returns the decision (None if both tries failed) and the record of the attempts.
+    def reason(self, inputs: ReasonInputs) -> tuple[ReasonedDecision | None, Reasoning]:
+        """Ask the model once, repair once if the answer is invalid, unsafe or says nothing.
+
+        Returns the decision and the record of the attempts. If both tries failed the decision
+        is None at ``decide`` (the next level decides) and the quant anchor at ``adjust`` /
+        ``explain`` (the model never had a say over the numbers; the rationale says so).
         Transport errors (connection, timeout, rate limit) propagate to the caller.
         """
         prompt = self.prompt_for(inputs)
         messages = self.messages(inputs, prompt)
+        prompt_text = "\n".join(str(m.content) for m in messages)
         usage = LlmUsage()
         attempts: list[FallbackAttempt] = []
         for attempt in range(2):
             started = time.perf_counter()
-            result = self.llm.invoke(messages, LlmAnswer)
+            result = self.llm.invoke(messages, ANSWERS[self.authority])
             usage = usage + result.usage
-            error = result.error
-            parsed = result.parsed
-            decision = parsed.to_decision() if isinstance(parsed, LlmAnswer) else None
-            if decision is not None and error is None:
-                error = unsafe_reason(decision, inputs)
+            decision, error = None, result.error
+            if error is None:
+                decision, error = self._check(result.parsed, inputs, prompt_text)
             elapsed = (time.perf_counter() - started) * 1e3
             level = self.label if attempt == 0 else f"{self.label} (repair)"
             attempts.append(
@@ -226,6 +328,13 @@ class LlmReasoner:
                 AIMessage(result.raw_text or ""),
                 HumanMessage(f"{repair_system}\n{repair_user}"),
             ]
+        if self.authority != "decide":  # the model had no say over the numbers: they stand
+            anchor = self.anchor(inputs)
+            note = (
+                f" [{self.authority}: no valid answer from {self.label}; the quant decision stands]"
+            )
+            stands = anchor.model_copy(update={"rationale": (anchor.rationale + note)[:600]})
+            return stands, self._record(stands, attempts, usage, prompt)
         return None, self._record(None, attempts, usage, prompt)
 
     def _record(
@@ -245,4 +354,5 @@ class LlmReasoner:
             attempts=tuple(attempts),
             usage=usage,
             prompt=PromptRef(name=prompt.name, version=prompt.version),
+            authority=self.authority,
         )

@@ -32,7 +32,9 @@ class Settings(BaseSettings):
         default=None, description="postgresql://... to checkpoint in PostgreSQL; SQLite otherwise"
     )
     llm_timeout_s: float = 30.0
-    llm_max_tokens: int = 160
+    llm_max_tokens: int = 256  # a 200-character rationale alone can take ~120 tokens
+    local_n_ctx: int = Field(default=2048, gt=0, description="context length of a local model")
+    local_n_threads: int = Field(default=2, gt=0, description="CPU threads of a local model")
     limits: RiskLimits = Field(default_factory=RiskLimits)
 
     @field_validator("backup_models", mode="before")

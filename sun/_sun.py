@@ -14,6 +14,7 @@ from typing import Any
 
 from bus import MarketSnapshot, SunDecision
 from planets import Planet, RiskLimits, default_planets
+from sun._authority import MODEL_CHECKS_FILE, ModelCheckStore, grant_for
 from sun._checkpoint import open_checkpointer
 from sun._config import ModelConfig, OrchestrationConfig, SunHooks
 from sun._context import SunContext
@@ -75,6 +76,7 @@ class Sun:
         self.settings = settings or Settings()
         self.model_spec = sun_model or self.settings.sun_model or default_model_spec()
         self.models = models or ModelConfig()
+        self._built: set[str] = set()
         self.orchestration = orchestration or OrchestrationConfig()
         hooks = hooks or SunHooks()
         chosen_planets = dict(planets or default_planets())
@@ -107,6 +109,7 @@ class Sun:
             meter_chain(
                 self.context.chain, ModelRegistry.default(), strict=False, telemetry=self.telemetry
             )
+        self.authority = self._grant_authority()
         if self.models.prompt_experiment is not None:
             self._attach_experiment()
         self._stack = ExitStack()
@@ -127,6 +130,25 @@ class Sun:
     def router(self, router: Router) -> None:
         self.orchestration = replace(self.orchestration, router=router)
         self.context = replace(self.context, orchestration=self.orchestration)
+
+    def _grant_authority(self) -> dict[str, dict[str, Any]]:
+        """Set each model level's authority; returns per level the level and its source."""
+        chain = self.context.chain
+        granted: dict[str, dict[str, Any]] = {}
+        if chain is None:
+            return granted
+        store = ModelCheckStore(self.settings.data_dir / MODEL_CHECKS_FILE)
+        for level in chain.levels:
+            record = grant_for(
+                level.label,
+                level.reasoner.prompt,
+                self.models.authority,
+                store,
+                measured=level.label in self._built,
+            )
+            level.reasoner.set_authority(record["authority"], self.models.authority_band)
+            granted[level.name] = record
+        return granted
 
     def _attach_experiment(self) -> None:
         chain = self.context.chain
@@ -157,8 +179,13 @@ class Sun:
         if not parsed.is_llm:
             raise ValueError(f"backup model {spec!r} is not an LLM (the council follows them)")
         model = build_chat_model(
-            parsed, max_tokens=self.settings.llm_max_tokens, timeout_s=self.chain_policy.timeout_s
+            parsed,
+            max_tokens=self.settings.llm_max_tokens,
+            timeout_s=self.chain_policy.timeout_s,
+            n_ctx=self.settings.local_n_ctx,
+            n_threads=self.settings.local_n_threads,
         )
+        self._built.add(parsed.label)
         return self._structured(parsed.label, model)
 
     def _structured(self, label: str, model: Any) -> tuple[str, StructuredLLM]:

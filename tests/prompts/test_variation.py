@@ -26,7 +26,7 @@ def test_mutations_write_evolved_candidates() -> None:
         base, 3, mutations=("add_instruction", "reorder_evidence", "few_shot"),
         examples=["technical +0.8: price rose 3%, BUY was right"],
     )  # fmt: skip
-    assert [t.version for t in made] == ["2", "3", "4"]
+    assert [t.version for t in made] == ["3", "4", "5"]  # after the packaged candidate v2
     assert all(t.origin == "evolved" and t.parent == "1" and t.is_candidate for t in made)
     assert "USD cost" in made[0].system and "$cost" not in made[0].system
     assert made[1].user != base.user and sorted(made[1].user.split()) == sorted(base.user.split())

@@ -31,14 +31,14 @@ def _evolve(text: str = "Think twice.") -> str:
 
 def test_new_versions_go_to_the_user_dir_and_stay_inactive(user_prompts: Path) -> None:
     version = _evolve()
-    assert version == "2"
-    assert (user_prompts / "sun_reason.v2.md").is_file()
-    made = get_prompt("sun_reason", "2")
+    assert version == "3"  # the package holds v1 and the candidate v2
+    assert (user_prompts / "sun_reason.v3.md").is_file()
+    made = get_prompt("sun_reason", "3")
     assert made.origin == "evolved" and made.parent == "1" and made.is_candidate
     assert made.render(instrument="G", as_of="t", reports="r", recalled="n", limits="l")
     # a candidate is never active unless pinned: the default stays v1
     assert get_prompt("sun_reason").version == "1"
-    assert [t.version for t in lineage("sun_reason")] == ["1", "2"]
+    assert [t.version for t in lineage("sun_reason")] == ["1", "2", "3"]
 
 
 def test_pin_then_rollback(user_prompts: Path) -> None:

@@ -32,7 +32,7 @@ class TrendOnCue(ScriptedChatModel):
         cued = MARKER in str(messages[0].content)
         action = "BUY" if cued else "SELL"
         self.script = [json.dumps({"action": action, "size": 0.5, "confidence": 0.6,
-                                   "rationale": "cue" if cued else "no cue"})]  # fmt: skip
+                                   "rationale": "cue: technical up" if cued else "no cue: technical down"})]  # fmt: skip
         return super()._generate(messages, stop, run_manager, **kw)
 
 

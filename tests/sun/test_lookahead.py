@@ -66,7 +66,9 @@ def test_poisoned_future_changes_nothing_up_to_the_cut_quant(goog: BarSeries) ->
 
 
 def test_poisoned_future_changes_no_prompt(goog: BarSeries) -> None:
-    answer = json.dumps({"action": "BUY", "size": 0.3, "confidence": 0.6, "rationale": "ok"})
+    answer = json.dumps(
+        {"action": "BUY", "size": 0.3, "confidence": 0.6, "rationale": "momentum trend is up"}
+    )
     config = BacktestConfig(
         model="openai:scripted", policy="always", start=START, end=END, horizon=3,
         distill_every=10, lesson_min_count=5,

@@ -17,7 +17,12 @@ AS_OF = datetime(2012, 6, 1)
 
 def answer(action: str, size: float, confidence: float = 0.7) -> str:
     return json.dumps(
-        {"action": action, "size": size, "confidence": confidence, "rationale": "per evidence"}
+        {
+            "action": action,
+            "size": size,
+            "confidence": confidence,
+            "rationale": "technical trend is up",
+        }
     )
 
 

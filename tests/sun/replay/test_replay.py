@@ -29,7 +29,9 @@ runner = CliRunner()
 
 
 def answer(action: str, size: float) -> str:
-    return json.dumps({"action": action, "size": size, "confidence": 0.6, "rationale": "evidence"})
+    return json.dumps(
+        {"action": action, "size": size, "confidence": 0.6, "rationale": "technical trend is up"}
+    )
 
 
 def read(path: Path) -> list[Envelope]:

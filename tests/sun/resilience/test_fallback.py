@@ -23,7 +23,9 @@ REQUEST = httpx.Request("POST", "https://api.example.test/v1/messages")
 
 
 def answer(action: str = "BUY", size: float = 0.3) -> str:
-    return json.dumps({"action": action, "size": size, "confidence": 0.6, "rationale": "ok"})
+    return json.dumps(
+        {"action": action, "size": size, "confidence": 0.6, "rationale": "technical trend is up"}
+    )
 
 
 def scripted(*script: object) -> ScriptedChatModel:

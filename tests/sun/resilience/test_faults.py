@@ -25,7 +25,9 @@ from sun.testing import (
 )
 
 AS_OF = datetime(2012, 6, 1)
-VALID = json.dumps({"action": "BUY", "size": 0.3, "confidence": 0.6, "rationale": "ok"})
+VALID = json.dumps(
+    {"action": "BUY", "size": 0.3, "confidence": 0.6, "rationale": "technical trend is up"}
+)
 PROMPT = [SystemMessage("Decide. Answer JSON."), HumanMessage("GOOG rsi 55, score +0.3")]
 DOWN = ChainPolicy(timeout_s=0.5, max_retries=0, breaker=BreakerConfig(failure_threshold=99))
 
@@ -216,7 +218,7 @@ needs_local = pytest.mark.skipif(not local_available(), reason="local model not 
 def test_faulty_wrapper_around_the_real_local_model(snapshot: MarketSnapshot) -> None:
     from sun import build_chat_model
 
-    local = build_chat_model("local", max_tokens=96, timeout_s=30.0)
+    local = build_chat_model("local", max_tokens=256, timeout_s=30.0)  # 200-char rationale
     schedule = FaultSchedule(["ok", "malformed", "raise", "ok"])
     faulty = FaultyChatModel(inner=local, schedule=schedule)
     llm = StructuredLLM(faulty, "local")

@@ -1,0 +1,173 @@
+"""Scorecard: do a reasoner's decisions carry information?
+
+For each reasoner (quant; local at its granted authority; local forced to decide; always
+long; a coin with the quant's action mix) over evenly spaced dates of the bundled GOOG
+(daily) and EURUSD (hourly) data: hit rate and mean signed 5-bar return (target x return)
+with bootstrap 95% intervals, a one-sided permutation p-value of the mean signed return
+against shuffles of the reasoner's own targets (a coin with the same action mix), input
+sensitivity on mirrored bars (see ``sun.check_model``), share of invalid first answers, and
+latency p50/p95 of the model calls. A reasoner adds information only if p < 0.05.
+
+    python benchmarks/decisions.py --json [--dates 200] [--local-dates 200] [--mirror-dates 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bus import BarSeries, MarketSnapshot, SunDecision, load_csv
+from sun import ModelConfig, OrchestrationConfig, Sun
+from sun.checks import bootstrap_ci, check_dates, consensus, mirror_series, raw_target
+
+HORIZON = 5
+DATA = ROOT / "examples" / "data"
+Decider = Callable[[BarSeries, pd.Timestamp], SunDecision | None]
+
+
+def forward_returns(series: BarSeries, dates: list) -> np.ndarray:
+    """close[t + HORIZON] / close[t] - 1 for each date."""
+    stamps = pd.DatetimeIndex(series.timestamps)
+    index = stamps.get_indexer(pd.DatetimeIndex(dates))
+    return series.close[index + HORIZON] / series.close[index] - 1.0
+
+
+def permutation_p(targets: np.ndarray, returns: np.ndarray, rounds: int = 5000) -> float:
+    """One-sided p of the mean signed return against shuffled targets (same action mix)."""
+    rng = np.random.default_rng(1)
+    observed = float(np.mean(targets * returns))
+    shuffled = np.array([np.mean(rng.permutation(targets) * returns) for _ in range(rounds)])
+    return float((1 + np.sum(shuffled >= observed - 1e-15)) / (rounds + 1))
+
+
+def score(targets: np.ndarray, returns: np.ndarray) -> dict[str, object]:
+    """Hit rate and mean signed return with 95% intervals, and the permutation p-value."""
+    active = targets != 0
+    hits = (np.sign(targets[active]) == np.sign(returns[active])).astype(float).tolist()
+    signed = (targets * returns).tolist()
+    return {
+        "decisions": int(len(targets)),
+        "active": int(active.sum()),
+        "long_share": round(float(np.mean(targets > 0)), 3),
+        "short_share": round(float(np.mean(targets < 0)), 3),
+        "hit_rate": round(float(np.mean(hits)), 4) if hits else None,
+        "hit_rate_ci": [round(x, 4) for x in bootstrap_ci(hits)] if hits else None,
+        "mean_signed_return_bp": round(float(np.mean(signed)) * 1e4, 2),
+        "mean_signed_return_ci_bp": [round(x * 1e4, 2) for x in bootstrap_ci(signed)],
+        "permutation_p": round(permutation_p(targets, returns), 4),
+    }
+
+
+def sun_decider(sun: Sun) -> Decider:
+    def decide(series: BarSeries, when: pd.Timestamp) -> SunDecision:
+        return sun.decide(MarketSnapshot.at(when, {series.instrument: series}))
+
+    return decide
+
+
+def run(decider: Decider, series: BarSeries, dates: list) -> list[SunDecision]:
+    out = []
+    for when in dates:
+        decision = decider(series, when)
+        assert decision is not None
+        out.append(decision)
+    return out
+
+
+def llm_figures(decisions: list[SunDecision]) -> dict[str, object]:
+    """Share of invalid first answers, fallbacks, latency of the model calls."""
+    llm = [d for d in decisions if d.attempts and d.attempts[0].level.startswith("primary")]
+    if not llm:
+        return {"invalid_share": 0.0, "fallback_share": 0.0, "latency_p50_ms": 0.0,
+                "latency_p95_ms": 0.0}  # fmt: skip
+    latency = [sum(a.latency_ms for a in d.attempts if a.level.startswith("primary")) for d in llm]
+    return {
+        "invalid_share": round(float(np.mean([not d.attempts[0].ok for d in llm])), 4),
+        "fallback_share": round(float(np.mean([d.fallback_level != "primary" for d in llm])), 4),
+        "latency_p50_ms": round(float(np.percentile(latency, 50)), 1),
+        "latency_p95_ms": round(float(np.percentile(latency, 95)), 1),
+    }
+
+
+def sensitivity(decider: Decider, series: BarSeries, dates: list, directional) -> float | None:
+    """Mean of sign(consensus) x (sign(t) - sign(t_mirror)) / 2 over the dates."""
+    mirrored = mirror_series(series)
+    moves = []
+    for when in dates:
+        real, mirror = decider(series, when), decider(mirrored, when)
+        if real is None or mirror is None:
+            return None
+        c = consensus(real, directional)
+        if c != 0.0:
+            t, tm = np.sign(raw_target(real)), np.sign(raw_target(mirror))
+            moves.append(np.sign(c) * (t - tm) / 2)
+    return round(float(np.mean(moves)), 4) if moves else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--dates", type=int, default=200, help="dates per data file")
+    parser.add_argument("--local-dates", type=int, default=200, help="dates for local runs")
+    parser.add_argument("--mirror-dates", type=int, default=20, help="dates for sensitivity")
+    parser.add_argument("--no-local", action="store_true")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    histories = [load_csv(DATA / "GOOG.csv", "GOOG"), load_csv(DATA / "EURUSD.csv", "EURUSD")]
+    always = OrchestrationConfig(llm_policy="always")
+    suns: dict[str, Sun] = {"quant": Sun("quant", checkpoint="none")}
+    if not args.no_local:
+        suns["local"] = Sun("local", checkpoint="none", orchestration=always,
+                            models=ModelConfig(backup_models=[]))  # fmt: skip
+        suns["local-decide"] = Sun("local", checkpoint="none", orchestration=always,
+                                   models=ModelConfig(backup_models=[], authority="decide"))  # fmt: skip
+    report: dict[str, object] = {"horizon": HORIZON, "markets": {}}
+    for series in histories:
+        market: dict[str, object] = {}
+        dates = check_dates(series, args.dates, HORIZON)
+        returns = forward_returns(series, dates)
+        quant = np.array(
+            [d.target_position for d in run(sun_decider(suns["quant"]), series, dates)]
+        )
+        for name, sun in suns.items():
+            n = args.dates if name == "quant" else args.local_dates
+            chosen = check_dates(series, n, HORIZON)
+            decisions = run(sun_decider(sun), series, chosen)
+            targets = np.array([d.target_position for d in decisions])
+            authority = sorted({d.authority for d in decisions})
+            market[f"{name} ({'/'.join(authority)})"] = {
+                **score(targets, forward_returns(series, chosen)),
+                **llm_figures(decisions),
+                "sensitivity": sensitivity(
+                    sun_decider(sun),
+                    series,
+                    check_dates(series, args.mirror_dates, HORIZON),
+                    sun.context.directional,
+                ),  # fmt: skip
+            }
+        market["always-long"] = {**score(np.ones_like(returns), returns), "sensitivity": 0.0,
+                                 "invalid_share": 0.0}  # fmt: skip
+        rng = np.random.default_rng(7)
+        coin = rng.choice(quant, size=len(quant), replace=True)
+        market["coin (quant's action mix)"] = {**score(coin, returns), "sensitivity": 0.0,
+                                               "invalid_share": 0.0}  # fmt: skip
+        report["markets"][f"{series.instrument}"] = market  # type: ignore[index]
+    for sun in suns.values():
+        sun.close()
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["settings"] = vars(args)
+    print(json.dumps(report) if args.json else json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
