@@ -81,7 +81,7 @@ class PlanetEchoModel(ScriptedChatModel):
                     "action": action,
                     "size": size,
                     "confidence": confidence,
-                    "rationale": "follows the planets' weighted scores",
+                    "rationale": "technical trend agrees with the weighted planet scores",
                 }  # fmt: skip
             )
         usage = {

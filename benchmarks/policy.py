@@ -152,7 +152,7 @@ def goog_snapshots(count: int) -> list[Any]:
 def _scripted() -> Any:
     from sun.testing import ScriptedChatModel
 
-    answer = {"action": "BUY", "size": 0.3, "confidence": 0.7, "rationale": "scripted"}
+    answer = {"action": "BUY", "size": 0.3, "confidence": 0.7, "rationale": "technical trend is up"}
     return ScriptedChatModel(script=[json.dumps(answer)], prompts=[])
 
 

@@ -18,7 +18,14 @@ from sun.mesh import MeshConfig, Tier
 from sun.replay import record
 from sun.testing import ScriptedChatModel
 
-ANSWER = json.dumps({"action": "SELL", "size": 0.1, "confidence": 0.9, "rationale": "s"})
+ANSWER = json.dumps(
+    {
+        "action": "SELL",
+        "size": 0.1,
+        "confidence": 0.9,
+        "rationale": "momentum is bearish, close below its SMA",
+    }
+)
 PRICE = ModelInfo(context_window=100_000, input_usd_per_mtok=3.0, output_usd_per_mtok=15.0)
 
 

@@ -22,7 +22,12 @@ DEEP = ModelInfo(
 def answer(action: str = "BUY", size: float = 0.1, confidence: float = 0.8) -> str:
     """A valid LlmAnswer as the model would write it."""
     return json.dumps(
-        {"action": action, "size": size, "confidence": confidence, "rationale": "scripted"}
+        {
+            "action": action,
+            "size": size,
+            "confidence": confidence,
+            "rationale": "technical trend is up",
+        }
     )
 
 
