@@ -65,10 +65,9 @@ def decide(
     from sun.policy import PolicyLoadError
 
     snapshot = _snapshot(data, symbol, as_of)
+    llm_policy = option("--policy", policy, parse_llm_policy)
     try:
-        orchestration = OrchestrationConfig(
-            llm_policy=option("--policy", policy, parse_llm_policy), policy=plan
-        )
+        orchestration = OrchestrationConfig(llm_policy=llm_policy, policy=plan)
     except (PolicyLoadError, FileNotFoundError, ValueError) as error:
         err_console.print(f"error: --plan {plan}: {error}", markup=False)
         raise typer.Exit(2) from error

@@ -188,19 +188,7 @@ def _scan(directory: Path | None) -> tuple[list[PromptTemplate], list[SkippedPro
                 skipped.append(SkippedPrompt(template.path, reason, *key))
                 continue
             merged.setdefault(key, template)
-    ordered = sorted(merged.values(), key=lambda t: (t.name, int(t.version)))
-    roots: dict[str, PromptTemplate] = {}
-    usable = []
-    for template in ordered:
-        root = roots.setdefault(template.name, template)
-        if set(template.variables) != set(root.variables):
-            reason = (
-                f"declares variables {sorted(template.variables)} but {root.name} v{root.version}"
-                f" declares {sorted(root.variables)} (every version gets the same values)"
-            )
-            skipped.append(SkippedPrompt(template.path, reason, template.name, template.version))
-            continue
-        usable.append(template)
+    usable = sorted(merged.values(), key=lambda t: (t.name, int(t.version)))
     return usable, skipped
 
 

@@ -55,13 +55,13 @@ def test_list_skips_a_malformed_user_file_with_a_warning(user_prompts: Path) -> 
 def test_pin_refuses_a_version_missing_a_declared_variable(user_prompts: Path) -> None:
     base = get_prompt("sun_reason")
     user_prompts.mkdir(parents=True, exist_ok=True)
-    text = base.path.read_text().replace("version: 1", "version: 2")
-    text = text.replace("$limits", "limits").replace(", limits\n", "\n")
-    (user_prompts / "sun_reason.v2.md").write_text(text)
-    result = CliRunner().invoke(app, ["prompts", "pin", "sun_reason", "2"])
+    text = base.path.read_text().replace("version: 1", "version: 9")
+    text = text.replace("$limits", "limits")  # declares limits, never uses it
+    (user_prompts / "sun_reason.v9.md").write_text(text)
+    result = CliRunner().invoke(app, ["prompts", "pin", "sun_reason", "9"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert len(result.stderr.splitlines()) == 1
-    assert "sun_reason.v2.md: declares variables" in result.stderr and "'limits'" in result.stderr
+    assert "sun_reason.v9.md: placeholders" in result.stderr and "'limits'" in result.stderr
     assert get_prompt("sun_reason").version == "1"
 
 

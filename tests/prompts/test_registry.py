@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from prompts import (
-    PinBook,
     PromptError,
     PromptFileWarning,
     get_prompt,
@@ -80,24 +79,21 @@ def test_user_prompt_dir_keeps_its_old_import_path(user_prompts: Path) -> None:
     assert prompts.PinBook.for_directory().path == user_prompts / "pins.json"
 
 
-def test_a_version_declaring_other_variables_is_skipped_and_cannot_be_pinned(
-    tmp_path: Path,
-) -> None:
+def test_a_version_may_declare_other_variables_than_its_parent(tmp_path: Path) -> None:
+    """Each version is rendered with the values it declares (callers filter what they pass),
+    so v2 may declare fewer or other variables than v1; its own placeholders must match."""
     write(tmp_path, 1)
     (tmp_path / "demo.v2.md").write_text(
         TEMPLATE.format(version=2, parent=1, suffix="")
         .replace("$who", "you")
         .replace("variables: who", "variables:")
     )
-    with pytest.warns(PromptFileWarning, match=r"demo\.v2\.md: declares variables \[\]"):
-        assert [t.version for t in list_prompts(tmp_path)] == ["1"]
-    with pytest.raises(PromptError, match=r"demo\.v2\.md: declares variables \[\] but demo v1"):
-        pin_prompt("demo", "2", directory=tmp_path)
-    assert PinBook.for_directory(tmp_path).all() == {}
-    # Pinned behind our back: loading it fails loudly instead of every render failing.
-    PinBook.for_directory(tmp_path).set("demo", "2", "pin")
-    with pytest.raises(PromptError, match="declares variables"):
-        get_prompt("demo", directory=tmp_path)
+    assert [t.version for t in list_prompts(tmp_path)] == ["1", "2"]
+    pin_prompt("demo", "2", directory=tmp_path)
+    assert (
+        get_prompt("demo", directory=tmp_path).render()
+        == get_prompt("demo", "2", directory=tmp_path).render()
+    )
 
 
 def test_one_malformed_file_is_skipped_with_its_reason(tmp_path: Path) -> None:
