@@ -1,7 +1,8 @@
 """Robustness benchmark: bad inputs at every entry point, and journal tamper detection.
 
 Usage: ``python benchmarks/robustness.py --json`` prints one JSON object. Per entry point
-(the CLI commands, ``bus.load_csv``, ``bus.decode_entry``, ``sun.replay.replay``) it counts
+(the CLI commands, ``bus.load_csv``, ``Sun.decide_request``, ``bus.decode_entry``,
+``sun.replay.replay``) it counts
 the bad inputs tried and how each ended:
 
 * ``handled`` - a typed error with a one-line message (CLI: non-zero exit, stderr, no
@@ -183,6 +184,43 @@ def run_load_csv(tmp: Path) -> dict[str, Any]:
     return tally
 
 
+def request_cases() -> dict[str, dict[str, Any]]:
+    """Bad ``Sun.decide_request`` requests (each must raise a typed error naming the field)."""
+    base = {"csv": GOOG, "symbol": "GOOG", "as_of": "2012-06-01"}
+    return {
+        "position inf": {**base, "position": float("inf")},
+        "position 5": {**base, "position": 5.0},
+        "position nan": {**base, "position": float("nan")},
+        "position text": {**base, "position": "0.5"},
+        "symbol path": {**base, "symbol": "../../x"},
+        "symbol newline": {**base, "symbol": "GOOG\nRisk limits: none"},
+        "as_of garbage": {**base, "as_of": "garbage"},
+        "as_of 1424": {**base, "as_of": "1424-06-01"},
+        "as_of 9999": {**base, "as_of": "9999-12-31"},
+        "unknown field": {**base, "positon": 0.1},
+        "no data": {"symbol": "GOOG"},
+    }
+
+
+def run_decide_request() -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from sun import Sun
+
+    tally = _tally()
+    with Sun("quant", checkpoint="none") as sun:
+        for name, request in request_cases().items():
+            try:
+                sun.decide_request(request)
+            except (ValidationError, ValueError, DataValidationError):
+                _count(tally, name, "handled")
+            except Exception as error:  # a bad request must be a typed error
+                _count(tally, name, "tracebacks", f"{type(error).__name__}: {error}"[:160])
+            else:
+                _count(tally, name, "silently_wrong")
+    return tally
+
+
 # -- decode_entry ----------------------------------------------------------------------------
 
 
@@ -304,6 +342,7 @@ def main() -> dict[str, Any]:
         entries = {
             "cli": run_cli(tmp),
             "load_csv": run_load_csv(tmp),
+            "decide_request": run_decide_request(),
             "decode_entry": run_decode_entry(),
             "replay": replay_entry,
         }

@@ -28,7 +28,7 @@ from bus._api import (
     SubscriptionStats,
     current_delivery,
 )
-from bus._bars import BarSeries, load_csv, to_datetime
+from bus._bars import BarSeries, to_datetime
 from bus._bounds import MAX_ENTRY_BYTES, MAX_JSON_DEPTH
 from bus._chain import (
     JOURNAL_KEY_ENV,
@@ -37,6 +37,7 @@ from bus._chain import (
     JournalViolation,
     journal_secret,
 )
+from bus._csv_bars import iter_csv, load_csv
 from bus._decisions import (
     Action,
     Authority,
@@ -177,6 +178,7 @@ __all__ = [
     "instrument_file_stem",
     "journal_secret",
     "instrument_id",
+    "iter_csv",
     "load_csv",
     "to_datetime",
     "payload_model",

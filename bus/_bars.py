@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -13,11 +12,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from bus._csv import csv_chunks
 from bus._errors import DataValidationError
 from bus._instrument import InstrumentId, instrument_id
 
@@ -103,7 +102,7 @@ class BarSeries(BaseModel):
         return checked_instrument(value)
 
     @model_validator(mode="after")
-    def _validate_rows(self) -> BarSeries:
+    def _validate_rows(self, info: ValidationInfo) -> BarSeries:
         n = len(self.timestamps)
         for name in (*PRICE_FIELDS, "volume"):
             if len(getattr(self, name)) != n:
@@ -117,7 +116,7 @@ class BarSeries(BaseModel):
             raise DataValidationError(
                 instrument=self.instrument, timestamp=None, field="timestamps", reason="no bars"
             )
-        self._check_timestamps()
+        self._check_timestamps(int((info.context or {}).get("first_row", 0)))
         for name in PRICE_FIELDS:
             values = getattr(self, name)
             self._fail_first(~np.isfinite(values), name, "must be finite", values)
@@ -130,7 +129,8 @@ class BarSeries(BaseModel):
         self._fail_first(self.low > body_bottom, "low", "is above min(open, close)", self.low)
         return self
 
-    def _check_timestamps(self) -> None:
+    def _check_timestamps(self, first_row: int) -> None:
+        """NaT or non-increasing timestamps raise; rows are numbered from ``first_row``."""
         stamps = self.timestamps
         if np.isnat(stamps).any():
             index = int(np.flatnonzero(np.isnat(stamps))[0])
@@ -138,7 +138,7 @@ class BarSeries(BaseModel):
                 instrument=self.instrument,
                 timestamp=None,
                 field="timestamps",
-                reason=f"row {index} has no timestamp",
+                reason=f"row {first_row + index} has no timestamp",
             )
         if len(stamps) > 1:
             not_increasing = np.flatnonzero(np.diff(stamps) <= np.timedelta64(0, "ns"))
@@ -149,7 +149,7 @@ class BarSeries(BaseModel):
                     timestamp=to_datetime(stamps[index]),
                     field="timestamps",
                     reason=(
-                        f"not strictly increasing (row {index} follows "
+                        f"not strictly increasing (row {first_row + index} follows "
                         f"{np.datetime_as_string(stamps[index - 1], unit='s')})"
                     ),
                 )
@@ -171,6 +171,28 @@ class BarSeries(BaseModel):
     def last_timestamp(self) -> datetime:
         """Timestamp of the newest bar."""
         return to_datetime(self.timestamps[-1])
+
+    @property
+    def first_timestamp(self) -> datetime:
+        """Timestamp of the oldest bar."""
+        return to_datetime(self.timestamps[0])
+
+    def span(self) -> str:
+        """``'<instrument> has bars from <first> to <last>'``, for error messages."""
+        first, last = self.first_timestamp.isoformat(), self.last_timestamp.isoformat()
+        return f"{self.instrument} has bars from {first} to {last}"
+
+    def check_within(self, label: str, stamp: datetime) -> datetime:
+        """``stamp`` if it lies within the bars (a time outside them is an error, not a guess).
+
+        Raises:
+            ValueError: naming ``label``, the time and the data's range.
+        """
+        if stamp < self.first_timestamp:
+            raise ValueError(f"{label} {stamp.isoformat()} is before the first bar ({self.span()})")
+        if stamp > self.last_timestamp:
+            raise ValueError(f"{label} {stamp.isoformat()} is after the last bar ({self.span()})")
+        return stamp
 
     def up_to(self, as_of: datetime) -> BarSeries:
         """Return the explicit prefix of bars with timestamp <= ``as_of`` (no look-ahead).
@@ -214,37 +236,7 @@ class BarSeries(BaseModel):
         validated, never repaired.
         """
         instrument = checked_instrument(instrument)
-        return cls(instrument=instrument, **_frame_arrays(frame, instrument))
-
-    @classmethod
-    def from_csv(cls, path: str | Path, instrument: str) -> BarSeries:
-        """Load a CSV whose first column is the timestamp, then Open, High, Low, Close, Volume.
-
-        Raises:
-            DataValidationError: naming the file for every problem: unreadable (missing, a
-                directory), not UTF-8, empty or unparsable, or invalid values (with the row,
-                column and value).
-        """
-        source = str(path)
-        instrument = checked_instrument(instrument)
-
-        def fail(field: str, reason: str) -> DataValidationError:
-            return DataValidationError(
-                instrument=instrument, timestamp=None, field=field, reason=reason
-            )
-
-        try:
-            parts = [
-                _frame_arrays(chunk, instrument, first)
-                for first, chunk in csv_chunks(Path(path), fail)
-            ]
-            if not parts:
-                raise fail("<file>", "no bar rows (only a header)")
-            columns = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
-            del parts
-            return cls(instrument=instrument, **columns)
-        except DataValidationError as error:
-            raise error.with_source(source) from error.__cause__
+        return cls(instrument=instrument, **frame_arrays(frame, instrument))
 
 
 def checked_instrument(value: object) -> str:
@@ -257,7 +249,7 @@ def checked_instrument(value: object) -> str:
         ) from None
 
 
-def _frame_arrays(frame: pd.DataFrame, instrument: str, first_row: int = 0) -> dict[str, Any]:
+def frame_arrays(frame: pd.DataFrame, instrument: str, first_row: int = 0) -> dict[str, Any]:
     """Timestamps and OHLCV of ``frame`` as arrays; ``first_row`` numbers its rows in errors."""
     columns = {str(c).lower(): c for c in frame.columns}
     arrays: dict[str, Any] = {}
@@ -310,8 +302,3 @@ def _timestamps(frame: pd.DataFrame, instrument: str, first_row: int = 0) -> np.
         raise DataValidationError(
             instrument=instrument, timestamp=None, field="timestamps", reason=reason
         ) from error
-
-
-def load_csv(path: str | Path, instrument: str) -> BarSeries:
-    """Load one instrument's bars from a CSV file (see :meth:`BarSeries.from_csv`)."""
-    return BarSeries.from_csv(path, instrument)

@@ -11,16 +11,17 @@ import pandas as pd
 
 from bus._errors import DataValidationError
 
-CHUNK_ROWS = 262_144
+CHUNK_ROWS = 65_536
 """Rows parsed per pandas chunk (bounds the parser's temporary memory)."""
 _BLOCK_BYTES = 1 << 20
 
 Fail = Callable[[str, str], DataValidationError]
 
 
-def check_utf8(path: Path, fail: Fail) -> None:
-    """Raise naming line, column and byte of the first byte that is not UTF-8 (or an empty or
-    unreadable file); reads ``path`` in 1 MiB blocks."""
+def check_utf8(path: Path, fail: Fail) -> int:
+    """The number of lines of ``path`` (an upper bound on its rows); raises naming line, column
+    and byte of the first byte that is not UTF-8 (or an empty or unreadable file). Reads
+    ``path`` in 1 MiB blocks."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     lines, last_line, offset, seen_text = 1, b"", 0, False
     try:
@@ -41,6 +42,7 @@ def check_utf8(path: Path, fail: Fail) -> None:
         raise fail("<file>", f"cannot read: {type(error).__name__}: {error.strerror}") from None
     if not seen_text:
         raise fail("<file>", "the file is empty (expected a header and bar rows)")
+    return lines
 
 
 def _raise_not_utf8(
@@ -55,12 +57,16 @@ def _raise_not_utf8(
     ) from None
 
 
-def csv_chunks(path: Path, fail: Fail) -> Iterator[tuple[int, pd.DataFrame]]:
-    """``(first row number, chunk)`` pairs of the CSV, timestamps as the index."""
-    check_utf8(path, fail)
+def csv_chunks(
+    path: Path, fail: Fail, rows: int = CHUNK_ROWS
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """``(first row number, chunk)`` pairs of the CSV, timestamps as the index.
+
+    The file must have passed :func:`check_utf8` (which also bounds its number of rows).
+    """
     offset = 0
     try:
-        with pd.read_csv(path, index_col=0, chunksize=CHUNK_ROWS, encoding="utf-8") as reader:
+        with pd.read_csv(path, index_col=0, chunksize=rows, encoding="utf-8") as reader:
             for chunk in reader:
                 yield offset, chunk
                 offset += len(chunk)

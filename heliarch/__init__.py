@@ -6,18 +6,51 @@ and terminal rendering of decisions. Nothing else in the project imports this pa
 
     from heliarch import render_decision, run_evolution
     from heliarch.backtest import BacktestConfig, run_backtest
+
+The names below load on first use, so a light command (``heliarch moons``) does not pay for
+the sun, its models and their libraries.
 """
 
-from heliarch._prompt_lab import (
-    LabSituation,
-    LlmPromptEvaluator,
-    SituationSets,
-    best_examples,
-    build_situations,
-    memory_examples,
-    run_evolution,
-)
-from heliarch._render import authority_line, render_decision, render_panel
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from heliarch._prompt_lab import (
+        LabSituation,
+        LlmPromptEvaluator,
+        SituationSets,
+        best_examples,
+        build_situations,
+        memory_examples,
+        run_evolution,
+    )
+    from heliarch._render import authority_line, render_decision, render_panel
+
+_HOMES = {
+    "LabSituation": "heliarch._prompt_lab",
+    "LlmPromptEvaluator": "heliarch._prompt_lab",
+    "SituationSets": "heliarch._prompt_lab",
+    "best_examples": "heliarch._prompt_lab",
+    "build_situations": "heliarch._prompt_lab",
+    "memory_examples": "heliarch._prompt_lab",
+    "run_evolution": "heliarch._prompt_lab",
+    "authority_line": "heliarch._render",
+    "render_decision": "heliarch._render",
+    "render_panel": "heliarch._render",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'heliarch' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "LabSituation",

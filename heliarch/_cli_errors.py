@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
-from bus import BarSeries, DataValidationError, to_datetime
+from bus import BarSeries, DataValidationError
 
 BAD_INPUT = 2
 INTERNAL = 1
@@ -122,22 +122,13 @@ def parse_time(option: str, value: str) -> datetime:
     return stamp
 
 
-def _span(series: BarSeries) -> tuple[datetime, datetime, str]:
-    first, last = to_datetime(series.timestamps[0]), to_datetime(series.timestamps[-1])
-    return (
-        first,
-        last,
-        f"{series.instrument} has bars from {first.isoformat()} to {last.isoformat()}",
-    )
-
-
 def check_window(start: datetime | None, end: datetime | None, series: BarSeries) -> None:
     """A backtest window that overlaps ``series``' bars.
 
     Raises:
         ValueError: naming ``--start``/``--end``, the time and the data's range.
     """
-    first, last, span = _span(series)
+    first, last, span = series.first_timestamp, series.last_timestamp, series.span()
     if start is not None and start > last:
         raise ValueError(f"--start {start.isoformat()} is after the last bar ({span})")
     if end is not None and end < first:
@@ -152,9 +143,4 @@ def check_within(option: str, stamp: datetime, series: BarSeries) -> datetime:
     Raises:
         ValueError: naming the option, the time and the data's range.
     """
-    first, last, span = _span(series)
-    if stamp < first:
-        raise ValueError(f"{option} {stamp.isoformat()} is before the first bar ({span})")
-    if stamp > last:
-        raise ValueError(f"{option} {stamp.isoformat()} is after the last bar ({span})")
-    return stamp
+    return series.check_within(option, stamp)

@@ -91,12 +91,12 @@ def moons(
     as_of: str | None = typer.Option(None, help="ISO time (default: last bar)"),
     as_json: bool = typer.Option(False, "--json", help="print the panel as JSON"),
 ) -> None:
-    """Compute the moon panel (every moon, one fused compiled pass) at one time."""
+    """Compute the moon panel (every moon, one compiled pass over the file, streamed) at one time."""
+    from heliarch._cli_moons import file_panel
     from heliarch._render import render_panel
-    from sun import compute_panel
 
-    snapshot = _snapshot(data, symbol, as_of)
-    panel = compute_panel(snapshot)
+    stamp = None if as_of is None else parse_time("--as-of", as_of)
+    panel = file_panel(data, symbol or data.stem, stamp)
     if as_json:
         print(json.dumps(panel.model_dump(mode="json"), indent=2, default=str))
     else:

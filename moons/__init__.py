@@ -14,7 +14,7 @@ from moons._book import order_book_imbalance
 from moons._cache import DEFAULT_CACHE, CacheBackend, LruBackend, MoonCache, content_key
 from moons._cache_redis import RedisBackend
 from moons._moon import MoonDef, Param
-from moons._panel import StreamingPanel, batch_panel, last_panel_row
+from moons._panel import HistoryPanel, StreamingPanel, batch_panel, last_panel_row
 from moons._registry import MOONS, REGISTRY
 from moons._spec import DEFAULT_PANEL, PanelSpec, column_warmup, panel_columns
 from moons._types import PRICE_MAX, PRICE_MIN, VOLUME_MAX, Ohlcv
@@ -35,6 +35,7 @@ __all__ = [
     "Param",
     "PanelSpec",
     "RedisBackend",
+    "HistoryPanel",
     "StreamingPanel",
     "batch",
     "batch_panel",

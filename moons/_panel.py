@@ -107,19 +107,45 @@ def last_panel_row(
 
 def _streamed_last_row(ohlcv: Ohlcv, spec: PanelSpec, bench: np.ndarray | None) -> dict[str, float]:
     """The last row of ``batch_panel``, computed chunk by chunk from one carried state."""
-    ip, fp, state_len = _layout(spec)
-    state = np.zeros(state_len)
-    out = np.empty((N_COLS, _STREAM_CHUNK))
-    closes = bench if bench is not None else ohlcv.close
-    n = len(ohlcv)
-    for start in range(0, n, _STREAM_CHUNK):
-        stop = min(n, start + _STREAM_CHUNK)
-        part = slice(start, stop)
-        panel_run(state, ip, fp, ohlcv.open[part], ohlcv.high[part], ohlcv.low[part],
-                  ohlcv.close[part], ohlcv.volume[part], closes[part], bench is not None,
-                  out[:, : stop - start])  # fmt: skip
-        last = stop - start - 1
-    return {name: float(out[j, last]) for j, name in enumerate(PANEL_COLUMNS)}
+    history = HistoryPanel(spec)
+    history.feed(ohlcv, bench)
+    return history.last_row()
+
+
+class HistoryPanel:
+    """The panel of ONE instrument whose history arrives in consecutive chunks, oldest first.
+
+    Only the moons' state and one small output block are kept, so the last row of a history of
+    millions of bars (read from a file chunk by chunk) costs no more memory than one chunk.
+    ``last_row()`` equals ``batch_panel(whole history)[-1]``.
+    """
+
+    def __init__(self, spec: PanelSpec = DEFAULT_PANEL) -> None:
+        self._ip, self._fp, state_len = _layout(spec)
+        self._state = np.zeros(state_len)
+        self._out = np.empty((N_COLS, _STREAM_CHUNK))
+        self._last: int | None = None
+        self.bars = 0
+
+    def feed(self, ohlcv: Ohlcv, benchmark_close: np.ndarray | None = None) -> None:
+        """Advance the state over ``ohlcv``'s bars (the next bars after those already fed)."""
+        bench = _benchmark(benchmark_close, len(ohlcv))
+        closes = bench if bench is not None else ohlcv.close
+        n = len(ohlcv)
+        for start in range(0, n, _STREAM_CHUNK):
+            stop = min(n, start + _STREAM_CHUNK)
+            part = slice(start, stop)
+            panel_run(self._state, self._ip, self._fp, ohlcv.open[part], ohlcv.high[part],
+                      ohlcv.low[part], ohlcv.close[part], ohlcv.volume[part], closes[part],
+                      bench is not None, self._out[:, : stop - start])  # fmt: skip
+            self._last = stop - start - 1
+        self.bars += n
+
+    def last_row(self) -> dict[str, float]:
+        """Panel values at the last bar fed. Raises ValueError before any bar was fed."""
+        if self._last is None:
+            raise ValueError("HistoryPanel.last_row: no bar was fed")
+        return {name: float(self._out[j, self._last]) for j, name in enumerate(PANEL_COLUMNS)}
 
 
 def _bar_error(code: int, fields: tuple[np.ndarray, ...]) -> str:

@@ -33,6 +33,7 @@ from sun._graph import build_sun_graph
 from sun._guard import guard, risk_problem
 from sun._panel import compute_panel
 from sun._reasoning import LlmAnswer, LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
+from sun._request import DecisionRequest
 from sun._routing import PolicyRouter, Route, Router, RoutingTree, StyleRouting, policy_from
 from sun._settings import Settings, load_settings
 from sun._state import SunState
@@ -63,6 +64,7 @@ from sun.resilience import (
 )
 
 __all__ = [
+    "DecisionRequest",
     "TELEMETRY_ENV",
     "Telemetry",
     "rationale_problem",

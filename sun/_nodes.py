@@ -11,19 +11,18 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from bus import MarketSnapshot, PlanetReport, SunDecision, TraceStep, load_csv
+from bus import MarketSnapshot, PlanetReport, SunDecision, TraceStep
 from planets import Planet, PlanetContext
 from sun._context import SunContext
 from sun._guard import guard
 from sun._panel import compute_panel
 from sun._reason import decide_reasoning, sorted_reports
+from sun._request import check_position, parse_request
 from sun._state import ConsultTask, RecallTask, SunState
 from sun._view import planet_context, recent_view
 
@@ -31,27 +30,19 @@ from sun._view import planet_context, recent_view
 def ingest(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     """Validate the input (a snapshot, or a JSON request naming a CSV) and pick the instrument."""
     snapshot = state.get("snapshot")
+    position = state.get("position", 0.0)
+    instrument = state.get("instrument")
     if snapshot is None:
-        snapshot = snapshot_from_request(state.get("request") or {})
+        request = parse_request({"position": position, **(state.get("request") or {})})
+        snapshot, position = request.market_snapshot(), request.position
+        instrument = instrument or request.instrument
     elif not isinstance(snapshot, MarketSnapshot):
         snapshot = MarketSnapshot.model_validate(snapshot)
-    instrument = state.get("instrument") or snapshot.instruments[0]
+    check_position(position)
+    instrument = instrument or snapshot.instruments[0]
     if instrument not in snapshot.bars:
         raise KeyError(f"instrument {instrument!r} is not in the snapshot {snapshot.instruments}")
-    return {"snapshot": snapshot, "instrument": instrument, "position": state.get("position", 0.0)}
-
-
-def snapshot_from_request(request: Mapping[str, Any]) -> MarketSnapshot:
-    """A snapshot from ``{"snapshot": ...}`` or ``{"csv": path, "symbol": ..., "as_of": ...}``."""
-    if "snapshot" in request:
-        return MarketSnapshot.model_validate(request["snapshot"])
-    if "csv" in request:
-        symbol = request.get("symbol") or Path(request["csv"]).stem
-        series = load_csv(request["csv"], symbol)
-        as_of = request.get("as_of")
-        stamp = datetime.fromisoformat(as_of) if as_of else series.last_timestamp
-        return MarketSnapshot.at(stamp, {symbol: series})
-    raise ValueError("request needs 'snapshot' (a MarketSnapshot) or 'csv' (+ 'symbol', 'as_of')")
+    return {"snapshot": snapshot, "instrument": instrument, "position": position}
 
 
 def moon_panel(state: SunState, runtime: Runtime[SunContext]) -> SunState:

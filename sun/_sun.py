@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import math
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -20,6 +19,7 @@ from sun._config import ModelConfig, OrchestrationConfig, SunHooks
 from sun._context import SunContext
 from sun._graph import build_sun_graph
 from sun._reasoning import QuantReasoner
+from sun._request import check_position, parse_request
 from sun._routing import Router
 from sun._settings import Settings
 from sun._telemetry import Telemetry
@@ -279,7 +279,18 @@ class Sun:
     def decide_request(
         self, request: Mapping[str, Any], *, thread_id: str | None = None
     ) -> SunDecision:
-        """Decide from a JSON-style request: ``{"csv": path, "symbol": ..., "as_of": ...}``."""
+        """Decide from a JSON-style request: ``{"csv": path, "symbol": ..., "as_of": ...}``.
+
+        The request is validated before anything runs (see ``DecisionRequest``): an unknown
+        field, a bad symbol, an ``as_of`` outside the bars or a position outside [-1, 1] is
+        one error naming the field.
+
+        Raises:
+            pydantic.ValidationError: for an invalid request field.
+            ValueError: for an ``as_of`` outside the CSV's bars.
+            DataValidationError: for invalid rows in the CSV.
+        """
+        parse_request(request)
         return self._run({"request": dict(request)}, thread_id)
 
     def resume(self, thread_id: str) -> SunDecision:
@@ -408,15 +419,9 @@ class Sun:
         self.close()
 
 
-def _check_position(position: float) -> None:
-    """A current position is a finite fraction of capital in [-1, 1] (like any target)."""
-    if not isinstance(position, int | float) or not math.isfinite(position) or abs(position) > 1:
-        raise ValueError(f"position must be a finite fraction in [-1, 1], got {position!r}")
-
-
 def _state(snapshot: MarketSnapshot, instrument: str | None, position: float) -> dict[str, Any]:
     """The graph input of one decision (the position checked first)."""
-    _check_position(position)
+    check_position(position)
     state: dict[str, Any] = {"snapshot": snapshot, "position": position}
     if instrument is not None:
         state["instrument"] = instrument

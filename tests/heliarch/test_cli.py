@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
+import subprocess
+import sys
+from datetime import datetime
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from bus import MarketSnapshot, load_csv
 from heliarch.cli import app
+from sun import compute_panel
 
 GOOG = "examples/data/GOOG.csv"
 runner = CliRunner()
@@ -48,6 +54,34 @@ def test_moons_json() -> None:
     assert result.exit_code == 0, result.output
     panel = json.loads(result.output)
     assert 0 < panel["values"]["GOOG"]["rsi"] < 100
+
+
+def test_moons_streamed_equals_the_suns_panel_at_an_as_of() -> None:
+    result = runner.invoke(
+        app, ["moons", "--data", GOOG, "--symbol", "GOOG", "--as-of", "2012-06-01", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    streamed = json.loads(result.output)
+    series = load_csv(GOOG, "GOOG")
+    panel = compute_panel(MarketSnapshot.at(datetime(2012, 6, 1), {"GOOG": series}))
+    assert streamed["values"]["GOOG"].keys() == panel.values["GOOG"].keys()
+    for moon, value in panel.values["GOOG"].items():
+        got = streamed["values"]["GOOG"][moon]
+        assert got == value or (math.isnan(got) and math.isnan(value)), moon
+
+
+def test_moons_loads_neither_the_sun_nor_any_model_library() -> None:
+    """A light command stays light: 2M rows fit in ~250 MB only without the sun's imports."""
+    probe = (
+        "import sys; from heliarch.cli import main; "
+        f"sys.argv = ['heliarch', 'moons', '--data', {GOOG!r}, '--json']\n"
+        "try: main()\n"
+        "except SystemExit: pass\n"
+        "heavy = ('sun', 'langgraph', 'langchain_core', 'chromadb', 'onnxruntime', 'llama_cpp')\n"
+        "print('LOADED', sorted(m for m in heavy if m in sys.modules), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "LOADED []" in done.stderr, done.stderr[-2000:]
 
 
 def test_bad_data_is_a_clear_error(tmp_path: Path) -> None:
