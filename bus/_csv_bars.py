@@ -80,17 +80,19 @@ def load_csv(path: str | Path, instrument: str) -> BarSeries:
             arrays[name][filled : filled + len(chunk)] = getattr(chunk, name)
         filled += len(chunk)
     for array in arrays.values():
+        # Trimmed in place (realloc, no copy) so each array owns exactly its rows: a view of
+        # a longer buffer would make the rows after it look like more history.
+        array.resize(filled, refcheck=False)
         array.setflags(write=False)
     # Every chunk and every border between chunks was validated above.
-    kept = {name: arrays[name][:filled] for name in _COLUMNS}
     return BarSeries.model_construct(
         instrument=instrument,
-        timestamps=kept["timestamps"],
-        open=kept["open"],
-        high=kept["high"],
-        low=kept["low"],
-        close=kept["close"],
-        volume=kept["volume"],
+        timestamps=arrays["timestamps"],
+        open=arrays["open"],
+        high=arrays["high"],
+        low=arrays["low"],
+        close=arrays["close"],
+        volume=arrays["volume"],
     )
 
 

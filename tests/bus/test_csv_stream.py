@@ -37,9 +37,13 @@ def test_chunks_join_to_exactly_the_loaded_series(rows: int) -> None:
         np.testing.assert_array_equal(values, getattr(whole, name))
 
 
-def test_loaded_arrays_are_read_only() -> None:
+def test_loaded_arrays_are_read_only_and_own_exactly_their_rows() -> None:
+    """No array is a view of a longer buffer (the replay journal reads ``.base`` as history)."""
     whole = load_csv(DATA / "GOOG.csv", "GOOG")
-    assert not whole.close.flags.writeable and not whole.timestamps.flags.writeable
+    for name in ("timestamps", "open", "high", "low", "close", "volume"):
+        array = getattr(whole, name)
+        assert not array.flags.writeable
+        assert array.base is None and len(array) == len(whole) == 2148
 
 
 def test_a_timestamp_going_back_at_a_chunk_border_names_its_row(tmp_path: Path) -> None:
