@@ -40,7 +40,9 @@ class ShardConfig:
         for item in fields(self):
             value = getattr(self, item.name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-                raise ValueError(f"ShardConfig.{item.name} must be a positive number, got {value!r}")
+                raise ValueError(
+                    f"ShardConfig.{item.name} must be a positive number, got {value!r}"
+                )
         if self.member_ttl_s <= self.heartbeat_s:
             raise ValueError("ShardConfig.member_ttl_s must exceed heartbeat_s")
         if self.keep_s <= self.tick_timeout_s:

@@ -112,7 +112,9 @@ class ShardCoordinator:
         deadline = time.monotonic() + timeout_s
         while len(live := await self.live_workers()) < count:
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"{len(live)} of {count} shard workers live after {timeout_s:g}s")
+                raise TimeoutError(
+                    f"{len(live)} of {count} shard workers live after {timeout_s:g}s"
+                )
             await asyncio.sleep(self.config.poll_s)
         return live
 
@@ -160,9 +162,7 @@ class ShardCoordinator:
             self._events.pop(tick.tick, None)
         decisions = {i: got[i].unwrap(SunDecision) for i in tick.instruments}
         workers = {i: got[i].sender for i in tick.instruments}
-        return ShardTickResult(
-            tick.tick, as_of, decisions, workers, time.perf_counter() - started
-        )
+        return ShardTickResult(tick.tick, as_of, decisions, workers, time.perf_counter() - started)
 
     async def _collect(self, envelope: Envelope) -> None:
         collected = self._open.get(envelope.correlation_id or "")

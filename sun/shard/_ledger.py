@@ -154,7 +154,9 @@ class Claims:
         args = [worker, repr(self.clock()), repr(self.ttl_s), lifetime_ms, *instruments]
         return [_text(i) for i in await self._claim(keys=keys, args=args)]
 
-    async def commit(self, tick: str, worker: str, decisions: Sequence[tuple[str, str]]) -> list[str]:
+    async def commit(
+        self, tick: str, worker: str, decisions: Sequence[tuple[str, str]]
+    ) -> list[str]:
         """Publish ``(instrument, envelope JSON)`` pairs ``worker`` holds; the ones published."""
         if not decisions:
             return []

@@ -30,7 +30,6 @@ from bus import (
     SunDecision,
     decision_envelope,
 )
-from bus import Subscription as BusSubscription
 from sun.shard._config import ShardConfig, ShardTick
 from sun.shard._ledger import Claims, Membership, ShardKeys
 from sun.shard._ring import HashRing
@@ -240,12 +239,9 @@ async def serve_shard(
     worker = ShardWorker(
         bus, decider, history, pool=pool, name=name, config=config, benchmark=benchmark
     )
-    subscription: BusSubscription | None = None
     try:
         await worker.members.beat(name)
-        subscription = await bus.subscribe(
-            worker.keys.ticks, worker.handle, group=name, consumer=name
-        )
+        await bus.subscribe(worker.keys.ticks, worker.handle, group=name, consumer=name)
         if on_ready is not None:
             on_ready(worker)
         while not stop.is_set():

@@ -15,7 +15,9 @@ UNIVERSE = [f"GOOG{k:03d}" for k in range(1000)]
 
 
 @given(nodes=node_sets, keys=keys, data=st.data())
-def test_owners_do_not_depend_on_node_order(nodes: list[str], keys: list[str], data: st.DataObject) -> None:
+def test_owners_do_not_depend_on_node_order(
+    nodes: list[str], keys: list[str], data: st.DataObject
+) -> None:
     shuffled = data.draw(st.permutations(nodes))
     one, other = HashRing(nodes), HashRing(shuffled)
     assert [one.owner(k) for k in keys] == [other.owner(k) for k in keys]
