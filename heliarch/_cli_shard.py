@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -71,7 +72,7 @@ def shard_config(
         "--tick-timeout-s": tick_timeout_s,
     }
     for name, value in given.items():
-        if not value > 0:
+        if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} {value!r}: must be a positive number of seconds")
     if member_ttl_s <= heartbeat_s:
         raise ValueError(f"--member-ttl-s {member_ttl_s!r}: must exceed --heartbeat-s")

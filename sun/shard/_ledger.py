@@ -116,7 +116,7 @@ class Membership:
     async def live(self) -> frozenset[str]:
         """Members whose heartbeat has not expired."""
         names = await self.client.zrangebyscore(self.keys.members, f"({self.clock()!r}", "+inf")
-        return frozenset(n.decode() if isinstance(n, bytes) else n for n in names)
+        return frozenset(_text(n) for n in names if isinstance(n, bytes | str))
 
 
 class Claims:
@@ -151,7 +151,8 @@ class Claims:
             return []
         keys = [self.keys.done(tick), *(self.keys.claim(tick, i) for i in instruments)]
         lifetime_ms = int(self.keep_s * 1000)
-        args = [worker, repr(self.clock()), repr(self.ttl_s), lifetime_ms, *instruments]
+        args: list[str | int] = [worker, repr(self.clock()), repr(self.ttl_s), lifetime_ms]
+        args += instruments
         return [_text(i) for i in await self._claim(keys=keys, args=args)]
 
     async def commit(

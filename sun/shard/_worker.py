@@ -17,7 +17,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
+from uuid import uuid4
 
 from bus import (
     BarSeries,
@@ -25,10 +27,11 @@ from bus import (
     DataValidationError,
     Envelope,
     MarketSnapshot,
+    Priority,
     RedisBus,
     RedisSecurity,
     SunDecision,
-    decision_envelope,
+    payload_type_of,
 )
 from sun.shard._config import ShardConfig, ShardTick
 from sun.shard._ledger import Claims, Membership, ShardKeys
@@ -70,7 +73,7 @@ class WorkerStats:
 
     ticks: int = 0
     published: int = 0
-    taken_over: int = 0
+    taken_over: int = 0  # published after a tick's first pass (another's share)
     refused: int = 0
     by_tick: dict[str, list[str]] = field(default_factory=dict)
 
@@ -135,15 +138,20 @@ class ShardWorker:
             payloads = [(i, self._envelope(tick, decisions[i]).to_json()) for i in won]
             published = await self.claims.commit(tick.tick, self.name, payloads)
             self._count(tick, published, len(won) - len(published))
-        left = tuple(i for i in pending if i not in set(published))
+        decided = set(published)
+        left = tuple(i for i in pending if i not in decided)
         return TickStep(tuple(published), left)
 
     async def run_tick(self, tick: ShardTick) -> list[str]:
         """Step until the tick is complete or past its deadline; what this worker published."""
         self.stats.ticks += 1
         published: list[str] = []
+        first = True
         while True:
             step = await self.step(tick)
+            if not first:  # published after the first pass: a dead or late worker's share
+                self.stats.taken_over += len(step.published)
+            first = False
             published += step.published
             if step.finished:
                 if step.expired:
@@ -181,12 +189,21 @@ class ShardWorker:
         )
 
     def _envelope(self, tick: ShardTick, decision: SunDecision) -> Envelope:
-        return decision_envelope(
-            decision,
+        """The decision's envelope; built without re-validating the payload, which is a
+        ``SunDecision`` validated when it was made (re-validation doubled the bus's cost)."""
+        return Envelope.model_construct(
+            id=uuid4().hex,
             sender=self.name,
             recipient=self.keys.decisions,
+            kind="decision",
+            priority=Priority.NORMAL,
+            timestamp=datetime.now(UTC),
+            trace_id=uuid4().hex,
+            reply_to=None,
             correlation_id=tick.tick,
             idempotency_key=f"{tick.tick}:{decision.instrument}",
+            payload_type=payload_type_of(SunDecision),
+            payload=decision.model_dump(mode="json"),
         )
 
     def _count(self, tick: ShardTick, published: list[str], refused: int) -> None:
