@@ -26,12 +26,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bus import MarketSnapshot, RedisBus, to_datetime  # noqa: E402
+from bus import BarSeries, MarketSnapshot, RedisBus, to_datetime  # noqa: E402
 from heliarch.backtest import bundled_universe  # noqa: E402
 from sun import Sun  # noqa: E402
 from sun.shard import ShardConfig, ShardCoordinator  # noqa: E402
@@ -71,7 +72,9 @@ def stop_workers(processes: list[subprocess.Popen[str]]) -> None:
             process.wait()
 
 
-async def run_ticks(url: str, prefix: str, count: int, names: list[str], stamps: list) -> dict:  # type: ignore[type-arg]
+async def run_ticks(
+    url: str, prefix: str, count: int, names: list[str], stamps: list[Any]
+) -> dict[str, Any]:
     async with (
         RedisBus(url, prefix=prefix) as bus,
         ShardCoordinator(bus, pool="bench", config=CONFIG) as coordinator,
@@ -96,7 +99,9 @@ async def delete_prefix(url: str, prefix: str) -> None:
             await bus.client.delete(*keys)
 
 
-def inprocess(universe: dict, benchmark, stamps: list) -> list[float]:  # type: ignore[no-untyped-def, type-arg]
+def inprocess(
+    universe: dict[str, BarSeries], benchmark: BarSeries, stamps: list[Any]
+) -> list[float]:
     samples = []
     with Sun("quant", checkpoint="none") as sun:
         for k, stamp in enumerate(stamps):
@@ -119,7 +124,7 @@ def main() -> None:
     universe, benchmark = bundled_universe(args.instruments, args.bars)
     names = sorted(universe)
     stamps = list(benchmark.timestamps[-(args.ticks + 1) :])
-    result: dict = {"instruments": len(names), "ticks": args.ticks}  # type: ignore[type-arg]
+    result: dict[str, Any] = {"instruments": len(names), "ticks": args.ticks}
     for count in (1, 2):
         prefix = f"heliarch:bench:shard:{uuid4().hex}:"
         processes = start_workers(args.redis, prefix, count, args.instruments, args.bars)
