@@ -99,6 +99,22 @@ class ShardCoordinator:
         """Decisions the consumer group refused as already applied (0 when all is well)."""
         return self._subscription.stats.duplicates if self._subscription else 0
 
+    async def prune(self) -> list[str]:
+        """Forget dead workers: their membership and their consumer groups on the tick
+        stream (a dead group would hold every later tick untrimmed). A worker that comes
+        back re-creates both with its next heartbeat."""
+        live = await self.live_workers()
+        client = self.bus.client
+        await client.zremrangebyscore(self.keys.members, "-inf", repr(self.clock()))
+        removed: set[str] = set()
+        for stream in self.bus.keys.streams_of(self.keys.ticks):
+            for group in await client.xinfo_groups(stream):
+                name = _text(group["name"])
+                if name not in live:
+                    await client.xgroup_destroy(stream, name)
+                    removed.add(name)
+        return sorted(removed)
+
     async def live_workers(self) -> frozenset[str]:
         """The pool's live workers."""
         return await self.members.live()
@@ -160,6 +176,7 @@ class ShardCoordinator:
         finally:
             self._open.pop(tick.tick, None)
             self._events.pop(tick.tick, None)
+        await self.prune()
         decisions = {i: got[i].unwrap(SunDecision) for i in tick.instruments}
         workers = {i: got[i].sender for i in tick.instruments}
         return ShardTickResult(tick.tick, as_of, decisions, workers, time.perf_counter() - started)
@@ -172,3 +189,7 @@ class ShardCoordinator:
         collected.setdefault(instrument, envelope)
         self._events[envelope.correlation_id or ""].set()
         return None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -266,6 +266,7 @@ async def serve_shard(
                 await asyncio.wait_for(stop.wait(), worker.config.heartbeat_s)
             except TimeoutError:
                 await worker.members.beat(name)
+                await bus.ensure_group(worker.keys.ticks, name)  # pruned while we were away
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)

@@ -146,3 +146,36 @@ async def test_two_workers_decide_disjoint_halves_for_the_coordinator(
         assert sorted(result.decisions) == names
         assert {w: sorted(i) for w, i in result.by_worker().items()} == expected
         assert all(d.as_of == result.as_of for d in result.decisions.values())
+
+
+async def test_the_coordinator_forgets_dead_workers_and_their_tick_groups(
+    bus: RedisBus, clock: Clock
+) -> None:
+    coordinator = ShardCoordinator(bus, pool="p", config=CONFIG, clock=clock)
+    ticks = coordinator.keys.ticks
+    for name in ("a", "ghost"):
+        await coordinator.members.beat(name)
+        await bus.ensure_group(ticks, name)
+    clock.advance(2.0)
+    await coordinator.members.beat("a")
+    clock.advance(1.5)  # ghost's heartbeat is 3.5 s old, a's 1.5 s
+    assert await coordinator.prune() == ["ghost"]
+    for stream in bus.keys.streams_of(ticks):
+        assert [g["name"] for g in await bus.client.xinfo_groups(stream)] == [b"a"]
+    assert await bus.client.zrange(coordinator.keys.members, 0, -1) == [b"a"]
+
+
+async def test_a_joining_worker_gets_its_share_from_the_next_pass(
+    bus: RedisBus, sun: Sun, universe: tuple[dict[str, BarSeries], BarSeries], clock: Clock
+) -> None:
+    history, benchmark = universe
+    names = sorted(history)
+    worker = ShardWorker(
+        bus, sun, history, pool="p", name="a", config=CONFIG, benchmark=benchmark, clock=clock
+    )
+    alone = await worker.step(_tick(names, _as_of(benchmark, 1), clock, "t1"))
+    assert sorted(alone.published) == names
+    await worker.members.beat("b")
+    shares = HashRing(["a", "b"], CONFIG.vnodes).assign(names)
+    shared = await worker.step(_tick(names, _as_of(benchmark), clock, "t2"))
+    assert sorted(shared.published) == shares["a"] and sorted(shared.pending) == shares["b"]
