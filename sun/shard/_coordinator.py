@@ -13,6 +13,7 @@ missing instruments.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,7 @@ class ShardCoordinator:
         self._open: dict[str, dict[str, Envelope]] = {}
         self._events: dict[str, asyncio.Event] = {}
         self._subscription: Subscription | None = None
+        self._sequence = itertools.count(1)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -148,7 +150,7 @@ class ShardCoordinator:
         await self.start()
         started = time.perf_counter()
         tick = ShardTick(
-            tick=f"{self.run}.{as_of:%Y%m%dT%H%M%S}",
+            tick=f"{self.run}.{next(self._sequence)}.{as_of:%Y%m%dT%H%M%S}",
             as_of=as_of,
             instruments=tuple(instruments),
             positions=dict(positions or {}),
