@@ -25,8 +25,9 @@ from sun.shard import HashRing, ShardConfig, ShardCoordinator, ShardKeys
 
 ROOT = Path(__file__).resolve().parents[3]
 N, BARS, TICKS = 50, 300, 8
-TIMING = ["--heartbeat-s", "0.2", "--member-ttl-s", "1.0", "--claim-ttl-s", "1.5"]
-CONFIG = ShardConfig(heartbeat_s=0.2, member_ttl_s=1.0, claim_ttl_s=1.5, tick_timeout_s=60)
+# a loaded machine may stall a process for a second: TTLs well above the heartbeat period
+TIMING = ["--heartbeat-s", "0.25", "--member-ttl-s", "2.5", "--claim-ttl-s", "2.5"]
+CONFIG = ShardConfig(heartbeat_s=0.25, member_ttl_s=2.5, claim_ttl_s=2.5, tick_timeout_s=60)
 
 
 def _start(url: str, prefix: str, name: str) -> subprocess.Popen[str]:

@@ -21,6 +21,7 @@ from sun.shard import (
 from sun.universe import NO_DATA
 
 CONFIG = ShardConfig(heartbeat_s=0.2, member_ttl_s=3.0, claim_ttl_s=5.0, poll_s=0.02)
+STEADY = ShardConfig(member_ttl_s=120.0, poll_s=0.02)  # one beat lasts the test (real clock)
 
 
 @pytest.fixture(scope="module")
@@ -125,14 +126,14 @@ async def test_two_workers_decide_disjoint_halves_for_the_coordinator(
     buses = [RedisBus(redis_url, prefix=prefix) for _ in range(3)]
     suns = [Sun("quant", checkpoint="none") for _ in range(2)]  # one per worker, as in processes
     workers = [
-        ShardWorker(bus, sun, history, pool="p", name=name, config=CONFIG, benchmark=benchmark)
+        ShardWorker(bus, sun, history, pool="p", name=name, config=STEADY, benchmark=benchmark)
         for bus, sun, name in zip(buses, suns, ("a", "b"), strict=False)
     ]
     try:
         for worker in workers:
             await worker.members.beat(worker.name)
             await worker.bus.subscribe(worker.keys.ticks, worker.handle, group=worker.name)
-        async with ShardCoordinator(buses[2], pool="p", config=CONFIG) as coordinator:
+        async with ShardCoordinator(buses[2], pool="p", config=STEADY) as coordinator:
             assert await coordinator.wait_for_workers(2, timeout_s=5) == {"a", "b"}
             results = [await coordinator.tick(_as_of(benchmark, k), names) for k in (2, 1, 0)]
             assert coordinator.duplicates == 0
@@ -141,7 +142,7 @@ async def test_two_workers_decide_disjoint_halves_for_the_coordinator(
             await bus.close()
         for sun in suns:
             sun.close()
-    expected = HashRing(["a", "b"], CONFIG.vnodes).assign(names)
+    expected = HashRing(["a", "b"], STEADY.vnodes).assign(names)
     for result in results:
         assert sorted(result.decisions) == names
         assert {w: sorted(i) for w, i in result.by_worker().items()} == expected
