@@ -76,7 +76,7 @@ async def run_ticks(
     url: str, prefix: str, count: int, names: list[str], stamps: list[Any]
 ) -> dict[str, Any]:
     async with (
-        RedisBus(url, prefix=prefix) as bus,
+        RedisBus(url, prefix=prefix, config=CONFIG.bus_config()) as bus,
         ShardCoordinator(bus, pool="bench", config=CONFIG) as coordinator,
     ):
         await coordinator.wait_for_workers(count, timeout_s=120)

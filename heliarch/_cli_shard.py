@@ -126,7 +126,11 @@ def run_shard_worker(
             )  # fmt: skip
         except RedisError as error:
             raise ValueError(f"--redis {shown_url(url)}: cannot reach Redis: {error}") from error
-    print(f"stopped ticks={stats.ticks} published={stats.published}", flush=True)
+    print(
+        f"stopped ticks={stats.ticks} published={stats.published} "
+        f"taken_over={stats.taken_over} refused={stats.refused}",
+        flush=True,
+    )
 
 
 def universe_tick(
@@ -203,7 +207,7 @@ async def _coordinate(
 
     names = sorted(history)
     per_tick: list[dict[str, Any]] = []
-    async with RedisBus(url, prefix=prefix, security=security) as bus:
+    async with RedisBus(url, prefix=prefix, config=config.bus_config(), security=security) as bus:
         async with ShardCoordinator(bus, pool=pool, config=config) as coordinator:
             live = await coordinator.wait_for_workers(workers, wait_s)
             started = time.perf_counter()

@@ -5,7 +5,8 @@
     # each worker process (``heliarch worker --universe N``):
     await serve_shard(url, Sun("quant"), history, pool="desk", name="w1", benchmark=bench)
     # the coordinator (``heliarch universe-tick``):
-    async with ShardCoordinator(RedisBus(url), pool="desk") as coordinator:
+    bus = RedisBus(url, config=ShardConfig().bus_config())
+    async with bus, ShardCoordinator(bus, pool="desk") as coordinator:
         result = await coordinator.tick(as_of, instruments)
 
 Instruments go to live workers by consistent hashing (:class:`HashRing`); membership is

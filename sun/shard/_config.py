@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bus import InstrumentId, register_payload
+from bus import BusConfig, InstrumentId, register_payload
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,12 @@ class ShardConfig:
             raise ValueError("ShardConfig.member_ttl_s must exceed heartbeat_s")
         if self.keep_s <= self.tick_timeout_s:
             raise ValueError("ShardConfig.keep_s must exceed tick_timeout_s")
+
+    def bus_config(self) -> BusConfig:
+        """Bus settings for a pool's buses: idempotency keys (one per decision) are kept
+        for two tick timeouts, not the bus's default week (a duplicate can only arrive
+        while its tick is open; the commit script already publishes each decision once)."""
+        return BusConfig(idempotency_ttl_s=math.ceil(2 * self.tick_timeout_s))
 
 
 class ShardTick(BaseModel):

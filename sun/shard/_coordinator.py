@@ -50,7 +50,8 @@ class ShardCoordinator:
     """Publishes ticks to a pool's workers and collects their decisions.
 
     Args:
-        bus: The Redis bus shared with the workers (same prefix).
+        bus: The Redis bus shared with the workers (same prefix; build it with
+            ``config.bus_config()`` so the per-decision idempotency keys expire soon).
         pool: The pool name.
         config: Pool timing (the workers' ``tick_timeout_s`` and ``member_ttl_s``).
         run: A label making this run's tick ids unique (default: random).

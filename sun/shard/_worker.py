@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 from uuid import uuid4
@@ -75,7 +75,6 @@ class WorkerStats:
     published: int = 0
     taken_over: int = 0  # published after a tick's first pass (another's share)
     refused: int = 0
-    by_tick: dict[str, list[str]] = field(default_factory=dict)
 
 
 class ShardWorker:
@@ -137,7 +136,7 @@ class ShardWorker:
             decisions = await asyncio.to_thread(self.decide, tick, won)
             payloads = [(i, self._envelope(tick, decisions[i]).to_json()) for i in won]
             published = await self.claims.commit(tick.tick, self.name, payloads)
-            self._count(tick, published, len(won) - len(published))
+            self._count(published, len(won) - len(published))
         decided = set(published)
         left = tuple(i for i in pending if i not in decided)
         return TickStep(tuple(published), left)
@@ -206,10 +205,9 @@ class ShardWorker:
             payload=decision.model_dump(mode="json"),
         )
 
-    def _count(self, tick: ShardTick, published: list[str], refused: int) -> None:
+    def _count(self, published: list[str], refused: int) -> None:
         self.stats.published += len(published)
         self.stats.refused += refused
-        self.stats.by_tick.setdefault(tick.tick, []).extend(published)
 
 
 def _placeholder(history: Mapping[str, BarSeries], tick: ShardTick) -> dict[str, BarSeries]:
@@ -252,7 +250,8 @@ async def serve_shard(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
             installed.append(signum)
-    bus = RedisBus(url, prefix=prefix, config=bus_config, security=security)
+    config = config or ShardConfig()
+    bus = RedisBus(url, prefix=prefix, config=bus_config or config.bus_config(), security=security)
     worker = ShardWorker(
         bus, decider, history, pool=pool, name=name, config=config, benchmark=benchmark
     )

@@ -123,7 +123,7 @@ async def test_two_workers_decide_disjoint_halves_for_the_coordinator(
 ) -> None:
     history, benchmark = universe
     names = sorted(history)
-    buses = [RedisBus(redis_url, prefix=prefix) for _ in range(3)]
+    buses = [RedisBus(redis_url, prefix=prefix, config=STEADY.bus_config()) for _ in range(3)]
     suns = [Sun("quant", checkpoint="none") for _ in range(2)]  # one per worker, as in processes
     workers = [
         ShardWorker(bus, sun, history, pool="p", name=name, config=STEADY, benchmark=benchmark)
@@ -137,6 +137,10 @@ async def test_two_workers_decide_disjoint_halves_for_the_coordinator(
             assert await coordinator.wait_for_workers(2, timeout_s=5) == {"a", "b"}
             results = [await coordinator.tick(_as_of(benchmark, k), names) for k in (2, 1, 0)]
             assert coordinator.duplicates == 0
+            marker = buses[2].keys.idempotency(coordinator.keys.decisions, "*", "*")
+            idempotency = [k async for k in buses[2].client.scan_iter(match=marker)]
+            assert len(idempotency) == 3 * len(names)  # one per decision, kept 2 tick timeouts
+            assert 0 < await buses[2].client.ttl(idempotency[0]) <= 2 * STEADY.tick_timeout_s
     finally:
         for bus in buses:
             await bus.close()
