@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from heliarch._cli_errors import shown_url
+from heliarch._cli_shard import (
+    PASSWORD_HELP,
+    REDIS_HELP,
+    TLS_CA_HELP,
+    TLS_CERT_HELP,
+    TLS_KEY_HELP,
+    USER_HELP,
+    redis_security,
+    redis_url,
+    run_shard_worker,
+    shard_config,
+)
 
 if TYPE_CHECKING:
     from sun.replay import ReplayReport
@@ -22,49 +35,63 @@ PLANET_HELP = "planet to serve (repeat for several): technical, risk, sentiment,
 
 
 def worker(
-    planet: list[str] = typer.Option(..., "--planet", "-p", help=PLANET_HELP),
-    redis: str = typer.Option(
-        None, "--redis", help="Redis URL (default: REDIS_URL or redis://127.0.0.1:6379/0)"
+    planet: list[str] | None = typer.Option(None, "--planet", "-p", help=PLANET_HELP),
+    universe: int | None = typer.Option(
+        None,
+        "--universe",
+        help="universe mode: decide a shard of the bundled N-instrument universe",
     ),
+    universe_bars: int = typer.Option(600, help="universe mode: bars of the universe's clock"),
+    model: str = typer.Option("quant", help="universe mode: the sun's model spec"),
+    pool: str = typer.Option("default", help="universe mode: shard pool (the coordinator's)"),
+    heartbeat_s: float = typer.Option(1.0, help="universe mode: heartbeat period"),
+    member_ttl_s: float = typer.Option(3.0, help="universe mode: a silent worker is dead after"),
+    claim_ttl_s: float = typer.Option(5.0, help="universe mode: an unpublished claim expires"),
+    tick_timeout_s: float = typer.Option(60.0, help="universe mode: a tick is dropped after"),
+    redis: str = typer.Option(None, "--redis", help=REDIS_HELP),
     prefix: str = typer.Option("heliarch:", help="key prefix shared with the sun"),
     group: str | None = typer.Option(None, help="consumer group (default: the planet's name)"),
-    consumer: str | None = typer.Option(None, help="consumer name (default: host-pid-random)"),
-    tls_cert: Path | None = typer.Option(None, help="client certificate (mutual TLS)"),
-    tls_key: Path | None = typer.Option(None, help="client certificate's private key"),
-    tls_ca: Path | None = typer.Option(None, help="CA that signed the Redis server certificate"),
-    redis_user: str | None = typer.Option(None, help="Redis ACL user (this worker's role)"),
-    redis_password_file: Path | None = typer.Option(
-        None, help="file holding the ACL user's password (or HELIARCH_REDIS_PASSWORD)"
+    consumer: str | None = typer.Option(
+        None, help="consumer name, the worker's name in universe mode (default: host-pid-random)"
     ),
+    tls_cert: Path | None = typer.Option(None, help=TLS_CERT_HELP),
+    tls_key: Path | None = typer.Option(None, help=TLS_KEY_HELP),
+    tls_ca: Path | None = typer.Option(None, help=TLS_CA_HELP),
+    redis_user: str | None = typer.Option(None, help=USER_HELP),
+    redis_password_file: Path | None = typer.Option(None, help=PASSWORD_HELP),
 ) -> None:
-    """Serve planet requests from the Redis bus until SIGTERM / Ctrl-C.
+    """Serve planet requests (--planet) or a universe shard (--universe) until SIGTERM / Ctrl-C.
 
-    Run more workers with the same --group (on any machine) to scale out. TLS and ACL
-    settings also come from HELIARCH_REDIS_TLS_CERT / _TLS_KEY / _TLS_CA / _USER / _PASSWORD.
+    Run more workers with the same --group (planets) or --pool (universe) on any machine to
+    scale out; universe workers split the instruments by consistent hashing and take over
+    a dead worker's. TLS and ACL settings also come from HELIARCH_REDIS_TLS_CERT / _TLS_KEY /
+    _TLS_CA / _USER / _PASSWORD.
     """
     from redis.exceptions import RedisError
 
-    from bus import RedisSecurity, read_password
-    from heliarch._cli_errors import shown_url
-    from planets.remote import DEFAULT_REDIS_URL, serve_planets
+    from planets.remote import serve_planets
 
-    url = redis or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    if bool(planet) == (universe is not None):
+        raise ValueError("--planet / --universe: give exactly one (planet or universe worker)")
+    url = redis_url(redis)
+    security = redis_security(tls_cert, tls_key, tls_ca, redis_user, redis_password_file)
+    if universe is not None:
+        config = shard_config(heartbeat_s, member_ttl_s, claim_ttl_s, tick_timeout_s)
+        run_shard_worker(
+            url, universe, universe_bars, model=model, pool=pool, prefix=prefix,
+            name=consumer, config=config, security=security,
+        )  # fmt: skip
+        return
+    planets = list(planet or [])
 
     def ready(name: str) -> None:
-        print(f"ready {name} planets={','.join(planet)} prefix={prefix}", flush=True)
+        print(f"ready {name} planets={','.join(planets)} prefix={prefix}", flush=True)
 
     try:
-        security = RedisSecurity.from_env(
-            tls_cert=str(tls_cert) if tls_cert else None,
-            tls_key=str(tls_key) if tls_key else None,
-            tls_ca=str(tls_ca) if tls_ca else None,
-            username=redis_user,
-            password=read_password(redis_password_file) if redis_password_file else None,
-        )
         asyncio.run(
             serve_planets(
                 url,
-                planet,
+                planets,
                 prefix=prefix,
                 group=group,
                 consumer=consumer,
@@ -104,7 +131,6 @@ def replay(
     from redis.exceptions import RedisError
 
     from bus import journal_secret
-    from heliarch._cli_errors import shown_url
     from sun.replay import JournalInvalidError
     from sun.replay import replay as run_replay
 

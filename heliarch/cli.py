@@ -109,9 +109,11 @@ app.command()(backtest)
 
 
 from heliarch._cli_bus import replay, worker  # noqa: E402
+from heliarch._cli_shard import universe_tick  # noqa: E402
 
 app.command()(worker)
 app.command()(replay)
+app.command("universe-tick")(universe_tick)
 
 
 from heliarch._cli_prompts import prompts_app  # noqa: E402

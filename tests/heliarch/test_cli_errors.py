@@ -56,6 +56,34 @@ CASES = {
         ["worker", "--planet", "risk", "--redis", "redis://user:s3cret@127.0.0.1:1/0"],
         "error: --redis redis://user:***@127.0.0.1:1/0: cannot reach Redis: ",
     ),
+    "worker-neither-mode": (
+        ["worker"],
+        "error: --planet / --universe: give exactly one (planet or universe worker)",
+    ),
+    "worker-universe-zero": (
+        ["worker", "--universe", "0"],
+        "error: --universe 0 --universe-bars 600: need n >= 1",
+    ),
+    "worker-ttl-below-heartbeat": (
+        ["worker", "--universe", "4", "--heartbeat-s", "2", "--member-ttl-s", "1"],
+        "error: --member-ttl-s 1.0: must exceed --heartbeat-s",
+    ),
+    "worker-claim-ttl-inf": (
+        ["worker", "--universe", "4", "--claim-ttl-s", "inf"],
+        "error: --claim-ttl-s inf: must be a positive number of seconds",
+    ),
+    "worker-universe-unreachable-redis": (
+        ["worker", "--universe", "4", "--universe-bars", "60", "--redis", "redis://127.0.0.1:1/0"],
+        "error: --redis redis://127.0.0.1:1/0: cannot reach Redis: ",
+    ),
+    "universe-tick-no-ticks": (
+        ["universe-tick", "--universe", "4", "--ticks", "0"],
+        "error: --ticks 0: must be at least 1",
+    ),
+    "universe-tick-too-many-ticks": (
+        ["universe-tick", "--universe", "4", "--universe-bars", "60", "--ticks", "61"],
+        "error: --ticks 61: the clock has 60 stamps",
+    ),
 }
 
 

@@ -1,0 +1,198 @@
+"""The coordinator of a shard pool: publishes ticks and collects one decision per instrument.
+
+    async with ShardCoordinator(bus, pool="desk") as coordinator:
+        await coordinator.wait_for_workers(2)
+        result = await coordinator.tick(as_of, instruments)    # {instrument: SunDecision}
+
+Decisions arrive on the coordinator's bus stream (its consumer group dedupes by the
+``<tick>:<instrument>`` idempotency key as a second guard; the commit script already
+publishes each pair once). A tick not complete within ``tick_timeout_s`` raises naming the
+missing instruments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Self
+from uuid import uuid4
+
+from bus import Envelope, RedisBus, Subscription, SunDecision
+from sun.shard._config import ShardConfig, ShardTick
+from sun.shard._ledger import Membership, ShardKeys
+
+COORDINATOR = "shard-coordinator"
+
+
+@dataclass(frozen=True)
+class ShardTickResult:
+    """One completed tick: a decision per instrument and who made it."""
+
+    tick: str
+    as_of: datetime
+    decisions: dict[str, SunDecision]
+    workers: dict[str, str]
+    elapsed_s: float
+
+    def by_worker(self) -> dict[str, list[str]]:
+        """Instruments grouped by the worker that decided them."""
+        groups: dict[str, list[str]] = {}
+        for instrument, worker in self.workers.items():
+            groups.setdefault(worker, []).append(instrument)
+        return groups
+
+
+class ShardCoordinator:
+    """Publishes ticks to a pool's workers and collects their decisions.
+
+    Args:
+        bus: The Redis bus shared with the workers (same prefix; build it with
+            ``config.bus_config()`` so the per-decision idempotency keys expire soon).
+        pool: The pool name.
+        config: Pool timing (the workers' ``tick_timeout_s`` and ``member_ttl_s``).
+        run: A label making this run's tick ids unique (default: random).
+        clock: Wall-clock seconds.
+    """
+
+    def __init__(
+        self,
+        bus: RedisBus,
+        *,
+        pool: str = "default",
+        config: ShardConfig | None = None,
+        run: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.bus, self.clock = bus, clock
+        self.config = config or ShardConfig()
+        self.keys = ShardKeys(bus.keys.prefix, pool)
+        self.members = Membership(bus.client, self.keys, self.config.member_ttl_s, clock)
+        self.run = run or uuid4().hex[:8]
+        self._open: dict[str, dict[str, Envelope]] = {}
+        self._events: dict[str, asyncio.Event] = {}
+        self._subscription: Subscription | None = None
+        self._sequence = itertools.count(1)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        """Start collecting decisions (idempotent)."""
+        if self._subscription is None:
+            self._subscription = await self.bus.subscribe(
+                self.keys.decisions, self._collect, group=COORDINATOR
+            )
+
+    async def stop(self) -> None:
+        """Stop collecting."""
+        if self._subscription is not None:
+            await self._subscription.stop()
+            self._subscription = None
+
+    @property
+    def duplicates(self) -> int:
+        """Decisions the consumer group refused as already applied (0 when all is well)."""
+        return self._subscription.stats.duplicates if self._subscription else 0
+
+    async def prune(self) -> list[str]:
+        """Forget dead workers: their membership and their consumer groups on the tick
+        stream (a dead group would hold every later tick untrimmed). A worker that comes
+        back re-creates both with its next heartbeat."""
+        live = await self.live_workers()
+        client = self.bus.client
+        await client.zremrangebyscore(self.keys.members, "-inf", repr(self.clock()))
+        removed: set[str] = set()
+        for stream in self.bus.keys.streams_of(self.keys.ticks):
+            for group in await client.xinfo_groups(stream):
+                name = _text(group["name"])
+                if name not in live:
+                    await client.xgroup_destroy(stream, name)
+                    removed.add(name)
+        return sorted(removed)
+
+    async def live_workers(self) -> frozenset[str]:
+        """The pool's live workers."""
+        return await self.members.live()
+
+    async def wait_for_workers(self, count: int, timeout_s: float = 30.0) -> frozenset[str]:
+        """Wait until ``count`` workers are live.
+
+        Raises:
+            TimeoutError: saying how many are live.
+        """
+        deadline = time.monotonic() + timeout_s
+        while len(live := await self.live_workers()) < count:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"{len(live)} of {count} shard workers live after {timeout_s:g}s"
+                )
+            await asyncio.sleep(self.config.poll_s)
+        return live
+
+    async def tick(
+        self,
+        as_of: datetime,
+        instruments: Sequence[str],
+        positions: Mapping[str, float] | None = None,
+    ) -> ShardTickResult:
+        """Publish one tick and wait for a decision on every instrument.
+
+        Raises:
+            TimeoutError: naming the instruments still undecided after ``tick_timeout_s``.
+        """
+        await self.start()
+        started = time.perf_counter()
+        tick = ShardTick(
+            tick=f"{self.run}.{next(self._sequence)}.{as_of:%Y%m%dT%H%M%S}",
+            as_of=as_of,
+            instruments=tuple(instruments),
+            positions=dict(positions or {}),
+            deadline_unix=self.clock() + self.config.tick_timeout_s,
+        )
+        wanted = set(tick.instruments)
+        if len(wanted) != len(tick.instruments):
+            raise ValueError("instruments: an instrument is listed twice")
+        self._open[tick.tick] = {}
+        self._events[tick.tick] = event = asyncio.Event()
+        envelope = Envelope.wrap(tick, sender=COORDINATOR, recipient=self.keys.ticks, kind="event")
+        try:
+            await self.bus.send(envelope)
+            while not wanted <= set(self._open[tick.tick]):
+                event.clear()
+                try:
+                    await asyncio.wait_for(event.wait(), tick.deadline_unix - self.clock())
+                except TimeoutError:
+                    missing = sorted(wanted - set(self._open[tick.tick]))
+                    raise TimeoutError(
+                        f"tick {tick.tick}: no decision for {len(missing)} instrument(s) "
+                        f"after {self.config.tick_timeout_s:g}s: {', '.join(missing[:10])}"
+                    ) from None
+            got = self._open[tick.tick]
+        finally:
+            self._open.pop(tick.tick, None)
+            self._events.pop(tick.tick, None)
+        await self.prune()
+        decisions = {i: got[i].unwrap(SunDecision) for i in tick.instruments}
+        workers = {i: got[i].sender for i in tick.instruments}
+        return ShardTickResult(tick.tick, as_of, decisions, workers, time.perf_counter() - started)
+
+    async def _collect(self, envelope: Envelope) -> None:
+        collected = self._open.get(envelope.correlation_id or "")
+        if collected is None or envelope.payload_type != "sun_decision":
+            return None
+        instrument = str(envelope.payload.get("instrument", ""))
+        collected.setdefault(instrument, envelope)
+        self._events[envelope.correlation_id or ""].set()
+        return None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,276 @@
+"""A shard worker: decides the instruments the hash ring gives it, tick after tick.
+
+Per tick (a :class:`ShardTick` from the coordinator, delivered to every worker on the bus):
+read the live members, build the ring, claim the instruments it owns that are not done,
+decide them in one ``decide_universe`` pass, and publish the decisions with the commit script
+(see :mod:`sun.shard._ledger`). It then keeps watching the tick until every instrument is
+done: when a member dies its heartbeat expires, the ring hands its instruments to the
+survivors, and they claim each one as soon as the dead worker's claim expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+from uuid import uuid4
+
+from bus import (
+    BarSeries,
+    BusConfig,
+    DataValidationError,
+    Envelope,
+    MarketSnapshot,
+    Priority,
+    RedisBus,
+    RedisSecurity,
+    SunDecision,
+    payload_type_of,
+)
+from sun.shard._config import ShardConfig, ShardTick
+from sun.shard._ledger import Claims, Membership, ShardKeys
+from sun.shard._ring import HashRing
+
+log = logging.getLogger(__name__)
+
+
+class UniverseDecider(Protocol):
+    """What a worker needs from the sun (``Sun`` provides it)."""
+
+    def decide_universe(
+        self,
+        snapshot: MarketSnapshot,
+        instruments: Sequence[str] | None = None,
+        *,
+        positions: Mapping[str, float] | None = None,
+        rejected: Mapping[str, str] | None = None,
+    ) -> dict[str, SunDecision]: ...
+
+
+@dataclass(frozen=True)
+class TickStep:
+    """One pass over a tick: what this worker published, what is still open."""
+
+    published: tuple[str, ...]
+    pending: tuple[str, ...]
+    expired: bool = False
+
+    @property
+    def finished(self) -> bool:
+        """Whether the worker is done with the tick (complete or abandoned)."""
+        return self.expired or not self.pending
+
+
+@dataclass
+class WorkerStats:
+    """Counters of one worker."""
+
+    ticks: int = 0
+    published: int = 0
+    taken_over: int = 0  # published after a tick's first pass (another's share)
+    refused: int = 0
+
+
+class ShardWorker:
+    """Decides its share of each tick over ``bus`` (see the module docstring).
+
+    Args:
+        bus: The Redis bus (its client and key prefix are used).
+        decider: The sun deciding the instruments (``Sun``).
+        history: Full bar histories per instrument; each tick cuts them at its ``as_of``.
+        pool: The pool name shared with the coordinator.
+        name: This worker's name (unique in the pool).
+        config: Pool timing.
+        benchmark: The benchmark series (the moons' beta / correlation), cut likewise.
+        clock: Wall-clock seconds (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        bus: RedisBus,
+        decider: UniverseDecider,
+        history: Mapping[str, BarSeries],
+        *,
+        pool: str,
+        name: str,
+        config: ShardConfig | None = None,
+        benchmark: BarSeries | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.bus, self.decider, self.history = bus, decider, dict(history)
+        self.name, self.benchmark, self.clock = name, benchmark, clock
+        self.config = config or ShardConfig()
+        self.keys = ShardKeys(bus.keys.prefix, pool)
+        self.members = Membership(bus.client, self.keys, self.config.member_ttl_s, clock)
+        self.claims = Claims(
+            bus.client, self.keys, self.config.claim_ttl_s, self.config.keep_s, clock
+        )
+        self.stats = WorkerStats()
+        self._ring = HashRing((name,), self.config.vnodes)
+
+    async def ring(self) -> HashRing:
+        """The ring over the live members (and this worker)."""
+        live = await self.members.live() | {self.name}
+        if live != self._ring.nodes:
+            log.info("shard members now %s", sorted(live))
+            self._ring = HashRing(live, self.config.vnodes)
+        return self._ring
+
+    async def step(self, tick: ShardTick) -> TickStep:
+        """Claim, decide and publish what this worker owns of ``tick`` now; one pass."""
+        done = await self.claims.done(tick.tick)
+        pending = [i for i in tick.instruments if i not in done]
+        if self.clock() > tick.deadline_unix:
+            return TickStep((), tuple(pending), expired=True)
+        ring = await self.ring()
+        mine = [i for i in pending if ring.owner(i) == self.name]
+        won = await self.claims.claim(tick.tick, self.name, mine)
+        published: list[str] = []
+        if won:
+            decisions = await asyncio.to_thread(self.decide, tick, won)
+            payloads = [(i, self._envelope(tick, decisions[i]).to_json()) for i in won]
+            published = await self.claims.commit(tick.tick, self.name, payloads)
+            self._count(published, len(won) - len(published))
+        decided = set(published)
+        left = tuple(i for i in pending if i not in decided)
+        return TickStep(tuple(published), left)
+
+    async def run_tick(self, tick: ShardTick) -> list[str]:
+        """Step until the tick is complete or past its deadline; what this worker published."""
+        self.stats.ticks += 1
+        published: list[str] = []
+        first = True
+        while True:
+            step = await self.step(tick)
+            if not first:  # published after the first pass: a dead or late worker's share
+                self.stats.taken_over += len(step.published)
+            first = False
+            published += step.published
+            if step.finished:
+                if step.expired:
+                    log.warning("tick %s expired with %d open", tick.tick, len(step.pending))
+                return published
+            if not step.published:
+                await asyncio.sleep(self.config.poll_s)
+
+    async def handle(self, envelope: Envelope) -> None:
+        """The bus handler of the pool's tick stream (other payloads are ignored)."""
+        if envelope.payload_type != "shard_tick":
+            return None
+        await self.run_tick(envelope.unwrap(ShardTick))
+        return None
+
+    def decide(self, tick: ShardTick, instruments: Sequence[str]) -> dict[str, SunDecision]:
+        """Decisions for ``instruments`` as of the tick; those without data get "no data"."""
+        visible: dict[str, BarSeries] = {}
+        rejected: dict[str, str] = {}
+        for name in instruments:
+            series = self.history.get(name)
+            if series is None:
+                rejected[name] = f"no data: {name} is not in worker {self.name}'s data"
+                continue
+            try:
+                visible[name] = series.up_to(tick.as_of)
+            except DataValidationError as error:
+                rejected[name] = f"no data: {error}"
+        benchmark = self.benchmark.up_to(tick.as_of) if self.benchmark is not None else None
+        bars = visible or _placeholder(self.history, tick)
+        snapshot = MarketSnapshot(as_of=tick.as_of, bars=bars, benchmark=benchmark)
+        positions = {i: p for i, p in tick.positions.items() if i in visible or i in rejected}
+        return self.decider.decide_universe(
+            snapshot, list(visible), positions=positions, rejected=rejected
+        )
+
+    def _envelope(self, tick: ShardTick, decision: SunDecision) -> Envelope:
+        """The decision's envelope; built without re-validating the payload, which is a
+        ``SunDecision`` validated when it was made (re-validation doubled the bus's cost)."""
+        return Envelope.model_construct(
+            id=uuid4().hex,
+            sender=self.name,
+            recipient=self.keys.decisions,
+            kind="decision",
+            priority=Priority.NORMAL,
+            timestamp=datetime.now(UTC),
+            trace_id=uuid4().hex,
+            reply_to=None,
+            correlation_id=tick.tick,
+            idempotency_key=f"{tick.tick}:{decision.instrument}",
+            payload_type=payload_type_of(SunDecision),
+            payload=decision.model_dump(mode="json"),
+        )
+
+    def _count(self, published: list[str], refused: int) -> None:
+        self.stats.published += len(published)
+        self.stats.refused += refused
+
+
+def _placeholder(history: Mapping[str, BarSeries], tick: ShardTick) -> dict[str, BarSeries]:
+    """Some visible series for a snapshot in which every chosen instrument lacks data."""
+    for name, series in history.items():
+        try:
+            return {name: series.up_to(tick.as_of)}
+        except DataValidationError:
+            continue
+    raise DataValidationError(
+        instrument=None, timestamp=tick.as_of, field="history", reason="no bar at the tick"
+    )
+
+
+async def serve_shard(
+    url: str,
+    decider: UniverseDecider,
+    history: Mapping[str, BarSeries],
+    *,
+    pool: str = "default",
+    prefix: str = "heliarch:",
+    name: str,
+    config: ShardConfig | None = None,
+    benchmark: BarSeries | None = None,
+    bus_config: BusConfig | None = None,
+    security: RedisSecurity | None = None,
+    stop: asyncio.Event | None = None,
+    on_ready: Callable[[ShardWorker], None] | None = None,
+) -> WorkerStats:
+    """Run a shard worker until ``stop`` is set (or SIGTERM/SIGINT in the main thread).
+
+    It joins the pool (heartbeats every ``config.heartbeat_s``), consumes the pool's ticks
+    in its own consumer group (every worker sees every tick) and leaves the pool on exit,
+    which hands its instruments to the others at once.
+    """
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+            installed.append(signum)
+    config = config or ShardConfig()
+    bus = RedisBus(url, prefix=prefix, config=bus_config or config.bus_config(), security=security)
+    worker = ShardWorker(
+        bus, decider, history, pool=pool, name=name, config=config, benchmark=benchmark
+    )
+    try:
+        await worker.members.beat(name)
+        await bus.subscribe(worker.keys.ticks, worker.handle, group=name, consumer=name)
+        if on_ready is not None:
+            on_ready(worker)
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), worker.config.heartbeat_s)
+            except TimeoutError:
+                await worker.members.beat(name)
+                await bus.ensure_group(worker.keys.ticks, name)  # pruned while we were away
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        try:
+            await worker.members.leave(name)
+        finally:
+            await bus.close()
+    return worker.stats
