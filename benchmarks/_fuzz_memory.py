@@ -101,10 +101,15 @@ def run_fuzz(url: str | None, count: int = 200, seed: int = 0) -> dict[str, Any]
     return asyncio.run(_fuzz(url, [_entry(rng) for _ in range(count)]))
 
 
+# VmHWM, not getrusage's ru_maxrss: Linux copies a parent's maxrss into the child at fork,
+# so a child of a large benchmark process would report the parent's peak as its own.
 _MEASURED = """
-import atexit, resource, sys
-atexit.register(lambda: print("RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                              file=sys.stderr))
+import atexit, sys
+def _peak_kb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+atexit.register(lambda: print("RSS", _peak_kb(), file=sys.stderr))
 sys.argv = {argv!r}
 from heliarch.cli import main
 main()
