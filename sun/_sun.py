@@ -22,6 +22,7 @@ from sun._graph import build_sun_graph
 from sun._reasoning import QuantReasoner
 from sun._routing import Router
 from sun._settings import Settings
+from sun._stream import astream_decision, stream_decision
 from sun._telemetry import Telemetry
 from sun.llm import (
     CachingChatModel,
@@ -323,10 +324,11 @@ class Sun:
         consulted planet, one ``level`` event per model level tried, one ``reasoned``),
         ``messages`` (the model's message chunks, when a model runs), ``values``. With several
         modes each item is ``(mode, data)``; the decision is in the ``propagate`` update.
+        With telemetry on, the run is traced exactly like :meth:`decide` (``sun.decide``).
         """
         state = _state(snapshot, instrument, position)
-        yield from self.graph.stream(
-            state, self._config(thread_id), context=self.context, stream_mode=stream_mode
+        yield from stream_decision(
+            self.graph, state, self._config(thread_id), self.context, stream_mode, self.telemetry
         )
 
     async def astream(
@@ -340,8 +342,8 @@ class Sun:
     ) -> AsyncIterator[Any]:
         """Async :meth:`stream` (``graph.astream``)."""
         state = _state(snapshot, instrument, position)
-        async for item in self.graph.astream(
-            state, self._config(thread_id), context=self.context, stream_mode=stream_mode
+        async for item in astream_decision(
+            self.graph, state, self._config(thread_id), self.context, stream_mode, self.telemetry
         ):
             yield item
 

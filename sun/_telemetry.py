@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from bus import LlmUsage, SunDecision
@@ -121,6 +121,31 @@ class Telemetry:
     def span(self, name: str, **attributes: Any) -> contextlib.AbstractContextManager[Any]:
         """A span, current inside the block (children nest under it)."""
         return self.tracer.start_as_current_span(name, attributes=attributes or None)
+
+    def root_span(self, name: str) -> tuple[Any, Any]:
+        """A span that is not (yet) current, and the context that makes it the parent."""
+        from opentelemetry import trace
+
+        span = self.tracer.start_span(name)
+        return span, trace.set_span_in_context(span)
+
+    @contextlib.contextmanager
+    def attached(self, context: Any) -> Iterator[None]:
+        """``context`` (from :meth:`root_span`) is current inside the block."""
+        from opentelemetry import context as otel_context
+
+        token = otel_context.attach(context)
+        try:
+            yield
+        finally:
+            otel_context.detach(token)
+
+    def fail(self, span: Any, error: BaseException) -> None:
+        """Mark ``span`` failed with ``error`` (as a ``with`` span does on an exception)."""
+        from opentelemetry.trace import Status, StatusCode
+
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
 
     def record_decision(self, span: Any, decision: SunDecision, elapsed_ms: float) -> None:
         """Decision attributes on ``span`` and the decision metrics."""

@@ -163,3 +163,57 @@ def test_breaker_transitions_are_counted(snapshot: MarketSnapshot) -> None:
         decision = sun.decide(snapshot)
     assert decision.fallback_level in ("council", "hold")
     assert _metrics(telemetry)["heliarch.breaker.transitions"] >= 1
+
+
+def _tree(spans: list[Any]) -> list[tuple[str, str | None]]:
+    """Each span's name with its parent's name (None for a root), in a stable order."""
+    names = {span.context.span_id: span.name for span in spans}
+    return sorted(
+        (span.name, names.get(span.parent.span_id) if span.parent else None) for span in spans
+    )
+
+
+def _run(how: str, sun: Sun, snapshot: MarketSnapshot) -> None:
+    if how == "decide":
+        sun.decide(snapshot)
+    elif how == "stream":
+        assert list(sun.stream(snapshot, stream_mode="custom"))  # no "updates" asked for
+
+    else:
+
+        async def drain() -> None:
+            async for _ in sun.astream(snapshot, stream_mode=["messages", "updates"]):
+                pass
+
+        asyncio.run(drain())
+
+
+@pytest.mark.parametrize("how", ["stream", "astream"])
+def test_streams_are_traced_like_decide(
+    how: str, registry: ModelRegistry, snapshot: MarketSnapshot
+) -> None:
+    trees, roots, decided = {}, {}, {}
+    for run in ("decide", how):
+        telemetry = Telemetry.in_memory()
+        with _sun(registry, telemetry=telemetry) as sun:
+            _run(run, sun, snapshot)
+        spans = telemetry.finished_spans()
+        trees[run] = _tree(spans)
+        (roots[run],) = [s for s in spans if s.parent is None]
+        decided[run] = _metrics(telemetry)["heliarch.decisions"]
+    assert trees[how] == trees["decide"]
+    assert ("llm.call", "sun.node.reason") in trees[how]
+    assert roots[how].name == "sun.decide"
+    assert roots[how].attributes["heliarch.level"] == "primary"
+    assert roots[how].attributes["llm.cost_usd"] == roots["decide"].attributes["llm.cost_usd"]
+    assert decided[how] == decided["decide"] == 1
+
+
+def test_a_failing_stream_ends_its_root_span_as_an_error(
+    registry: ModelRegistry, snapshot: MarketSnapshot
+) -> None:
+    telemetry = Telemetry.in_memory()
+    with _sun(registry, telemetry=telemetry) as sun, pytest.raises(KeyError):
+        list(sun.stream(snapshot, "MSFT"))
+    (root,) = [s for s in telemetry.finished_spans() if s.parent is None]
+    assert root.name == "sun.decide" and not root.status.is_ok
