@@ -215,5 +215,24 @@ def test_a_failing_stream_ends_its_root_span_as_an_error(
     telemetry = Telemetry.in_memory()
     with _sun(registry, telemetry=telemetry) as sun, pytest.raises(KeyError):
         list(sun.stream(snapshot, "MSFT"))
-    (root,) = [s for s in telemetry.finished_spans() if s.parent is None]
-    assert root.name == "sun.decide" and not root.status.is_ok
+    spans = {s.name: s for s in telemetry.finished_spans()}
+    assert spans["sun.decide"].parent is None and not spans["sun.decide"].status.is_ok
+    failed = spans["sun.node.ingest"]  # a leaf node span (never current) records its failure
+    assert failed.parent.span_id == spans["sun.decide"].context.span_id
+    assert not failed.status.is_ok and failed.events[0].name == "exception"
+
+
+def test_metrics_carry_no_exemplars(registry: ModelRegistry, snapshot: MarketSnapshot) -> None:
+    """Exemplars cost on every measurement and nothing reads them: off unless asked for."""
+    telemetry = Telemetry.in_memory()
+    with _sun(registry, telemetry=telemetry) as sun:
+        sun.decide(snapshot)
+    data = telemetry.metric_reader.get_metrics_data()
+    points = [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+    ]
+    assert points and all(not point.exemplars for point in points)
