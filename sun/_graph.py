@@ -77,29 +77,15 @@ def _send_target(node: Callable[..., SunState]) -> Any:
 
 
 def _traced(name: str, node: Callable[..., SunState]) -> Callable[..., SunState]:
-    """``node`` in a ``sun.node.<name>`` span when the sun's telemetry is on.
-
-    Only ``reason`` (whose model calls nest under it) makes its span current; the others
-    have no children and take the cheaper leaf span.
-    """
+    """``node`` in a ``sun.node.<name>`` span when the sun's telemetry is on."""
     span_name = f"sun.node.{name}"
-    parent = name == "reason"
 
     def run(state: Any, runtime: Runtime[SunContext]) -> SunState:
         telemetry = getattr(runtime.context, "telemetry", None)
         if telemetry is None:
             return node(state, runtime)
-        if parent:
-            with telemetry.span(span_name):
-                return node(state, runtime)
-        span = telemetry.leaf_span(span_name)
-        try:
+        with telemetry.node(span_name):
             return node(state, runtime)
-        except BaseException as error:
-            telemetry.fail(span, error)
-            raise
-        finally:
-            span.end()
 
     run.__name__ = getattr(node, "__name__", name)
     run.__doc__ = node.__doc__

@@ -7,7 +7,6 @@ caller holds an event, so the caller's own context is left as it was.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
@@ -32,33 +31,23 @@ def _decision_of(mode: str, data: Any) -> SunDecision | None:
 
 
 class _Traced:
-    """One streamed decision's root span: what was asked, what was decided, when it began."""
+    """One streamed decision: what the caller asked for, and its trace."""
 
     def __init__(self, telemetry: Telemetry, stream_mode: StreamMode) -> None:
         self.telemetry = telemetry
         self.single = isinstance(stream_mode, str)
         self.asked, self.run_modes = _modes(stream_mode)
-        self.started = time.perf_counter()
-        self.span, self.context = telemetry.root_span("sun.decide")
-        self.decision: SunDecision | None = None
+        self.trace = telemetry.begin()
 
     def shown(self, item: Any) -> tuple[bool, Any]:
         """Whether the caller asked for ``item`` (a ``(mode, data)`` pair), and as what."""
         mode, data = item
         decision = _decision_of(mode, data)
         if decision is not None:
-            self.decision = decision
+            self.trace.decision = decision
         if mode not in self.asked:
             return False, None
         return True, data if self.single else (mode, data)
-
-    def end(self, error: BaseException | None) -> None:
-        if error is not None:
-            self.telemetry.fail(self.span, error)
-        elif self.decision is not None:
-            elapsed = (time.perf_counter() - self.started) * 1e3
-            self.telemetry.record_decision(self.span, self.decision, elapsed)
-        self.span.end()
 
 
 def stream_decision(
@@ -78,7 +67,7 @@ def stream_decision(
     error: BaseException | None = None
     try:
         while True:
-            with telemetry.attached(traced.context):
+            with telemetry.entered(traced.trace):
                 item = next(events, None)
             if item is None:
                 break
@@ -89,7 +78,7 @@ def stream_decision(
         error = None if isinstance(failure, GeneratorExit) else failure
         raise
     finally:
-        traced.end(error)
+        telemetry.finish(traced.trace, error)
 
 
 async def astream_decision(
@@ -110,7 +99,7 @@ async def astream_decision(
     error: BaseException | None = None
     try:
         while True:
-            with telemetry.attached(traced.context):
+            with telemetry.entered(traced.trace):
                 item = await anext(events, None)
             if item is None:
                 break
@@ -121,4 +110,4 @@ async def astream_decision(
         error = None if isinstance(failure, GeneratorExit) else failure
         raise
     finally:
-        traced.end(error)
+        telemetry.finish(traced.trace, error)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
@@ -357,11 +356,9 @@ class Sun:
             result = self.graph.invoke(state, self._config(thread_id), context=self.context)
             decision: SunDecision = result["decision"]
             return decision
-        started = time.perf_counter()
-        with self.telemetry.span("sun.decide") as span:
+        with self.telemetry.decision() as trace:
             result = self.graph.invoke(state, self._config(thread_id), context=self.context)
-            decision = result["decision"]
-            self.telemetry.record_decision(span, decision, (time.perf_counter() - started) * 1e3)
+            decision = trace.decision = result["decision"]
         return decision
 
     @functools.cached_property

@@ -1,18 +1,21 @@
 """OpenTelemetry traces and metrics of the sun (off unless a :class:`Telemetry` is given).
 
 Traces: ``sun.decide`` -> one span per graph node (``sun.node.<name>``) -> ``llm.call`` per
-model call with token, cost and cache attributes. Metrics: decisions, decision latency
-(histogram, ms), LLM calls, LLM cost, cache hits, breaker transitions.
+model call with token, cost and cache attributes; inside a decision, nodes and calls are noted
+as they run and their spans made when it finishes (:mod:`sun._spans`). Metrics: decisions,
+decision latency (histogram, ms), LLM calls, LLM cost, cache hits, breaker transitions.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from bus import LlmUsage, SunDecision
+from sun._spans import DecisionTrace, current_trace, emit, pending, tracing
 
 TELEMETRY_ENV = "HELIARCH_TELEMETRY"
 
@@ -116,28 +119,58 @@ class Telemetry:
         """A span, current inside the block (children nest under it)."""
         return self.tracer.start_as_current_span(name, attributes=attributes or None)
 
-    def leaf_span(self, name: str) -> Any:
-        """A span under the current one that does not become current (nothing nests in it):
-        half the cost of :meth:`span`. End it with ``span.end()``."""
-        return self.tracer.start_span(name)
-
-    def root_span(self, name: str) -> tuple[Any, Any]:
-        """A span that is not (yet) current, and the context that makes it the parent."""
+    def begin(self, name: str = "sun.decide") -> DecisionTrace:
+        """A decision's root span, not current until :meth:`entered`; end it with
+        :meth:`finish`."""
         from opentelemetry import trace
 
         span = self.tracer.start_span(name)
-        return span, trace.set_span_in_context(span)
+        return DecisionTrace(span, trace.set_span_in_context(span), time.perf_counter())
 
     @contextlib.contextmanager
-    def attached(self, context: Any) -> Iterator[None]:
-        """``context`` (from :meth:`root_span`) is current inside the block."""
+    def entered(self, decision: DecisionTrace) -> Iterator[None]:
+        """Inside the block the decision's root span is current and its spans are noted
+        (every thread the graph starts from here inherits both)."""
         from opentelemetry import context as otel_context
 
-        token = otel_context.attach(context)
+        token = otel_context.attach(decision.context)
         try:
-            yield
+            with tracing(decision):
+                yield
         finally:
             otel_context.detach(token)
+
+    def finish(self, decision: DecisionTrace, error: BaseException | None = None) -> None:
+        """Make the decision's spans, record it (or the error) and its LLM metrics, end it."""
+        emit(self.tracer, decision, self.fail)
+        for model, usage in decision.llm.items():
+            self._count_llm(model, usage)
+        if error is not None:
+            self.fail(decision.span, error)
+        elif decision.decision is not None:
+            elapsed_ms = (time.perf_counter() - decision.started) * 1e3
+            self.record_decision(decision.span, decision.decision, elapsed_ms)
+        decision.span.end()
+
+    @contextlib.contextmanager
+    def decision(self) -> Iterator[DecisionTrace]:
+        """:meth:`begin`, :meth:`entered` and :meth:`finish` around one decision (set the
+        trace's ``decision`` inside the block)."""
+        trace = self.begin()
+        try:
+            with self.entered(trace):
+                yield trace
+        except BaseException as error:
+            self.finish(trace, error)
+            raise
+        self.finish(trace)
+
+    def node(self, name: str) -> contextlib.AbstractContextManager[Any]:
+        """The span of a graph node or a model call, as a block: noted inside a decision
+        (made when it finishes), a live current span outside one. Either takes
+        ``set_attributes``."""
+        trace = current_trace()
+        return self.span(name) if trace is None else pending(trace, name)
 
     def fail(self, span: Any, error: BaseException) -> None:
         """Mark ``span`` failed with ``error`` (as a ``with`` span does on an exception)."""
@@ -163,8 +196,16 @@ class Telemetry:
         self.latency.record(elapsed_ms, labels)
 
     def record_call(self, span: Any, model: str, usage: LlmUsage) -> None:
-        """One model call's attributes on ``span`` and the LLM metrics."""
+        """One model call's attributes on ``span``; its LLM metrics now, or once with its
+        decision's."""
         span.set_attributes({"heliarch.model": model, **usage_attributes(usage)})
+        trace = current_trace()
+        if trace is None:
+            self._count_llm(model, usage)
+        else:
+            trace.llm[model] = trace.llm.get(model, LlmUsage()) + usage
+
+    def _count_llm(self, model: str, usage: LlmUsage) -> None:
         if usage.calls:
             self.llm_calls.add(usage.calls, {"model": model})
             self.llm_cost.add(usage.cost_usd, {"model": model})

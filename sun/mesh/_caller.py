@@ -72,7 +72,7 @@ class MeteredCaller:
         ``BudgetExhausted`` / ``RateLimited`` before calling when it may not."""
         if self.telemetry is None:
             return self._metered(messages, call)
-        with self.telemetry.span("llm.call") as span:
+        with self.telemetry.node("llm.call") as span:
             try:
                 result = self._metered(messages, call)
             except Exception as error:

@@ -96,6 +96,10 @@ def test_traces_nest_decision_nodes_and_model_calls(
     assert reason.parent.span_id == root.context.span_id
     assert len(by_name["sun.node.consult"]) == len(decision.routed_planets)
     assert all(s.parent.span_id == root.context.span_id for s in by_name["sun.node.consult"])
+    nodes = [s for s in spans if s.name.startswith("sun.node.")]
+    assert all(root.start_time <= s.start_time <= s.end_time <= root.end_time for s in nodes)
+    ingest, propagate = by_name["sun.node.ingest"][0], by_name["sun.node.propagate"][0]
+    assert ingest.end_time <= reason.start_time <= reason.end_time <= propagate.start_time
     calls = by_name["llm.call"]
     assert [c.attributes["heliarch.model"] for c in calls] == ["test:quick", "test:deep"]
     assert all(c.parent.span_id == reason.context.span_id for c in calls)
