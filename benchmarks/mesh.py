@@ -48,6 +48,7 @@ from sun.testing import ScriptedChatModel  # noqa: E402
 
 QUICK_LABEL = "openai:gpt-4o-mini"
 DEEP_LABEL = "anthropic:claude-sonnet-4-5"
+_DIRECTION = {"BUY": "up", "SELL": "down", "HOLD": "below the hold band"}  # cites a relation
 _SCORE = re.compile(r"score=([+-]?\d+\.\d+) conf=(\d+\.\d+)")
 
 
@@ -81,7 +82,7 @@ class PlanetEchoModel(ScriptedChatModel):
                     "action": action,
                     "size": size,
                     "confidence": confidence,
-                    "rationale": "technical trend agrees with the weighted planet scores",
+                    "rationale": f"technical trend {_DIRECTION[action]}, as the planet scores say",
                 }  # fmt: skip
             )
         usage = {

@@ -78,12 +78,13 @@ def _send_target(node: Callable[..., SunState]) -> Any:
 
 def _traced(name: str, node: Callable[..., SunState]) -> Callable[..., SunState]:
     """``node`` in a ``sun.node.<name>`` span when the sun's telemetry is on."""
+    span_name = f"sun.node.{name}"
 
     def run(state: Any, runtime: Runtime[SunContext]) -> SunState:
         telemetry = getattr(runtime.context, "telemetry", None)
         if telemetry is None:
             return node(state, runtime)
-        with telemetry.span(f"sun.node.{name}"):
+        with telemetry.node(span_name):
             return node(state, runtime)
 
     run.__name__ = getattr(node, "__name__", name)

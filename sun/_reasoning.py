@@ -26,7 +26,7 @@ from sun._authority import (
     parse_authority,
     rationale_problem,
 )
-from sun.llm import StructuredCaller
+from sun.llm import StructuredCaller, add_failed_usage
 
 __all__ = [
     "QUANT",
@@ -301,7 +301,8 @@ class LlmReasoner:
         Returns the decision and the record of the attempts. If both tries failed the decision
         is None at ``decide`` (the next level decides) and the quant anchor at ``adjust`` /
         ``explain`` (the model never had a say over the numbers; the rationale says so).
-        Transport errors (connection, timeout, rate limit) propagate to the caller.
+        Transport errors (connection, timeout, rate limit) propagate to the caller, carrying
+        the usage of the calls made before them (:func:`~sun.llm.failed_usage`).
         """
         prompt = self.prompt_for(inputs)
         messages = self.messages(inputs, prompt)
@@ -310,7 +311,11 @@ class LlmReasoner:
         attempts: list[FallbackAttempt] = []
         for attempt in range(2):
             started = time.perf_counter()
-            result = self.llm.invoke(messages, ANSWERS[self.authority])
+            try:
+                result = self.llm.invoke(messages, ANSWERS[self.authority])
+            except Exception as failure:  # the calls made so far were made: they go with it
+                add_failed_usage(failure, usage)
+                raise
             usage = usage + result.usage
             decision, error = None, result.error
             if error is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
@@ -22,6 +21,7 @@ from sun._reasoning import QuantReasoner
 from sun._request import check_position, parse_request
 from sun._routing import Router
 from sun._settings import Settings
+from sun._stream import astream_decision, stream_decision
 from sun._telemetry import Telemetry
 from sun.llm import (
     CachingChatModel,
@@ -334,10 +334,11 @@ class Sun:
         consulted planet, one ``level`` event per model level tried, one ``reasoned``),
         ``messages`` (the model's message chunks, when a model runs), ``values``. With several
         modes each item is ``(mode, data)``; the decision is in the ``propagate`` update.
+        With telemetry on, the run is traced exactly like :meth:`decide` (``sun.decide``).
         """
         state = _state(snapshot, instrument, position)
-        yield from self.graph.stream(
-            state, self._config(thread_id), context=self.context, stream_mode=stream_mode
+        yield from stream_decision(
+            self.graph, state, self._config(thread_id), self.context, stream_mode, self.telemetry
         )
 
     async def astream(
@@ -351,8 +352,8 @@ class Sun:
     ) -> AsyncIterator[Any]:
         """Async :meth:`stream` (``graph.astream``)."""
         state = _state(snapshot, instrument, position)
-        async for item in self.graph.astream(
-            state, self._config(thread_id), context=self.context, stream_mode=stream_mode
+        async for item in astream_decision(
+            self.graph, state, self._config(thread_id), self.context, stream_mode, self.telemetry
         ):
             yield item
 
@@ -366,11 +367,9 @@ class Sun:
             result = self.graph.invoke(state, self._config(thread_id), context=self.context)
             decision: SunDecision = result["decision"]
             return decision
-        started = time.perf_counter()
-        with self.telemetry.span("sun.decide") as span:
+        with self.telemetry.decision() as trace:
             result = self.graph.invoke(state, self._config(thread_id), context=self.context)
-            decision = result["decision"]
-            self.telemetry.record_decision(span, decision, (time.perf_counter() - started) * 1e3)
+            decision = trace.decision = result["decision"]
         return decision
 
     @functools.cached_property

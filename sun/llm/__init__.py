@@ -32,11 +32,14 @@ from sun.llm._registry import (
     UnknownModelError,
 )
 from sun.llm._structured import (
+    CallGate,
     StructuredCaller,
     StructuredLLM,
     StructuredResult,
     UsageMeter,
+    add_failed_usage,
     compact_json_schema,
+    failed_usage,
     message_text,
 )
 from sun.llm._transient import (
@@ -47,6 +50,7 @@ from sun.llm._transient import (
     RetriesExhausted,
     call_with_timeout,
     is_transient,
+    retry_after_s,
 )
 
 __all__ = [
@@ -59,6 +63,7 @@ __all__ = [
     "TRANSIENT_STATUS",
     "CachedAnswer",
     "CachingChatModel",
+    "CallGate",
     "CallCancelled",
     "CallTimeout",
     "LlmAnswerEvent",
@@ -73,10 +78,12 @@ __all__ = [
     "StructuredResult",
     "TtlLruBackend",
     "UsageMeter",
+    "add_failed_usage",
     "build_chat_model",
     "call_with_timeout",
     "compact_json_schema",
     "default_model_spec",
+    "failed_usage",
     "is_cache_hit",
     "is_transient",
     "llm_cache_key",
@@ -85,5 +92,6 @@ __all__ = [
     "message_text",
     "normalize_prompt",
     "parse_model_spec",
+    "retry_after_s",
     "schema_id",
 ]

@@ -10,6 +10,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -155,6 +156,31 @@ def _validate(schema: type[BaseModel], parsed: Any, raw_text: str) -> tuple[Base
         return None, f"invalid JSON: {exc}"
 
 
+_FAILED_USAGE = "heliarch_llm_usage"
+
+
+def failed_usage(error: BaseException) -> LlmUsage:
+    """The usage of the model calls that ended in ``error`` (zero if it records none)."""
+    usage = getattr(error, _FAILED_USAGE, None)
+    return usage if isinstance(usage, LlmUsage) else LlmUsage()
+
+
+def add_failed_usage(error: BaseException, usage: LlmUsage) -> None:
+    """Add ``usage`` (calls made before the failure) to what ``error`` already carries."""
+    setattr(error, _FAILED_USAGE, failed_usage(error) + usage)
+
+
+class CallGate(Protocol):
+    """Accounting around each model call (budget, rate limits, prices, traces): ``call`` is
+    one try, made by the gate once it is allowed."""
+
+    def around(
+        self, messages: list[BaseMessage], call: Callable[[], StructuredResult]
+    ) -> StructuredResult:
+        """Make ``call`` within the gate's limits and account for it."""
+        ...
+
+
 class StructuredCaller(Protocol):
     """Anything that makes one schema-validated call: :class:`StructuredLLM`, or a wrapper
     around one that adds timeouts and retries."""
@@ -212,10 +238,12 @@ class StructuredLLM:
             reason = f"{reason} ({type(error).__name__}: {str(error)[:300]})"
         return StructuredResult(parsed=model, raw_text=raw_text, error=reason or None, usage=usage)
 
-    def _count_failed(self, started: float) -> None:
+    def _count_failed(self, error: BaseException, started: float) -> None:
+        """A call that raised still happened: counted, and its usage rides on the error."""
+        usage = LlmUsage(calls=1, latency_ms=(time.perf_counter() - started) * 1000.0)
+        setattr(error, _FAILED_USAGE, usage)  # this call's own usage: wrappers add theirs
         if self.meter is not None:
-            latency_ms = (time.perf_counter() - started) * 1000.0
-            self.meter.add(LlmUsage(calls=1, latency_ms=latency_ms))
+            self.meter.add(usage)
 
     def invoke(self, messages: list[BaseMessage], schema: type[BaseModel]) -> StructuredResult:
         """Call the model once; invalid output is reported in the result, transport errors raise.
@@ -228,8 +256,8 @@ class StructuredLLM:
         started = time.perf_counter()
         try:
             out = runnable.invoke(messages)
-        except Exception:
-            self._count_failed(started)
+        except Exception as error:
+            self._count_failed(error, started)
             raise
         return self._finish(schema, out, started)
 
@@ -241,7 +269,7 @@ class StructuredLLM:
         started = time.perf_counter()
         try:
             out = await runnable.ainvoke(messages)
-        except Exception:
-            self._count_failed(started)
+        except Exception as error:
+            self._count_failed(error, started)
             raise
         return self._finish(schema, out, started)

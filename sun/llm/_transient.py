@@ -105,6 +105,25 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def retry_after_s(error: BaseException) -> float | None:
+    """The ``Retry-After`` seconds of a 429 error (or of the error it wraps), if it gave one."""
+    seen: BaseException | None = error
+    for _ in range(4):
+        if seen is None:
+            return None
+        value = getattr(seen, "retry_after", None)
+        headers = getattr(getattr(seen, "response", None), "headers", None) or {}
+        if value is None and hasattr(headers, "get"):
+            value = headers.get("retry-after") or headers.get("Retry-After")
+        if value is not None:
+            try:
+                return max(0.0, float(value))
+            except (TypeError, ValueError):
+                return None
+        seen = getattr(seen, "last", None) or seen.__cause__
+    return None
+
+
 def call_with_timeout(fn: Callable[[], Any], timeout_s: float | None, name: str = "call") -> Any:
     """Run ``fn`` in a daemon thread and wait at most ``timeout_s`` seconds for it.
 

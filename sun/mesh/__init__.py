@@ -9,6 +9,7 @@ per-provider rate limits.
     sun = Sun(models=ModelConfig(mesh=mesh))
 """
 
+from sun.llm import retry_after_s
 from sun.mesh._budget import (
     Budget,
     BudgetConfig,
@@ -21,7 +22,7 @@ from sun.mesh._budget import (
 )
 from sun.mesh._caller import MeteredCaller, estimate_tokens, provider_of
 from sun.mesh._mesh import Mesh, MeshConfig, meter_chain
-from sun.mesh._ratelimit import RateLimit, RateLimited, RateLimiter, retry_after_s
+from sun.mesh._ratelimit import RateLimit, RateLimited, RateLimiter
 from sun.mesh._tiers import Refinement, Tier, candidate_label, choose_model
 
 __all__ = [

@@ -1,17 +1,18 @@
-"""``MeteredCaller``: one model level's structured calls, priced, budgeted and rate limited."""
+"""``MeteredCaller``: every model call of a level, priced, budgeted, rate limited and traced."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 from langchain_core.messages import BaseMessage
 from pydantic import BaseModel
 
 from sun._telemetry import Telemetry
-from sun.llm import ModelInfo, StructuredCaller, StructuredResult
+from sun.llm import ModelInfo, StructuredCaller, StructuredResult, failed_usage, retry_after_s
 from sun.mesh._budget import Budget, Charge
-from sun.mesh._ratelimit import RateLimiter, retry_after_s
+from sun.mesh._ratelimit import RateLimiter
 
 
 def estimate_tokens(text: str) -> int:
@@ -25,10 +26,13 @@ def provider_of(label: str) -> str:
 
 
 class MeteredCaller:
-    """Wraps a level's caller: reserve budget, take a rate-limit slot, call, price, settle.
+    """Every model call of a level: reserve budget, take a rate-limit slot, call, price, settle.
+
+    A fallback chain's level uses it as its ``GuardedLLM``'s gate (:meth:`around`, once per
+    try: first call, in-chain retry and repair alike); :meth:`invoke` meters ``inner`` alone.
 
     Args:
-        inner: The level's caller (a ``GuardedLLM``); kept as ``inner``.
+        inner: The level's structured caller; kept as ``inner``.
         label: The model spec label.
         info: The model's metadata (prices); None: unknown model, calls are not priced.
         budget: Budgets to reserve in (None: unlimited).
@@ -55,20 +59,34 @@ class MeteredCaller:
         self.limiter = limiter
         self.max_completion_tokens = max_completion_tokens
         self.telemetry = telemetry
+        self.provider = provider_of(label)
 
     def invoke(self, messages: list[BaseMessage], schema: type[BaseModel]) -> StructuredResult:
-        """One structured call within budget and rate limits; raises ``BudgetExhausted``."""
+        """One structured call of ``inner`` within budget and rate limits."""
+        return self.around(messages, lambda: self.inner.invoke(messages, schema))
+
+    def around(
+        self, messages: list[BaseMessage], call: Callable[[], StructuredResult]
+    ) -> StructuredResult:
+        """Make ``call`` (one model call) within budget and rate limits; raises
+        ``BudgetExhausted`` / ``RateLimited`` before calling when it may not."""
         if self.telemetry is None:
-            return self._invoke(messages, schema)
-        with self.telemetry.span("llm.call", **{"heliarch.model": self.label}) as span:
-            result = self._invoke(messages, schema)
+            return self._metered(messages, call)
+        with self.telemetry.node("llm.call") as span:
+            try:
+                result = self._metered(messages, call)
+            except Exception as error:
+                self.telemetry.record_call(span, self.label, failed_usage(error))
+                raise
             self.telemetry.record_call(span, self.label, result.usage)
             return result
 
     def _cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return 0.0 if self.info is None else self.info.cost_usd(prompt_tokens, completion_tokens)
 
-    def _invoke(self, messages: list[BaseMessage], schema: type[BaseModel]) -> StructuredResult:
+    def _metered(
+        self, messages: list[BaseMessage], call: Callable[[], StructuredResult]
+    ) -> StructuredResult:
         prompt_tokens = estimate_tokens("".join(str(m.content) for m in messages))
         worst = Charge(
             calls=1,
@@ -79,8 +97,13 @@ class MeteredCaller:
         reservation = scope.reserve(worst) if scope is not None else None
         try:
             if self.limiter is not None:
-                self.limiter.acquire(provider_of(self.label), worst.tokens)
-            result = self.inner.invoke(messages, schema)
+                self.limiter.acquire(self.provider, worst.tokens)
+        except Exception:
+            if scope is not None and reservation is not None:
+                scope.release(reservation)  # no call was made
+            raise
+        try:
+            result = call()
         except Exception as error:
             if scope is not None and reservation is not None:
                 scope.settle(reservation, Charge(calls=1))
@@ -100,4 +123,4 @@ class MeteredCaller:
     def _honour_retry_after(self, error: BaseException) -> None:
         wait = retry_after_s(error)
         if wait is not None and self.limiter is not None:
-            self.limiter.block(provider_of(self.label), wait)
+            self.limiter.block(self.provider, wait)

@@ -176,7 +176,8 @@ def meter_chain(
     telemetry: Telemetry | None = None,
     max_completion_tokens: int = 512,
 ) -> None:
-    """Put every level's calls behind pricing, the budget, the rate limits and telemetry.
+    """Put every level's model calls behind pricing, the budget, the rate limits and
+    telemetry (each try of its ``GuardedLLM``: retries and repairs are calls too).
 
     Args:
         strict: An unknown model is an error (a mesh needs its metadata); otherwise it is
@@ -184,8 +185,8 @@ def meter_chain(
     """
     for level in chain.levels:
         info = registry.info(level.label) if strict or level.label in registry else None
-        level.reasoner.llm = MeteredCaller(
-            level.reasoner.llm,
+        level.guarded.gate = MeteredCaller(
+            level.guarded.inner,
             level.label,
             info,
             budget=budget,

@@ -50,25 +50,6 @@ return 1
 """
 
 
-def retry_after_s(error: BaseException) -> float | None:
-    """The ``Retry-After`` seconds of a 429 error (or of the error it wraps), if it gave one."""
-    seen: BaseException | None = error
-    for _ in range(4):
-        if seen is None:
-            return None
-        value = getattr(seen, "retry_after", None)
-        headers = getattr(getattr(seen, "response", None), "headers", None) or {}
-        if value is None and hasattr(headers, "get"):
-            value = headers.get("retry-after") or headers.get("Retry-After")
-        if value is not None:
-            try:
-                return max(0.0, float(value))
-            except (TypeError, ValueError):
-                return None
-        seen = getattr(seen, "last", None) or seen.__cause__
-    return None
-
-
 class RateLimiter:
     """Shared per-provider windows (Redis) or this process's only (no client)."""
 

@@ -34,13 +34,19 @@ from pydantic import BaseModel
 
 from bus import FallbackAttempt, LlmUsage, PromptRef
 from sun._reasoning import LlmReasoner, Reasoning, ReasonInputs
-from sun.llm._structured import StructuredLLM, StructuredResult
-from sun.llm._transient import (
+from sun.llm import (
+    CallGate,
     CallTimeout,
     ReplayedFailure,
     RetriesExhausted,
+    StructuredCaller,
+    StructuredLLM,
+    StructuredResult,
+    add_failed_usage,
     call_with_timeout,
+    failed_usage,
     is_transient,
+    retry_after_s,
 )
 from sun.resilience._breaker import BreakerConfig, CircuitBreaker, Clock, LatencyWindow, Transition
 from sun.resilience._health import HealthBoard
@@ -83,23 +89,29 @@ class ChainPolicy:
 class GuardedLLM:
     """A :class:`StructuredLLM` with a per-call timeout, transient retries and heartbeats.
 
-    Duck-types ``StructuredLLM.invoke`` so an unchanged :class:`LlmReasoner` can use it.
+    Duck-types ``StructuredLLM.invoke`` so an unchanged :class:`LlmReasoner` can use it. Each
+    try (the first call and every retry) goes through ``gate`` when set (the mesh's budget,
+    rate limits, prices and traces); a retry after a 429 waits at least its ``Retry-After``.
+    Calls that failed are counted in the returned usage, or on the raised error
+    (:func:`~sun.llm.failed_usage`).
     """
 
     def __init__(
         self,
-        inner: StructuredLLM,
+        inner: StructuredCaller,
         name: str,
         policy: ChainPolicy,
         *,
         health: HealthBoard | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Clock = time.monotonic,
+        gate: CallGate | None = None,
     ) -> None:
         self.inner = inner
         self.name = name
         self.policy = policy
         self.health = health
+        self.gate = gate
         self._sleep = sleep
         self._clock = clock
         self._rng = random.Random(policy.seed)
@@ -121,35 +133,58 @@ class GuardedLLM:
         with self._rng_lock:
             return self._rng.uniform(0.0, cap)
 
+    def _try(
+        self, messages: list[BaseMessage], schema: type[BaseModel], timeout: float
+    ) -> StructuredResult:
+        def call() -> StructuredResult:
+            try:
+                result: StructuredResult = call_with_timeout(
+                    lambda: self.inner.invoke(messages, schema), timeout, self.name
+                )
+            except CallTimeout as error:  # the call was made (and may still be billed)
+                if not failed_usage(error).calls:
+                    add_failed_usage(error, LlmUsage(calls=1, latency_ms=timeout * 1e3))
+                raise
+            return result
+
+        return call() if self.gate is None else self.gate.around(messages, call)
+
     def invoke(self, messages: list[BaseMessage], schema: type[BaseModel]) -> StructuredResult:
         """One structured call, retried on transient errors within the level's deadline."""
         tries = 0
+        failed = LlmUsage()  # the tries that raised before this one
         while True:
             timeout = self.policy.timeout_s
             if self.deadline is not None:
                 timeout = min(timeout, self.deadline - self._clock())
                 if timeout <= 0.0:
-                    raise CallTimeout(f"{self.name}: level budget exhausted")
+                    spent = CallTimeout(f"{self.name}: level budget exhausted")
+                    add_failed_usage(spent, failed)
+                    raise spent
             tries += 1
             started = time.perf_counter()
             try:
-                result = call_with_timeout(
-                    lambda: self.inner.invoke(messages, schema), timeout, self.name
-                )
+                result = self._try(messages, schema, timeout)
             except Exception as error:
                 elapsed = (time.perf_counter() - started) * 1e3
                 self._beat(elapsed, False, f"{type(error).__name__}: {error}")
                 if not is_transient(error):
+                    add_failed_usage(error, failed)
                     raise
-                pause = self._jitter(tries - 1)
+                failed = failed + failed_usage(error)
+                pause = max(self._jitter(tries - 1), retry_after_s(error) or 0.0)
                 left = None if self.deadline is None else self.deadline - self._clock()
                 if tries > self.policy.max_retries or (left is not None and left <= pause):
-                    raise RetriesExhausted(tries, error) from error
+                    exhausted = RetriesExhausted(tries, error)
+                    add_failed_usage(exhausted, failed)
+                    raise exhausted from error
                 self._sleep(pause)
                 continue
             elapsed = (time.perf_counter() - started) * 1e3
             self.latencies.add(elapsed)
             self._beat(elapsed, True, None)
+            if failed.calls:
+                return dataclasses.replace(result, usage=failed + result.usage)
             return result
 
     def _beat(self, latency_ms: float, ok: bool, error: str | None) -> None:
@@ -285,6 +320,7 @@ class FallbackChain:
             try:
                 decided, record = level.reasoner.reason(inputs)
             except Exception as error:  # transport failure (after retries) or permanent error
+                usage = usage + failed_usage(error)
                 text = _error_text(error)
                 if getattr(error, "counts_against_model", True):  # not e.g. a spent budget
                     level.breaker.record(False, text)

@@ -96,6 +96,10 @@ def test_traces_nest_decision_nodes_and_model_calls(
     assert reason.parent.span_id == root.context.span_id
     assert len(by_name["sun.node.consult"]) == len(decision.routed_planets)
     assert all(s.parent.span_id == root.context.span_id for s in by_name["sun.node.consult"])
+    nodes = [s for s in spans if s.name.startswith("sun.node.")]
+    assert all(root.start_time <= s.start_time <= s.end_time <= root.end_time for s in nodes)
+    ingest, propagate = by_name["sun.node.ingest"][0], by_name["sun.node.propagate"][0]
+    assert ingest.end_time <= reason.start_time <= reason.end_time <= propagate.start_time
     calls = by_name["llm.call"]
     assert [c.attributes["heliarch.model"] for c in calls] == ["test:quick", "test:deep"]
     assert all(c.parent.span_id == reason.context.span_id for c in calls)
@@ -163,3 +167,76 @@ def test_breaker_transitions_are_counted(snapshot: MarketSnapshot) -> None:
         decision = sun.decide(snapshot)
     assert decision.fallback_level in ("council", "hold")
     assert _metrics(telemetry)["heliarch.breaker.transitions"] >= 1
+
+
+def _tree(spans: list[Any]) -> list[tuple[str, str | None]]:
+    """Each span's name with its parent's name (None for a root), in a stable order."""
+    names = {span.context.span_id: span.name for span in spans}
+    return sorted(
+        (span.name, names.get(span.parent.span_id) if span.parent else None) for span in spans
+    )
+
+
+def _run(how: str, sun: Sun, snapshot: MarketSnapshot) -> None:
+    if how == "decide":
+        sun.decide(snapshot)
+    elif how == "stream":
+        assert list(sun.stream(snapshot, stream_mode="custom"))  # no "updates" asked for
+
+    else:
+
+        async def drain() -> None:
+            async for _ in sun.astream(snapshot, stream_mode=["messages", "updates"]):
+                pass
+
+        asyncio.run(drain())
+
+
+@pytest.mark.parametrize("how", ["stream", "astream"])
+def test_streams_are_traced_like_decide(
+    how: str, registry: ModelRegistry, snapshot: MarketSnapshot
+) -> None:
+    trees, roots, decided = {}, {}, {}
+    for run in ("decide", how):
+        telemetry = Telemetry.in_memory()
+        with _sun(registry, telemetry=telemetry) as sun:
+            _run(run, sun, snapshot)
+        spans = telemetry.finished_spans()
+        trees[run] = _tree(spans)
+        (roots[run],) = [s for s in spans if s.parent is None]
+        decided[run] = _metrics(telemetry)["heliarch.decisions"]
+    assert trees[how] == trees["decide"]
+    assert ("llm.call", "sun.node.reason") in trees[how]
+    assert roots[how].name == "sun.decide"
+    assert roots[how].attributes["heliarch.level"] == "primary"
+    assert roots[how].attributes["llm.cost_usd"] == roots["decide"].attributes["llm.cost_usd"]
+    assert decided[how] == decided["decide"] == 1
+
+
+def test_a_failing_stream_ends_its_root_span_as_an_error(
+    registry: ModelRegistry, snapshot: MarketSnapshot
+) -> None:
+    telemetry = Telemetry.in_memory()
+    with _sun(registry, telemetry=telemetry) as sun, pytest.raises(KeyError):
+        list(sun.stream(snapshot, "MSFT"))
+    spans = {s.name: s for s in telemetry.finished_spans()}
+    assert spans["sun.decide"].parent is None and not spans["sun.decide"].status.is_ok
+    failed = spans["sun.node.ingest"]  # a leaf node span (never current) records its failure
+    assert failed.parent.span_id == spans["sun.decide"].context.span_id
+    assert not failed.status.is_ok and failed.events[0].name == "exception"
+
+
+def test_metrics_carry_no_exemplars(registry: ModelRegistry, snapshot: MarketSnapshot) -> None:
+    """Exemplars cost on every measurement and nothing reads them: off unless asked for."""
+    telemetry = Telemetry.in_memory()
+    with _sun(registry, telemetry=telemetry) as sun:
+        sun.decide(snapshot)
+    data = telemetry.metric_reader.get_metrics_data()
+    points = [
+        point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+    ]
+    assert points and all(not point.exemplars for point in points)
