@@ -50,6 +50,8 @@ from bus._decisions import (
     ReasonedDecision,
     SunDecision,
     TraceStep,
+    ReviewRecord,
+    EscalationAlert,
     action_for,
     check_direction,
 )
@@ -167,6 +169,8 @@ __all__ = [
     "SubscriptionStats",
     "SunDecision",
     "TraceStep",
+    "ReviewRecord",
+    "EscalationAlert",
     "acl_users",
     "action_for",
     "check_direction",

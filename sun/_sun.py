@@ -18,8 +18,16 @@ from sun._authority import MODEL_CHECKS_FILE, ModelCheckStore, grant_for
 from sun._checkpoint import open_checkpointer
 from sun._config import ModelConfig, OrchestrationConfig, SunHooks
 from sun._context import SunContext
+from sun._gate import review_answer
 from sun._graph import build_sun_graph
 from sun._reasoning import QuantReasoner
+from sun._review import (
+    answer_review,
+    decision_of,
+    pending_review,
+    pending_reviews,
+    run_config,
+)
 from sun._routing import Router
 from sun._settings import Settings
 from sun._telemetry import Telemetry
@@ -102,6 +110,7 @@ class Sun:
             recaller=hooks.recaller,
             sinks=list(hooks.sinks),
             telemetry=self.telemetry,
+            alert_sink=hooks.alert_sink,
         )
         if self.models.mesh is not None:
             self._attach_mesh()
@@ -348,19 +357,52 @@ class Sun:
     def _config(self, thread_id: str | None) -> dict[str, Any]:
         if self.checkpointer is None:
             return {}
-        return {"configurable": {"thread_id": thread_id or uuid.uuid4().hex}}
+        return run_config(thread_id or uuid.uuid4().hex)
 
     def _run(self, state: dict[str, Any] | None, thread_id: str | None) -> SunDecision:
         if self.telemetry is None:
-            result = self.graph.invoke(state, self._config(thread_id), context=self.context)
-            decision: SunDecision = result["decision"]
-            return decision
+            return decision_of(self.graph.invoke(state, self._config(thread_id), context=self.context))
         started = time.perf_counter()
         with self.telemetry.span("sun.decide") as span:
             result = self.graph.invoke(state, self._config(thread_id), context=self.context)
-            decision = result["decision"]
+            decision = decision_of(result)
             self.telemetry.record_decision(span, decision, (time.perf_counter() - started) * 1e3)
         return decision
+
+    def pending_reviews(self) -> list[SunDecision]:
+        """Decisions waiting for a human (disposition HIL_REVIEW, ``review.status`` pending),
+        newest first, from the checkpointer (those of other processes too)."""
+        return pending_reviews(self.graph)
+
+    def pending_review(self, thread_id: str) -> SunDecision:
+        """The decision waiting for review on ``thread_id`` (KeyError naming it if none)."""
+        return pending_review(self.graph, thread_id)
+
+    def review(
+        self,
+        thread_id: str,
+        action: str,
+        *,
+        target: float | None = None,
+        by: str = "",
+        note: str = "",
+    ) -> SunDecision:
+        """Answer a pending review and finish its decision.
+
+        Args:
+            thread_id: The pending decision's ``review.thread_id``.
+            action: ``approve`` (the order is released), ``reject`` (no order: the position is
+                held, as the guard allows) or ``modify`` (with ``target``).
+            target: The reviewer's target position (``modify`` only); it passes the guard
+                again, so a target beyond the risk limits is clamped (the correction recorded).
+            by: Who answers; note: why (both recorded in ``decision.review``).
+
+        Raises:
+            KeyError: when nothing waits for review on ``thread_id``.
+            ValueError: naming the field, for an unknown action or a bad target.
+        """
+        answer = review_answer(action, target=target, by=by, note=note)
+        return answer_review(self.graph, self.context, thread_id, answer)
 
     @functools.cached_property
     def universe(self) -> UniverseEngine:
