@@ -58,6 +58,11 @@ def decide(
     ),
     as_json: bool = typer.Option(False, "--json", help="print the decision as JSON"),
     stream: bool = typer.Option(False, "--stream", help="show each step live as it happens"),
+    checkpoint: str = typer.Option(
+        "none",
+        help="checkpointer: none, postgresql://... or a SQLite file (a HIL_REVIEW decision "
+        "then waits there for `heliarch review`)",
+    ),
 ) -> None:
     """Make one decision through the whole hierarchy and show how it was reached."""
     from heliarch._render import render_decision
@@ -71,7 +76,7 @@ def decide(
     except (PolicyLoadError, FileNotFoundError, ValueError) as error:
         err_console.print(f"error: --plan {plan}: {error}", markup=False)
         raise typer.Exit(2) from error
-    with Sun(model_option(model), checkpoint="none", orchestration=orchestration) as sun:
+    with Sun(model_option(model), checkpoint=checkpoint, orchestration=orchestration) as sun:
         if stream:
             from heliarch._cli_stream import stream_decision
 
@@ -130,7 +135,11 @@ from heliarch._cli_policy import policy_app  # noqa: E402
 
 app.add_typer(policy_app, name="policy")
 
-for _group in (app, prompts_app, policy_app):
+from heliarch._cli_review import review_app  # noqa: E402
+
+app.add_typer(review_app, name="review")
+
+for _group in (app, prompts_app, policy_app, review_app):
     for _info in _group.registered_commands:
         if _info.callback is not None:
             _info.callback = boundary(_info.callback)
