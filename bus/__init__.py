@@ -40,6 +40,7 @@ from bus._chain import (
 from bus._decisions import (
     Action,
     Authority,
+    EscalationAlert,
     FallbackAttempt,
     GuardCorrection,
     LlmUsage,
@@ -48,10 +49,9 @@ from bus._decisions import (
     PlanetReport,
     PromptRef,
     ReasonedDecision,
+    ReviewRecord,
     SunDecision,
     TraceStep,
-    ReviewRecord,
-    EscalationAlert,
     action_for,
     check_direction,
 )

@@ -18,7 +18,6 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from bus import SunDecision
 from heliarch._cli_errors import one_line, shown_url
@@ -65,16 +64,14 @@ def list_reviews(checkpoint: str | None = _CHECKPOINT, as_json: bool = _JSON) ->
     if not pending:
         console.print("no decision is waiting for review", markup=False)
         return
-    table = Table(title=f"{len(pending)} decision(s) waiting for review")
-    for column in ("thread_id", "instrument", "as of", "action", "target", "why"):
-        table.add_column(column)
+    console.print(f"{len(pending)} decision(s) waiting for review", markup=False)
     for decision in pending:
-        table.add_row(
-            (decision.review.thread_id or "") if decision.review else "",
-            decision.instrument, f"{decision.as_of:%Y-%m-%d %H:%M}", decision.action,
-            f"{decision.target_position:+.3f}", decision.disposition_reason,
+        thread = decision.review.thread_id if decision.review else None
+        console.print(
+            f"{thread}  {decision.instrument} @ {decision.as_of:%Y-%m-%d %H:%M}  "
+            f"{decision.action} {decision.target_position:+.3f}  {decision.disposition_reason}",
+            markup=False, highlight=False, soft_wrap=True,
         )  # fmt: skip
-    console.print(table)
 
 
 @review_app.command("show")

@@ -38,8 +38,8 @@ from sun._graph import build_sun_graph
 from sun._guard import guard, risk_problem
 from sun._panel import compute_panel
 from sun._reasoning import LlmAnswer, LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
-from sun._routing import PolicyRouter, Route, Router, RoutingTree, StyleRouting, policy_from
 from sun._review import ALERTS, bus_alert_sink
+from sun._routing import PolicyRouter, Route, Router, RoutingTree, StyleRouting, policy_from
 from sun._settings import Settings, load_settings
 from sun._state import SunState
 from sun._sun import Sun

@@ -207,7 +207,9 @@ def gate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
             late = next((hit.stop for hit in hits if hit.stop is not None), None)
             if late is not None:
                 late["by"] = f"rule {rule.name} (materiality {size:.2f}), {late['by']}"
-            if late is not None and (stop is None or _RANK[late["disposition"]] > _RANK[stop["disposition"]]):
+            if late is not None and (
+                stop is None or _RANK[late["disposition"]] > _RANK[stop["disposition"]]
+            ):
                 stop = late
     thread = get_config().get("configurable", {}).get("thread_id")
     disposed = _disposed(decision, stop, state, context, thread, steps)
@@ -244,9 +246,7 @@ def _disposed(
     return decision.model_copy(update=update)
 
 
-def retarget(
-    decision: SunDecision, target: float, context: SunContext, note: str
-) -> SunDecision:
+def retarget(decision: SunDecision, target: float, context: SunContext, note: str) -> SunDecision:
     """``decision`` moved to ``target`` through the guard again (its corrections added)."""
     reports: Sequence[PlanetReport] = decision.planet_reports
     reasoned = ReasonedDecision(
@@ -312,7 +312,11 @@ def resolve(
         status = "modified"
         decision = retarget(decision, answer.target, context, f"[modified by {who}]")
     done = record.model_copy(
-        update={"status": status, "by": answer.by, "note": answer.note,
-                "requested_target": answer.target}  # fmt: skip
+        update={
+            "status": status,
+            "by": answer.by,
+            "note": answer.note,
+            "requested_target": answer.target,
+        }  # fmt: skip
     )
     return decision.model_copy(update={"review": done})

@@ -74,7 +74,7 @@ def route(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     planets = [name for name in chosen.planets if name in context.planets]
     if context.risk_planet not in planets:
         planets.append(context.risk_planet)
-    chosen_route = {
+    chosen_route: dict[str, Any] = {
         "planets": tuple(planets),
         "params": dict(chosen.params),
         "path": chosen.path,
@@ -85,8 +85,8 @@ def route(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         "expansions": {name: (p, dict(params)) for name, (p, params) in chosen.expansions.items()},
     }
     started = start_stage(chosen_route, context)
-    skipped = _skipped_planets(context, started.get("route", chosen_route)["planets"],
-                               chosen.skipped, chosen.path)  # fmt: skip
+    routed: Sequence[str] = started.get("route", chosen_route)["planets"]
+    skipped = _skipped_planets(context, routed, chosen.skipped, chosen.path)
     return {"route": chosen_route, **started, "trace": [*skipped, *started.get("trace", [])]}
 
 

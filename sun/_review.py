@@ -100,9 +100,7 @@ def _waiting(graph: Any, thread_id: str) -> SunDecision | None:
     return None
 
 
-def bus_alert_sink(
-    client: BusClient, recipient: str = ALERTS, timeout_s: float = 5.0
-) -> AlertSink:
+def bus_alert_sink(client: BusClient, recipient: str = ALERTS, timeout_s: float = 5.0) -> AlertSink:
     """An alert sink (``SunHooks(alert_sink=...)``) that sends each ESCALATE alert on the bus:
     an ``event`` envelope from the sun to ``recipient`` on the CRITICAL lane (read first)."""
 

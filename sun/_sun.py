@@ -361,7 +361,9 @@ class Sun:
 
     def _run(self, state: dict[str, Any] | None, thread_id: str | None) -> SunDecision:
         if self.telemetry is None:
-            return decision_of(self.graph.invoke(state, self._config(thread_id), context=self.context))
+            return decision_of(
+                self.graph.invoke(state, self._config(thread_id), context=self.context)
+            )
         started = time.perf_counter()
         with self.telemetry.span("sun.decide") as span:
             result = self.graph.invoke(state, self._config(thread_id), context=self.context)

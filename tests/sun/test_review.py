@@ -56,9 +56,7 @@ def statuses(decision: object, node: str) -> list[str]:
     return [s.status for s in getattr(decision, "trace", ()) if s.node == node]
 
 
-def test_a_large_change_waits_for_review_with_evidence_and_trace(
-    sun: Sun, goog: BarSeries
-) -> None:
+def test_a_large_change_waits_for_review_with_evidence_and_trace(sun: Sun, goog: BarSeries) -> None:
     pending = sun.decide(at(goog, AGREE), position=0.2)
     review = pending.review
     assert pending.disposition == "HIL_REVIEW" and review is not None
@@ -167,7 +165,10 @@ def test_conflict_expands_the_analysis_then_reasons(goog: BarSeries) -> None:
         assert statuses(decision, f"consult:{planet}") == ["skipped", "expanded", "ran"]
         assert planet in decision.routed_planets
     assert {r.planet for r in decision.planet_reports} == {
-        "technical", "risk", "sentiment", "execution"
+        "technical",
+        "risk",
+        "sentiment",
+        "execution",
     }
     nodes = [s.node for s in decision.trace]
     assert nodes.index("consult:execution", nodes.index("checkpoint:conflict")) < nodes.index(
@@ -205,7 +206,9 @@ def test_failed_data_quality_escalates_with_an_alert_on_the_bus(goog: BarSeries)
     assert decision.order_intent is None and decision.target_position == 0.2
     assert decision.disposition_reason == "checkpoint bad_data: data quality failed"
     assert decision.alert is not None and decision.alert.reason == "data quality failed"
-    assert decision.alert.rule == "failed_data_quality" and decision.alert.policy == "trading_guarded"
+    assert (
+        decision.alert.rule == "failed_data_quality" and decision.alert.policy == "trading_guarded"
+    )
     assert decision.routed_planets == ("risk",)
     (envelope,) = received
     assert envelope.priority == Priority.CRITICAL and envelope.kind == "event"
