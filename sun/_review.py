@@ -17,7 +17,7 @@ from langgraph.types import Command
 from bus import SUN, Envelope, EscalationAlert, Priority, SunDecision
 from sun._config import AlertSink
 from sun._context import SunContext
-from sun._gate import REVIEW_KIND, ReviewAnswer
+from sun._gate import REVIEW_KIND, ReviewAnswer, review_answer
 
 if TYPE_CHECKING:
     from planets.remote import BusClient
@@ -26,6 +26,48 @@ SUN_RUN = {"heliarch_kind": "sun"}
 """Metadata of the sun's checkpointed runs (how pending reviews are found)."""
 _INTERRUPT_CHANNEL = "__interrupt__"  # LangGraph's pending-write channel of an interrupt
 ALERTS = "alerts"
+
+
+class SunReviews:
+    """The review methods of :class:`sun.Sun` (over its ``graph`` and ``context``)."""
+
+    graph: Any
+    context: SunContext
+
+    def pending_reviews(self) -> list[SunDecision]:
+        """Decisions waiting for a human (disposition HIL_REVIEW, ``review.status`` pending),
+        newest first, from the checkpointer (those of other processes too)."""
+        return pending_reviews(self.graph)
+
+    def pending_review(self, thread_id: str) -> SunDecision:
+        """The decision waiting for review on ``thread_id`` (KeyError naming it if none)."""
+        return pending_review(self.graph, thread_id)
+
+    def review(
+        self,
+        thread_id: str,
+        action: str,
+        *,
+        target: float | None = None,
+        by: str = "",
+        note: str = "",
+    ) -> SunDecision:
+        """Answer a pending review and finish its decision.
+
+        Args:
+            thread_id: The pending decision's ``review.thread_id``.
+            action: ``approve`` (the order is released), ``reject`` (no order: the position is
+                held, as the guard allows) or ``modify`` (with ``target``).
+            target: The reviewer's target position (``modify`` only); it passes the guard
+                again, so a target beyond the risk limits is clamped (the correction recorded).
+            by: Who answers; note: why (both recorded in ``decision.review``).
+
+        Raises:
+            KeyError: when nothing waits for review on ``thread_id``.
+            ValueError: naming the field, for an unknown action or a bad target.
+        """
+        answer = review_answer(action, target=target, by=by, note=note)
+        return answer_review(self.graph, self.context, thread_id, answer)
 
 
 def run_config(thread_id: str) -> dict[str, Any]:

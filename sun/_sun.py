@@ -18,17 +18,10 @@ from sun._authority import MODEL_CHECKS_FILE, ModelCheckStore, grant_for
 from sun._checkpoint import open_checkpointer
 from sun._config import ModelConfig, OrchestrationConfig, SunHooks
 from sun._context import SunContext
-from sun._gate import review_answer
 from sun._graph import build_sun_graph
 from sun._reasoning import QuantReasoner
-from sun._review import (
-    answer_review,
-    decision_of,
-    pending_review,
-    pending_reviews,
-    run_config,
-)
-from sun._routing import Router
+from sun._review import SunReviews, decision_of, run_config
+from sun._routing import PolicyRouter, Router
 from sun._settings import Settings
 from sun._telemetry import Telemetry
 from sun.llm import (
@@ -52,7 +45,7 @@ from sun.resilience import (
 from sun.universe import PortfolioLimits, UniverseEngine
 
 
-class Sun:
+class Sun(SunReviews):
     """The supervisor: moons -> planets -> reasoning -> guard, as a LangGraph graph.
 
     Args:
@@ -371,41 +364,6 @@ class Sun:
             self.telemetry.record_decision(span, decision, (time.perf_counter() - started) * 1e3)
         return decision
 
-    def pending_reviews(self) -> list[SunDecision]:
-        """Decisions waiting for a human (disposition HIL_REVIEW, ``review.status`` pending),
-        newest first, from the checkpointer (those of other processes too)."""
-        return pending_reviews(self.graph)
-
-    def pending_review(self, thread_id: str) -> SunDecision:
-        """The decision waiting for review on ``thread_id`` (KeyError naming it if none)."""
-        return pending_review(self.graph, thread_id)
-
-    def review(
-        self,
-        thread_id: str,
-        action: str,
-        *,
-        target: float | None = None,
-        by: str = "",
-        note: str = "",
-    ) -> SunDecision:
-        """Answer a pending review and finish its decision.
-
-        Args:
-            thread_id: The pending decision's ``review.thread_id``.
-            action: ``approve`` (the order is released), ``reject`` (no order: the position is
-                held, as the guard allows) or ``modify`` (with ``target``).
-            target: The reviewer's target position (``modify`` only); it passes the guard
-                again, so a target beyond the risk limits is clamped (the correction recorded).
-            by: Who answers; note: why (both recorded in ``decision.review``).
-
-        Raises:
-            KeyError: when nothing waits for review on ``thread_id``.
-            ValueError: naming the field, for an unknown action or a bad target.
-        """
-        answer = review_answer(action, target=target, by=by, note=note)
-        return answer_review(self.graph, self.context, thread_id, answer)
-
     @functools.cached_property
     def universe(self) -> UniverseEngine:
         """The universe engine of :meth:`decide_universe` (streaming moons, reflex book)."""
@@ -426,7 +384,19 @@ class Sun:
         ``decide(snapshot, instrument, position=...)``. Instruments with a gap or a halted
         last bar, and the ``rejected`` ones, get flat "no data" decisions with the reason.
         See :class:`sun.universe.UniverseEngine`.
+
+        Raises:
+            ValueError: when the policy has checkpoints or expansions (review, escalation,
+                early decision): those run only in :meth:`decide`, never silently skipped.
         """
+        router = self.router
+        if isinstance(router, PolicyRouter) and any(
+            rule.plan.checkpoints or rule.plan.expansions for rule in router.policy.doc.rules
+        ):
+            raise ValueError(
+                f"policy {router.policy.name!r} has checkpoints or expansions, which "
+                "decide_universe does not run; decide each instrument with decide()"
+            )
         return self.universe.decide(
             self.context,
             snapshot,

@@ -213,3 +213,9 @@ def test_failed_data_quality_escalates_with_an_alert_on_the_bus(goog: BarSeries)
     (envelope,) = received
     assert envelope.priority == Priority.CRITICAL and envelope.kind == "event"
     assert envelope.unwrap(EscalationAlert) == decision.alert
+
+
+def test_the_universe_path_refuses_a_policy_it_cannot_run(goog: BarSeries) -> None:
+    with Sun("quant", checkpoint="none", orchestration=GUARDED) as sun:
+        with pytest.raises(ValueError, match="'trading_guarded' has checkpoints or expansions"):
+            sun.decide_universe(at(goog, AGREE))
