@@ -13,9 +13,11 @@ from heliarch._cli_errors import (
     boundary,
     check_within,
     model_option,
+    one_line,
     option,
     parse_time,
     set_debug,
+    shown_url,
 )
 
 app = typer.Typer(help="heliarch: hierarchical LLM orchestration for trading decisions.")
@@ -76,7 +78,15 @@ def decide(
     except (PolicyLoadError, FileNotFoundError, ValueError) as error:
         err_console.print(f"error: --plan {plan}: {error}", markup=False)
         raise typer.Exit(2) from error
-    with Sun(model_option(model), checkpoint=checkpoint, orchestration=orchestration) as sun:
+    spec = model_option(model)
+    try:
+        sun = Sun(spec, checkpoint=checkpoint, orchestration=orchestration)
+    except Exception as error:
+        if checkpoint == "none" or isinstance(error, ValueError):
+            raise
+        shown = shown_url(checkpoint)
+        raise ValueError(f"--checkpoint {shown!r}: cannot open: {one_line(error)}") from None
+    with sun:
         if stream:
             from heliarch._cli_stream import stream_decision
 

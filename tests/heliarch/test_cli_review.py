@@ -67,6 +67,8 @@ def test_reject_holds_the_position(pending: tuple[str, SunDecision]) -> None:
         (["modify", "nope", "--target", "nan"], "target nan"),
         (["list", "--checkpoint", "/nonexistent/c.sqlite"],
          "--checkpoint '/nonexistent/c.sqlite': no such checkpoint file"),
+        (["list", "--checkpoint", "postgresql://ann:secret@127.0.0.1:1/x"],
+         "--checkpoint 'postgresql://ann:***@127.0.0.1:1/x': cannot open"),
     ],
 )  # fmt: skip
 def test_bad_input_is_one_line(
@@ -79,3 +81,12 @@ def test_bad_input_is_one_line(
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and result.output.count("\n") == 1
     assert message in result.output
+
+
+def test_decide_names_a_checkpoint_it_cannot_open() -> None:
+    url = "postgresql://ann:secret@127.0.0.1:1/x"
+    args = ["decide", "--data", "examples/data/GOOG.csv", "--model", "quant", "--checkpoint", url]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and result.output.count("\n") == 1
+    assert result.output.startswith("error: --checkpoint 'postgresql://ann:***@127.0.0.1:1/x'")
+    assert "secret" not in result.output
