@@ -204,6 +204,36 @@ class TraceStep(BaseModel):
         return hash((self.node, self.status, self.reason))
 
 
+ReviewStatus = Literal["pending", "approved", "rejected", "modified"]
+
+
+class ReviewRecord(BaseModel):
+    """A human review of a HIL_REVIEW decision: pending, or who resolved it and how."""
+
+    model_config = ConfigDict(frozen=True)
+
+    thread_id: str | None = Field(None, description="checkpoint thread to resume (None: none)")
+    status: ReviewStatus = "pending"
+    by: str = ""
+    note: str = ""
+    proposed_target: float = Field(0.0, description="the guarded target shown to the reviewer")
+    requested_target: float | None = Field(None, description="the reviewer's target (modify)")
+
+
+class EscalationAlert(BaseModel):
+    """An ESCALATE decision's alert: no order; who should look and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    instrument: InstrumentId
+    as_of: datetime
+    reason: str
+    by: str = Field("", description="what escalated: a checkpoint, the failure rule")
+    policy: str = ""
+    rule: str = ""
+    proposed_target: float | None = None
+
+
 class SunDecision(BaseModel):
     """The sun's decision for one instrument, with everything needed to trace it."""
 
@@ -233,6 +263,8 @@ class SunDecision(BaseModel):
         "AUTO", description="AUTO (order may follow), HIL_REVIEW (a human decides) or ESCALATE"
     )
     disposition_reason: str = ""
+    review: ReviewRecord | None = Field(None, description="HIL_REVIEW: pending, or its outcome")
+    alert: EscalationAlert | None = Field(None, description="ESCALATE: the alert published")
     authority: Authority = Field(
         default="decide", description="the reasoner's authority level (older journals: decide)"
     )

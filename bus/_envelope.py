@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from bus._bounds import MAX_ENTRY_BYTES, MAX_JSON_DEPTH, as_bytes, check_bounds
 from bus._decisions import (
+    EscalationAlert,
     MoonPanel,
     OrderIntent,
     PlanetReport,
@@ -83,6 +84,7 @@ for _name, _model in (
     ("reasoned_decision", ReasonedDecision),
     ("sun_decision", SunDecision),
     ("order_intent", OrderIntent),
+    ("escalation_alert", EscalationAlert),
 ):
     register_payload(_name, _model)
 

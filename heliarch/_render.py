@@ -38,6 +38,13 @@ def render_decision(decision: SunDecision, console: Console | None = None) -> No
         f"disposition: [bold]{decision.disposition}[/bold]"
         + (f" ({escape(decision.disposition_reason)})" if decision.disposition_reason else "")
     )
+    if decision.review is not None:
+        review = decision.review
+        who = f" by {review.by}" if review.by else ""
+        where = f"  thread_id {review.thread_id}" if review.thread_id else ""
+        console.print(f"review: {review.status}{escape(who)}{where}")
+    if decision.alert is not None:
+        console.print(f"alert: {escape(decision.alert.reason)} (no order)")
     console.print(f"rationale: {escape(decision.rationale)}")
     for attempt in decision.attempts:
         status = "ok" if attempt.ok else f"failed: {escape(attempt.error or '')}"

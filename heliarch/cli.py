@@ -13,9 +13,11 @@ from heliarch._cli_errors import (
     boundary,
     check_within,
     model_option,
+    one_line,
     option,
     parse_time,
     set_debug,
+    shown_url,
 )
 
 app = typer.Typer(help="heliarch: hierarchical LLM orchestration for trading decisions.")
@@ -58,6 +60,11 @@ def decide(
     ),
     as_json: bool = typer.Option(False, "--json", help="print the decision as JSON"),
     stream: bool = typer.Option(False, "--stream", help="show each step live as it happens"),
+    checkpoint: str = typer.Option(
+        "none",
+        help="checkpointer: none, postgresql://... or a SQLite file (a HIL_REVIEW decision "
+        "then waits there for `heliarch review`)",
+    ),
 ) -> None:
     """Make one decision through the whole hierarchy and show how it was reached."""
     from heliarch._render import render_decision
@@ -71,7 +78,15 @@ def decide(
     except (PolicyLoadError, FileNotFoundError, ValueError) as error:
         err_console.print(f"error: --plan {plan}: {error}", markup=False)
         raise typer.Exit(2) from error
-    with Sun(model_option(model), checkpoint="none", orchestration=orchestration) as sun:
+    spec = model_option(model)
+    try:
+        sun = Sun(spec, checkpoint=checkpoint, orchestration=orchestration)
+    except Exception as error:
+        if checkpoint == "none" or isinstance(error, ValueError):
+            raise
+        shown = shown_url(checkpoint)
+        raise ValueError(f"--checkpoint {shown!r}: cannot open: {one_line(error)}") from None
+    with sun:
         if stream:
             from heliarch._cli_stream import stream_decision
 
@@ -132,7 +147,11 @@ from heliarch._cli_policy import policy_app  # noqa: E402
 
 app.add_typer(policy_app, name="policy")
 
-for _group in (app, prompts_app, policy_app):
+from heliarch._cli_review import review_app  # noqa: E402
+
+app.add_typer(review_app, name="review")
+
+for _group in (app, prompts_app, policy_app, review_app):
     for _info in _group.registered_commands:
         if _info.callback is not None:
             _info.callback = boundary(_info.callback)

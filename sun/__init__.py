@@ -8,6 +8,9 @@
 graph, whose nodes read a :class:`SunContext`. Models are in :mod:`sun.llm`, fallback and
 council in :mod:`sun.resilience`, journals and replay in :mod:`sun.replay`, fault injection
 in :mod:`sun.testing`, model checks (input sensitivity, authority) in :mod:`sun.checks`.
+A policy's HIL_REVIEW decisions wait in the checkpointer: ``Sun.pending_reviews()`` lists them,
+``Sun.review(thread_id, "approve" | "reject" | "modify", ...)`` answers; ESCALATE alerts go to
+``SunHooks(alert_sink=...)`` (``bus_alert_sink`` puts them on the bus).
 """
 
 from sun._authority import (
@@ -20,6 +23,7 @@ from sun._authority import (
     rationale_problem,
 )
 from sun._config import (
+    AlertSink,
     DecisionSink,
     LlmPolicy,
     ModelConfig,
@@ -29,11 +33,13 @@ from sun._config import (
     parse_llm_policy,
 )
 from sun._context import PlanetWorkers, SunContext
+from sun._gate import REVIEW_KIND, ReviewAnswer, review_answer
 from sun._graph import build_sun_graph
 from sun._guard import guard, risk_problem
 from sun._panel import compute_panel
 from sun._reasoning import LlmAnswer, LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
 from sun._request import DecisionRequest
+from sun._review import ALERTS, bus_alert_sink
 from sun._routing import PolicyRouter, Route, Router, RoutingTree, StyleRouting, policy_from
 from sun._settings import Settings, load_settings
 from sun._state import SunState
@@ -65,6 +71,12 @@ from sun.resilience import (
 
 __all__ = [
     "DecisionRequest",
+    "ALERTS",
+    "AlertSink",
+    "REVIEW_KIND",
+    "ReviewAnswer",
+    "bus_alert_sink",
+    "review_answer",
     "TELEMETRY_ENV",
     "Telemetry",
     "rationale_problem",

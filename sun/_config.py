@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import moons
-from bus import Authority, MoonPanel, SunDecision
+from bus import Authority, EscalationAlert, MoonPanel, SunDecision
 from sun._authority import parse_authority
 from sun._routing import PolicyRouter, Router
 from sun._telemetry import Telemetry
@@ -25,6 +25,8 @@ Recaller = Callable[[str, MoonPanel], list[str]]
 """Memory hook of the recall node: (instrument, panel) -> similar past situations, as text."""
 DecisionSink = Callable[[SunDecision], None]
 """Called with every decision (journals, memories, learners)."""
+AlertSink = Callable[[EscalationAlert], None]
+"""Called with the alert of every ESCALATE decision (e.g. :func:`sun.bus_alert_sink`)."""
 
 LlmPolicy = Literal["always", "auto"]
 PlanetMode = Literal["inline", "subgraph"]
@@ -150,6 +152,8 @@ class SunHooks:
         telemetry: OpenTelemetry traces and metrics (:class:`sun.Telemetry`); None: off, or
             ``HELIARCH_TELEMETRY=console|otlp`` when ``telemetry_from_env`` is set.
         telemetry_from_env: Read ``HELIARCH_TELEMETRY`` when ``telemetry`` is None.
+        alert_sink: Called with the alert of every ESCALATE decision (e.g.
+            ``bus_alert_sink(client)`` publishes it on the bus's CRITICAL lane).
     """
 
     recaller: Recaller | None = None
@@ -157,3 +161,4 @@ class SunHooks:
     health_listener: Callable[[HealthEvent], None] | None = None
     telemetry: Telemetry | None = None
     telemetry_from_env: bool = True
+    alert_sink: AlertSink | None = None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from planets import OrderSizer, Planet, RiskLimits, Role
-from sun._config import DecisionSink, OrchestrationConfig, Recaller
+from sun._config import AlertSink, DecisionSink, OrchestrationConfig, Recaller
 from sun._reasoning import QuantReasoner
 from sun._telemetry import Telemetry
 from sun.mesh import Mesh
@@ -67,6 +67,7 @@ class SunContext:
         workers: The planet thread pool and subgraph cache.
         mesh: Tiers, refinement, budgets and rate limits (None: no model mesh).
         telemetry: OpenTelemetry traces and metrics (None: off).
+        alert_sink: Called with the alert of every ESCALATE decision (e.g. ``bus_alert_sink``).
     """
 
     planets: Mapping[str, Planet]
@@ -81,6 +82,7 @@ class SunContext:
     workers: PlanetWorkers = field(default_factory=PlanetWorkers)
     mesh: Mesh | None = None
     telemetry: Telemetry | None = None
+    alert_sink: AlertSink | None = None
 
     def __post_init__(self) -> None:
         risk = [name for name, planet in self.planets.items() if Role.RISK in planet.roles]

@@ -1,7 +1,8 @@
 """Wiring of the sun graph (the nodes are in :mod:`sun._nodes`).
 
-ingest -> moons -> route -> (consult per planet + recall, in parallel via Send) -> reason ->
-guard -> propagate. Each node reads the sun's :class:`SunContext` from ``runtime.context``.
+ingest -> moons -> route -> (consult per planet + recall, in parallel via Send) -> settle
+[-> consult the expanded planets -> settle] -> reason -> guard (+ gate) [-> review] -> propagate.
+Each node reads the sun's :class:`SunContext` from ``runtime.context``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from langgraph.runtime import Runtime
 
 from bus import TraceStep
 from sun._context import SunContext
+from sun._gate import after_gate, after_settle, gate, review, settle
 from sun._nodes import (
     consult,
     fan_out,
@@ -48,16 +50,20 @@ def build_sun_graph(
     builder.add_node("consult", _send_target(_traced("consult", consult)))
     builder.add_node("recall", _send_target(_traced("recall", _timed("recall", recall))))
     builder.add_node("reason", _traced("reason", _timed("reason", reason, _reason_why)))
-    builder.add_node("guard", _traced("guard", _timed("guard", guard_decision, _guard_why)))
+    builder.add_node("guard", _traced("guard", _guard_then_gate))
+    builder.add_node("settle", _traced("settle", settle))
+    builder.add_node("review", _traced("review", review))
     builder.add_node("propagate", _traced("propagate", propagate))
     builder.add_edge(START, "ingest")
     builder.add_edge("ingest", "moons")
     builder.add_edge("moons", "route")
     builder.add_conditional_edges("route", fan_out, ["consult", "recall"])
-    builder.add_edge("consult", "reason")
-    builder.add_edge("recall", "reason")
+    builder.add_edge("consult", "settle")
+    builder.add_edge("recall", "settle")
+    builder.add_conditional_edges("settle", after_settle, ["consult", "reason"])
     builder.add_edge("reason", "guard")
-    builder.add_edge("guard", "propagate")
+    builder.add_conditional_edges("guard", after_gate, ["review", "propagate"])
+    builder.add_edge("review", "propagate")
     builder.add_edge("propagate", END)
     graph = builder.compile(checkpointer=checkpointer, name=name)
     if bound_context is None:
@@ -68,6 +74,14 @@ def build_sun_graph(
     from langgraph.runtime import Runtime
 
     return graph.with_config(configurable={CONFIG_KEY_RUNTIME: Runtime(context=bound_context)})
+
+
+def _guard_then_gate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """The guard, then the gate on its decision, in one superstep (see :func:`gate`)."""
+    update = _timed_guard(state, runtime)
+    guarded: Any = {**state, **update, "trace": [*state.get("trace", []), *update["trace"]]}
+    gated = gate(guarded, runtime)
+    return {**update, **gated, "trace": [*update["trace"], *gated.get("trace", [])]}
 
 
 def _send_target(node: Callable[..., SunState]) -> Any:
@@ -129,3 +143,6 @@ def _timed(
         return {**update, "trace": [step, *update.get("trace", [])]}
 
     return timed
+
+
+_timed_guard = _timed("guard", guard_decision, _guard_why)

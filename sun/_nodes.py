@@ -1,14 +1,14 @@
 """The sun graph's nodes: plain functions of (state, runtime), ``runtime.context`` being the
 sun's :class:`SunContext`. Wiring is in :mod:`sun._graph`.
 
-ingest -> moons -> route -> (consult per planet + recall, in parallel via Send) -> reason ->
-guard -> propagate.
+ingest -> moons -> route -> (consult per planet + recall, in parallel via Send) -> settle ->
+reason -> guard -> gate [-> review] -> propagate (the policy stages are in :mod:`sun._gate`).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from typing import Any
@@ -19,6 +19,7 @@ from langgraph.types import Send
 from bus import MarketSnapshot, PlanetReport, SunDecision, TraceStep
 from planets import Planet, PlanetContext
 from sun._context import SunContext
+from sun._gate import start_stage
 from sun._guard import guard
 from sun._panel import compute_panel
 from sun._reason import decide_reasoning, sorted_reports
@@ -64,19 +65,24 @@ def route(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     planets = [name for name in chosen.planets if name in context.planets]
     if context.risk_planet not in planets:
         planets.append(context.risk_planet)
-    return {
-        "route": {
-            "planets": tuple(planets),
-            "params": dict(chosen.params),
-            "path": chosen.path,
-            "llm": chosen.llm,
-        },
-        "trace": _skipped_planets(context, planets, chosen.skipped, chosen.path),
+    chosen_route: dict[str, Any] = {
+        "planets": tuple(planets),
+        "params": dict(chosen.params),
+        "path": chosen.path,
+        "llm": chosen.llm,
+        "rule": chosen.rule,
+        "profile": dict(chosen.profile),
+        "nodes": dict(chosen.nodes),
+        "expansions": {name: (p, dict(params)) for name, (p, params) in chosen.expansions.items()},
     }
+    started = start_stage(chosen_route, context)
+    routed: Sequence[str] = started.get("route", chosen_route)["planets"]
+    skipped = _skipped_planets(context, routed, chosen.skipped, chosen.path)
+    return {"route": chosen_route, **started, "trace": [*skipped, *started.get("trace", [])]}
 
 
 def _skipped_planets(
-    context: SunContext, planets: list[str], reasons: Mapping[str, str], path: tuple[str, ...]
+    context: SunContext, planets: Sequence[str], reasons: Mapping[str, str], path: tuple[str, ...]
 ) -> list[TraceStep]:
     """A "skipped" step for every known planet the route left out, with the router's reason."""
     default = f"not on the route ({' > '.join(path)})"
@@ -233,7 +239,8 @@ def propagate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     started = time.perf_counter()
     decision = state["decision"]
     execution = context.execution_planet
-    if execution is not None:
+    pending = decision.review is not None and decision.review.status == "pending"
+    if execution is not None and not pending:
         intent = execution.order_intent(
             planet_context(state, context), decision.target_position, state["position"]
         )
@@ -251,6 +258,8 @@ def propagate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         node="propagate", status="ran", duration_ms=(time.perf_counter() - started) * 1e3
     )
     decision = decision.model_copy(update={"trace": (*state.get("trace", ()), step)})
+    if decision.alert is not None and context.alert_sink is not None:
+        context.alert_sink(decision.alert)
     for sink in context.sinks:
         sink(decision)
     return {"decision": decision, "directives": directives}

@@ -50,6 +50,12 @@ def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
     if chain is None:
         decision = inputs.quant or context.quant.reason(inputs)
         return Reasoning(decision=decision, reasoner=QUANT, level=QUANT)
+    stop = state.get("stop")
+    if stop is not None and stop["disposition"] in ("AUTO", "ESCALATE"):
+        decision = inputs.quant or context.quant.reason(inputs)
+        why = f"skipped: {stop['by']}: {stop['reason']}"
+        note = FallbackAttempt(level=chain.primary.label, ok=False, error=why)
+        return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
     if not state.get("route", {}).get("llm", True):
         decision = inputs.quant or context.quant.reason(inputs)
         note = FallbackAttempt(level=chain.primary.label, ok=False, error=NO_LLM_IN_PLAN)

@@ -37,6 +37,11 @@ class Route:
         path: The tree path (or policy, rule and node labels) that chose them.
         skipped: Planets left out on purpose, with the reason (shown in the trace).
         llm: False when the plan has no LLM reasoner: the quant reasoner decides.
+        rule: The policy rule that chose them ("" for routers without a policy).
+        profile: The decision's profile values (policy routers).
+        nodes: Plan node -> planet, for the planets consulted.
+        expansions: Dormant expansion node -> (planet, parameters), run if a checkpoint
+            expands them.
     """
 
     planets: tuple[str, ...]
@@ -44,6 +49,10 @@ class Route:
     path: tuple[str, ...]
     skipped: Mapping[str, str] = field(default_factory=dict)
     llm: bool = True
+    rule: str = ""
+    profile: Mapping[str, Any] = field(default_factory=dict)
+    nodes: Mapping[str, str] = field(default_factory=dict)
+    expansions: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -197,8 +206,9 @@ class PolicyRouter:
 
     Plan nodes whose agent is a planet become planets to consult (with their resolved
     parameters) unless their ``skip_if`` holds on the decision's profile; an LLM agent node in
-    the plan means the model chain reasons. Checkpoints and expansions need the policy
-    executor, so a policy that uses them is refused here (one clear error).
+    the plan means the model chain reasons. The sun evaluates the rule's checkpoints (DECIDE,
+    EXPAND, HIL_REVIEW, ESCALATE) before the planets, after them, and after the guard (see
+    :mod:`sun._checkpoints`); expansion nodes that are planets are consulted when expanded.
 
     Attributes:
         policy: The policy (default: the shipped ``trading_default``, the routing tree as data).
@@ -207,15 +217,6 @@ class PolicyRouter:
 
     policy: Policy = field(default_factory=lambda: policy_from(DEFAULT_POLICY))
     classifier: TradingClassifier = field(default_factory=TradingClassifier)
-
-    def __post_init__(self) -> None:
-        for rule in self.policy.doc.rules:
-            if rule.plan.checkpoints or rule.plan.expansions:
-                raise ValueError(
-                    f"{self.policy.path}: rule {rule.name!r} has checkpoints or expansions "
-                    "(DECIDE / EXPAND / HIL_REVIEW / ESCALATE); the sun routes static plans "
-                    "only so far - run such a policy with sun.policy.run_policy"
-                )
 
     @classmethod
     def load(cls, source: Policy | str | Path) -> PolicyRouter:
@@ -246,7 +247,17 @@ class PolicyRouter:
                 path.append(node.label or node.name)
             elif spec is not None and spec.llm and why is None:
                 llm = True
-        return Route(tuple(planets), params, tuple(path), skipped, llm)
+        nodes = {n.name: n.agent_name for n in rule.plan.nodes if n.agent_name in planets}
+        expansions: dict[str, tuple[str, Mapping[str, Any]]] = {}
+        for node in rule.plan.expansions:
+            spec = agents.get(node.agent_name)
+            if spec is not None and spec.kind == "planet":
+                expansions[node.name] = (node.agent_name, self.policy.node_params(node, values))
+                if node.agent_name not in planets:
+                    skipped.setdefault(node.agent_name, "dormant expansion (runs if expanded)")
+        return Route(
+            tuple(planets), params, tuple(path), skipped, llm, rule.name, values, nodes, expansions
+        )
 
     def _skip_reason(self, node: PlanNode, values: Mapping[str, Any]) -> str | None:
         if not node.skip_if or self.policy.static_condition(node.skip_if, values) is not True:

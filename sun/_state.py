@@ -11,7 +11,11 @@ from sun._reasoning import Reasoning
 
 
 class SunState(TypedDict, total=False):
-    """One decision's state. ``request`` is the JSON-friendly input used by Studio and the CLI."""
+    """One decision's state. ``request`` is the JSON-friendly input used by Studio and the CLI.
+
+    ``stop`` is what a policy checkpoint decided (disposition, reason, by); ``checked`` the
+    checkpoints already evaluated; ``expand`` the expansion planets to consult next.
+    """
 
     request: dict[str, Any]
     snapshot: MarketSnapshot
@@ -25,6 +29,9 @@ class SunState(TypedDict, total=False):
     decision: SunDecision
     directives: list[dict[str, Any]]
     trace: Annotated[list[TraceStep], operator.add]
+    stop: dict[str, str] | None
+    checked: list[str]
+    expand: list[dict[str, Any]]
 
 
 class ConsultTask(TypedDict):

@@ -19,7 +19,8 @@ from sun._context import SunContext
 from sun._graph import build_sun_graph
 from sun._reasoning import QuantReasoner
 from sun._request import check_position, parse_request
-from sun._routing import Router
+from sun._review import SunReviews, decision_of, run_config
+from sun._routing import PolicyRouter, Router
 from sun._settings import Settings
 from sun._stream import astream_decision, stream_decision
 from sun._telemetry import Telemetry
@@ -44,7 +45,7 @@ from sun.resilience import (
 from sun.universe import PortfolioLimits, UniverseEngine
 
 
-class Sun:
+class Sun(SunReviews):
     """The supervisor: moons -> planets -> reasoning -> guard, as a LangGraph graph.
 
     Args:
@@ -102,6 +103,7 @@ class Sun:
             recaller=hooks.recaller,
             sinks=list(hooks.sinks),
             telemetry=self.telemetry,
+            alert_sink=hooks.alert_sink,
         )
         if self.models.mesh is not None:
             self._attach_mesh()
@@ -360,16 +362,16 @@ class Sun:
     def _config(self, thread_id: str | None) -> dict[str, Any]:
         if self.checkpointer is None:
             return {}
-        return {"configurable": {"thread_id": thread_id or uuid.uuid4().hex}}
+        return run_config(thread_id or uuid.uuid4().hex)
 
     def _run(self, state: dict[str, Any] | None, thread_id: str | None) -> SunDecision:
         if self.telemetry is None:
-            result = self.graph.invoke(state, self._config(thread_id), context=self.context)
-            decision: SunDecision = result["decision"]
-            return decision
+            return decision_of(
+                self.graph.invoke(state, self._config(thread_id), context=self.context)
+            )
         with self.telemetry.decision() as trace:
             result = self.graph.invoke(state, self._config(thread_id), context=self.context)
-            decision = trace.decision = result["decision"]
+            decision = trace.decision = decision_of(result)
         return decision
 
     @functools.cached_property
@@ -392,7 +394,19 @@ class Sun:
         ``decide(snapshot, instrument, position=...)``. Instruments with a gap or a halted
         last bar, and the ``rejected`` ones, get flat "no data" decisions with the reason.
         See :class:`sun.universe.UniverseEngine`.
+
+        Raises:
+            ValueError: when the policy has checkpoints or expansions (review, escalation,
+                early decision): those run only in :meth:`decide`, never silently skipped.
         """
+        router = self.router
+        if isinstance(router, PolicyRouter) and any(
+            rule.plan.checkpoints or rule.plan.expansions for rule in router.policy.doc.rules
+        ):
+            raise ValueError(
+                f"policy {router.policy.name!r} has checkpoints or expansions, which "
+                "decide_universe does not run; decide each instrument with decide()"
+            )
         return self.universe.decide(
             self.context,
             snapshot,

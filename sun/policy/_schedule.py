@@ -7,6 +7,7 @@ rule) is a small function over plain data.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -106,6 +107,15 @@ def plan_of(data: dict[str, Any]) -> ResolvedPlan:
 
 def summary(outputs: dict[str, NodeOutput], control: Control, now_ms: float) -> dict[str, Any]:
     """Aggregates over scored outputs that checkpoint conditions read as ``summary``."""
+    failed = sum(1 for s in control.status.values() if s == "failed")
+    return summarize(outputs, failed=failed, elapsed_ms=now_ms - control.started_at)
+
+
+def summarize(
+    outputs: Mapping[str, NodeOutput], *, failed: int = 0, elapsed_ms: float = 0.0
+) -> dict[str, Any]:
+    """The ``summary`` checkpoint conditions read: count, mean/min/max score, spread,
+    agreement, min confidence, any veto, failed nodes, LLM calls, tokens, elapsed ms."""
     scores = [o.score for o in outputs.values() if o.score is not None]
     confidences = [o.confidence for o in outputs.values() if o.confidence is not None]
     mean = sum(scores) / len(scores) if scores else 0.0
@@ -119,10 +129,10 @@ def summary(outputs: dict[str, NodeOutput], control: Control, now_ms: float) -> 
         "agreement": agree,
         "min_confidence": min(confidences, default=0.0),
         "any_veto": any(o.veto for o in outputs.values()),
-        "failed": sum(1 for s in control.status.values() if s == "failed"),
+        "failed": failed,
         "llm_calls": sum(o.llm_calls for o in outputs.values()),
         "tokens": sum(o.tokens for o in outputs.values()),
-        "elapsed_ms": now_ms - control.started_at,
+        "elapsed_ms": elapsed_ms,
     }
 
 

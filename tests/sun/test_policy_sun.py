@@ -129,9 +129,7 @@ def test_policy_and_router_are_exclusive_and_bad_files_name_the_line(tmp_path: P
     bad.write_text("policy: x\nprofile: trading\nagents: {a: {kind: planet}}\nrules: 3\n")
     with pytest.raises(PolicyLoadError, match="bad.yaml:4"):
         OrchestrationConfig(policy=bad)
-    with pytest.raises(
-        ValueError, match="trading_guarded.yaml: rule 'failed_data_quality' has checkpoints"
-    ):
-        OrchestrationConfig(policy="trading_guarded")
+    guarded = OrchestrationConfig(policy="trading_guarded").router  # checkpoints, expansions
+    assert isinstance(guarded, PolicyRouter) and guarded.policy.name == "trading_guarded"
     config = OrchestrationConfig(policy="trading_default")
     assert replace(config, llm_policy="auto").router == config.router
