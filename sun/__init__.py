@@ -35,6 +35,7 @@ from sun._panel import compute_panel
 from sun._reasoning import LlmAnswer, LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
 from sun._routing import PolicyRouter, Route, Router, RoutingTree, StyleRouting, policy_from
 from sun._settings import Settings, load_settings
+from sun._sizing import Calibration, ConfidenceSizing, size_by_confidence
 from sun._state import SunState
 from sun._sun import Sun
 from sun._telemetry import TELEMETRY_ENV, Telemetry
@@ -63,6 +64,9 @@ from sun.resilience import (
 )
 
 __all__ = [
+    "Calibration",
+    "ConfidenceSizing",
+    "size_by_confidence",
     "TELEMETRY_ENV",
     "Telemetry",
     "rationale_problem",
