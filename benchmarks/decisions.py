@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bus import BarSeries, MarketSnapshot, SunDecision, load_csv
-from sun import ModelConfig, OrchestrationConfig, Sun
+from sun import BreakerConfig, ChainPolicy, ModelConfig, OrchestrationConfig, Sun
 from sun.checks import bootstrap_ci, check_dates, consensus, mirror_series, raw_target
 
 HORIZON = 5
@@ -159,6 +159,7 @@ def main() -> None:
     parser.add_argument("--local-dates", type=int, default=200, help="dates for local runs")
     parser.add_argument("--mirror-dates", type=int, default=20, help="dates for sensitivity")
     parser.add_argument("--no-local", action="store_true")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per model call")
     parser.add_argument("--markets", nargs="+", default=["GOOG", "EURUSD"],
                         choices=["GOOG", "EURUSD"])  # fmt: skip
     parser.add_argument("--sections", nargs="+", default=["decisions", "sentiment"],
@@ -180,12 +181,19 @@ def decisions(args: argparse.Namespace, report: dict[str, object]) -> None:
     """The reasoners' rows per market (see the module docstring)."""
     histories = [load_csv(DATA / f"{m}.csv", m) for m in args.markets]
     always = OrchestrationConfig(llm_policy="always")
+    # Why: on a loaded machine the embedded model can take minutes; a short timeout or an
+    # open breaker would measure the council, not the model.
+    patient = ChainPolicy(
+        timeout_s=args.timeout, max_retries=0, breaker=BreakerConfig(failure_threshold=10**6,
+                                                                     min_calls=10**6),
+    )  # fmt: skip
     suns: dict[str, Sun] = {"quant": Sun("quant", checkpoint="none")}
     if not args.no_local:
         suns["local"] = Sun("local", checkpoint="none", orchestration=always,
-                            models=ModelConfig(backup_models=[]))  # fmt: skip
+                            models=ModelConfig(backup_models=[], chain_policy=patient))  # fmt: skip
         suns["local-decide"] = Sun("local", checkpoint="none", orchestration=always,
-                                   models=ModelConfig(backup_models=[], authority="decide"))  # fmt: skip
+                                   models=ModelConfig(backup_models=[], authority="decide",
+                                                      chain_policy=patient))  # fmt: skip
     for series in histories:
         market: dict[str, object] = {}
         dates = check_dates(series, args.dates, HORIZON)
