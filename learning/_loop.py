@@ -140,7 +140,9 @@ class LearningLoop:
             situation = Situation(instrument=decision.instrument, as_of=decision.as_of,
                                   vector=None, **fields)  # fmt: skip
         self._enter_experiment(decision, moons)
-        self._reasoners[(decision.instrument, decision.as_of)] = decision.reasoner
+        reasoner = getattr(decision, "reasoner", None)  # the calibrator it feeds, if named
+        if reasoner is not None:
+            self._reasoners[(decision.instrument, decision.as_of)] = str(reasoner)
         var95 = moons.get("var95")
         self.labeler.submit(
             situation, var95 if var95 is not None and math.isfinite(var95) else None
