@@ -6,7 +6,7 @@ with a teacher's labels (``teacher(text) -> score or None``, e.g. an LLM) on the
 and on extra unlabelled texts. The held-out split is never shown to the teacher or the model.
 The exported file is evaluated on the held-out split and the figures are stored in it.
 
-Run: ``python -m learning.sentimentx_train [OUT_PATH] [--seed N]``.
+Run: ``heliarch train sentiment [--seed N] [--out PATH]`` (or ``python -m learning.sentimentx_train``).
 """
 
 from __future__ import annotations
