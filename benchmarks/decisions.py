@@ -8,13 +8,21 @@ against shuffles of the reasoner's own targets (a coin with the same action mix)
 sensitivity on mirrored bars (see ``sun.check_model``), share of invalid first answers, and
 latency p50/p95 of the model calls. A reasoner adds information only if p < 0.05.
 
+``sentiment``: the SentimentX student against the lexicon on the held-out split of each
+labelled data set recorded in the shipped model (Pearson, Spearman, directional accuracy;
+see benchmarks/sentiment.py) and the per-headline latency p50/p95 of both.
+
     python benchmarks/decisions.py --json [--dates 200] [--local-dates 200] [--mirror-dates 20]
+        [--markets GOOG EURUSD] [--sections decisions sentiment]
+
+Progress lines (one per 10 decisions) go to stderr; the JSON object to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -27,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bus import BarSeries, MarketSnapshot, SunDecision, load_csv
-from sun import ModelConfig, OrchestrationConfig, Sun
+from sun import BreakerConfig, ChainPolicy, ModelConfig, OrchestrationConfig, Sun
 from sun.checks import bootstrap_ci, check_dates, consensus, mirror_series, raw_target
 
 HORIZON = 5
@@ -75,12 +83,42 @@ def sun_decider(sun: Sun) -> Decider:
     return decide
 
 
-def run(decider: Decider, series: BarSeries, dates: list) -> list[SunDecision]:
+def run(decider: Decider, series: BarSeries, dates: list, label: str = "") -> list[SunDecision]:
     out = []
+    started = time.perf_counter()
     for when in dates:
         decision = decider(series, when)
         assert decision is not None
         out.append(decision)
+        if label and (len(out) % 10 == 0 or len(out) == len(dates)):
+            elapsed = time.perf_counter() - started
+            print(f"{label}: {len(out)}/{len(dates)} {elapsed:.0f}s", file=sys.stderr, flush=True)
+    return out
+
+
+def sentiment() -> dict[str, object]:
+    """Student vs lexicon on each held-out split, and per-headline latency (sentiment.py)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_sentiment_bench", ROOT / "benchmarks" / "sentiment.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    held = bench.heldout()
+    out: dict[str, object] = {k: held[k] for k in ("model", "split", "seed", "n_train",
+                                                   "reproduces_training_figures")}  # fmt: skip
+    for d in ("semeval", "fiqa"):
+        f = held[d]
+        out[d] = {
+            "n": f["n"],
+            "student": f["student_all"],
+            "lexicon": f["lexicon_all_uncovered_as_0"],
+            "pearson_margin": f["pearson_margin_all"],
+        }
+    for k in ("student_latency_us", "lexicon_latency_us", "load_average_1min", "model_bytes"):
+        out[k] = held[k]
     return out
 
 
@@ -121,28 +159,52 @@ def main() -> None:
     parser.add_argument("--local-dates", type=int, default=200, help="dates for local runs")
     parser.add_argument("--mirror-dates", type=int, default=20, help="dates for sensitivity")
     parser.add_argument("--no-local", action="store_true")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per model call")
+    parser.add_argument("--markets", nargs="+", default=["GOOG", "EURUSD"],
+                        choices=["GOOG", "EURUSD"])  # fmt: skip
+    parser.add_argument("--sections", nargs="+", default=["decisions", "sentiment"],
+                        choices=["decisions", "sentiment"])  # fmt: skip
     args = parser.parse_args()
     started = time.perf_counter()
-    histories = [load_csv(DATA / "GOOG.csv", "GOOG"), load_csv(DATA / "EURUSD.csv", "EURUSD")]
+    report: dict[str, object] = {"horizon": HORIZON, "markets": {}}
+    if "sentiment" in args.sections:
+        report["sentiment"] = sentiment()
+    if "decisions" in args.sections:
+        decisions(args, report)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    report["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    report["settings"] = vars(args)
+    print(json.dumps(report) if args.json else json.dumps(report, indent=1))
+
+
+def decisions(args: argparse.Namespace, report: dict[str, object]) -> None:
+    """The reasoners' rows per market (see the module docstring)."""
+    histories = [load_csv(DATA / f"{m}.csv", m) for m in args.markets]
     always = OrchestrationConfig(llm_policy="always")
+    # Why: on a loaded machine the embedded model can take minutes; a short timeout or an
+    # open breaker would measure the council, not the model.
+    patient = ChainPolicy(
+        timeout_s=args.timeout, max_retries=0, breaker=BreakerConfig(failure_threshold=10**6,
+                                                                     min_calls=10**6),
+    )  # fmt: skip
     suns: dict[str, Sun] = {"quant": Sun("quant", checkpoint="none")}
     if not args.no_local:
         suns["local"] = Sun("local", checkpoint="none", orchestration=always,
-                            models=ModelConfig(backup_models=[]))  # fmt: skip
+                            models=ModelConfig(backup_models=[], chain_policy=patient))  # fmt: skip
         suns["local-decide"] = Sun("local", checkpoint="none", orchestration=always,
-                                   models=ModelConfig(backup_models=[], authority="decide"))  # fmt: skip
-    report: dict[str, object] = {"horizon": HORIZON, "markets": {}}
+                                   models=ModelConfig(backup_models=[], authority="decide",
+                                                      chain_policy=patient))  # fmt: skip
     for series in histories:
         market: dict[str, object] = {}
         dates = check_dates(series, args.dates, HORIZON)
         returns = forward_returns(series, dates)
         quant = np.array(
-            [d.target_position for d in run(sun_decider(suns["quant"]), series, dates)]
+            [d.target_position for d in run(sun_decider(suns["quant"]), series, dates, "quant")]
         )
         for name, sun in suns.items():
             n = args.dates if name == "quant" else args.local_dates
             chosen = check_dates(series, n, HORIZON)
-            decisions = run(sun_decider(sun), series, chosen)
+            decisions = run(sun_decider(sun), series, chosen, f"{series.instrument} {name}")
             targets = np.array([d.target_position for d in decisions])
             authority = sorted({d.authority for d in decisions})
             market[f"{name} ({'/'.join(authority)})"] = {
@@ -164,9 +226,6 @@ def main() -> None:
         report["markets"][f"{series.instrument}"] = market  # type: ignore[index]
     for sun in suns.values():
         sun.close()
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    report["settings"] = vars(args)
-    print(json.dumps(report) if args.json else json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

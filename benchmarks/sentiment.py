@@ -118,19 +118,21 @@ def latency_us(
     """Per-call wall-clock latency (microseconds) of ``call(text)`` over ``texts``.
 
     p50/p95 over all calls of all passes; ``best_pass_mean``: the mean per call of the fastest
-    pass; ``p50_of_per_text_min``: the median over texts of each text's fastest call (the two
-    last are the least disturbed by other processes on a shared machine; p50/p95 are the
-    headline figures).
+    pass; ``p50_of_per_text_min``: the median over texts of each text's fastest call;
+    ``cpu_p50``: the median CPU time of this thread per call (the three last are the least
+    disturbed by other processes on a shared machine; p50/p95 are the headline figures).
     """
     for t in texts[:50]:  # warm caches
         call(t)
     samples: list[int] = []
+    cpu: list[int] = []
     pass_means: list[float] = []
     for _ in range(passes):
         start_pass = len(samples)
         for t in texts:
-            start = time.perf_counter_ns()
+            start, start_cpu = time.perf_counter_ns(), time.thread_time_ns()
             call(t)
+            cpu.append(time.thread_time_ns() - start_cpu)
             samples.append(time.perf_counter_ns() - start)
         pass_means.append(float(np.mean(samples[start_pass:])))
     arr = np.array(samples, dtype=np.float64) / 1000.0
@@ -140,6 +142,7 @@ def latency_us(
         "p95": round(float(np.percentile(arr, 95)), 1),
         "best_pass_mean": round(min(pass_means) / 1000.0, 1),
         "p50_of_per_text_min": round(float(np.median(per_text_min)), 1),
+        "cpu_p50": round(float(np.percentile(cpu, 50)) / 1000.0, 1),
         "calls": len(samples),
     }
 

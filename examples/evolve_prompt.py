@@ -11,6 +11,7 @@
    confirmation, adoption by pin; every trial persisted.
 
     python examples/evolve_prompt.py [--model local|quant-free spec] [--calls 40] [--memory DIR]
+    python examples/evolve_prompt.py --candidate 2 --no-adopt   # an existing version vs the pin
     heliarch prompts history sun_reason      # the evidence afterwards
     heliarch prompts rollback sun_reason     # undo an adoption
 
@@ -43,6 +44,9 @@ def main() -> None:
     parser.add_argument("--no-adopt", action="store_true", help="record a winner, do not pin it")
     parser.add_argument("--store", default=None, help="SQLite path or postgresql:// URL")
     parser.add_argument("--memory", default=None, help="memory directory for few-shot examples")
+    parser.add_argument(
+        "--candidate", action="append", default=[], help="test this sun_reason version (repeatable)"
+    )
     args = parser.parse_args()
     series = load_csv(ROOT / "examples" / "data" / "GOOG.csv", "GOOG")
     memory = UniversalMemory(args.memory) if args.memory else None
@@ -57,6 +61,7 @@ def main() -> None:
             auto_adopt=not args.no_adopt,
             store=store,
             memory=memory,
+            candidates=args.candidate,
         )
     print(json.dumps(report, indent=2, default=str))
 

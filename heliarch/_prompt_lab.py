@@ -246,11 +246,14 @@ def run_evolution(
     seed: int = 0,
     mutations: Sequence[str] = ("few_shot", "add_instruction", "reorder_evidence", "rephrase"),
     memory: UniversalMemory | None = None,
+    candidates: Sequence[str] = (),
 ) -> dict[str, object]:
     """One evolution of ``sun_reason`` on ``series``: mutate, A/B test, confirm, adopt.
 
     Few-shot examples come from ``memory``'s best episodes known before the evaluated
     situations when a memory is given, else from the oldest pool of situations.
+    ``candidates``: existing ``sun_reason`` versions to test instead of mutations (e.g. a
+    hand-written candidate such as ``"2"``; no mutation calls are made then).
     Returns a JSON-friendly report (variants tried, trials, winner or "no winner", LLM usage).
     """
     from prompts import Budget, Evolution, EvolutionConfig, Mutator, get_prompt
@@ -262,18 +265,21 @@ def run_evolution(
     llm = StructuredLLM(chat, spec.label)
     budget = Budget(max_calls=max_calls, max_tokens=max_tokens)
     incumbent = get_prompt("sun_reason")
-    mutator = Mutator(structured_call(llm), budget, seed=seed)
-    if memory is not None:
-        examples = memory_examples(memory, sets, series.instrument)
+    if candidates:
+        tested = [get_prompt("sun_reason", version) for version in candidates]
     else:
-        examples = best_examples(sets.pool)
-    candidates = mutator.propose(incumbent, variants, mutations=mutations, examples=examples)
+        mutator = Mutator(structured_call(llm), budget, seed=seed)
+        if memory is not None:
+            examples = memory_examples(memory, sets, series.instrument)
+        else:
+            examples = best_examples(sets.pool)
+        tested = mutator.propose(incumbent, variants, mutations=mutations, examples=examples)
     mutation_usage = budget.as_dict()
     evaluator = LlmPromptEvaluator(llm, sets.by_id(), label=spec.label)
     config = EvolutionConfig(alpha=alpha, auto_adopt=auto_adopt, seed=seed, budget=budget)
     result = Evolution(evaluator, store, config).run(
         "sun_reason",
-        candidates,
+        tested,
         [s.id for s in sets.selection],
         [s.id for s in sets.holdout],
         incumbent=incumbent,
@@ -292,7 +298,7 @@ def run_evolution(
                 "trials": r.selection.get("n"),
                 "e_value": r.selection.get("e_better"),
             }
-            for c, r in zip(candidates, result.candidates, strict=True)
+            for c, r in zip(tested, result.candidates, strict=True)
         ],  # fmt: skip
         "selection_situations": len(sets.selection),
         "holdout_situations": len(sets.holdout),

@@ -151,7 +151,11 @@ from heliarch._cli_review import review_app  # noqa: E402
 
 app.add_typer(review_app, name="review")
 
-for _group in (app, prompts_app, policy_app, review_app):
+from heliarch._cli_train import train_app  # noqa: E402
+
+app.add_typer(train_app, name="train")
+
+for _group in (app, prompts_app, policy_app, review_app, train_app):
     for _info in _group.registered_commands:
         if _info.callback is not None:
             _info.callback = boundary(_info.callback)

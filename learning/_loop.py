@@ -34,7 +34,10 @@ class LearningLoop:
     * :meth:`on_bar` resolves the decisions whose horizon the bar completes (never earlier),
       writes their outcomes to memory, updates the :class:`PerformanceTracker` and, when
       learning is enabled, the :class:`HedgeTrust` weights, and every ``distill_every``
-      outcomes distills lessons into semantic memory.
+      outcomes distills lessons into semantic memory;
+    * every labelled active decision feeds an isotonic confidence calibrator per reasoner
+      (``calibrators``; ``calibrator`` pools them): :meth:`calibrated` is what
+      ``sun.ConfidenceSizing`` needs to let a calibrated confidence size positions.
 
     Args:
         memory: Where situations, outcomes and lessons go (None: learn without memory).
@@ -84,11 +87,20 @@ class LearningLoop:
         self.prompt_experiment = prompt_experiment
         self._experiment_scales: dict[str, float] = {}
         self.calibrator = ConfidenceCalibrator()
+        self.calibrators: dict[str, ConfidenceCalibrator] = {}
+        self._reasoners: dict[tuple[str, datetime], str] = {}
 
     @property
     def weights(self) -> dict[str, float]:
         """The live trust weights (a dict updated in place)."""
         return self.trust.weights
+
+    def calibrated(self, reasoner: str, confidence: float) -> float | None:
+        """The hit rate ``reasoner``'s decisions at ``confidence`` achieved, or None while its
+        calibrator has too few labelled active decisions (``sun.ConfidenceSizing`` takes this).
+        """
+        calibrator = self.calibrators.get(reasoner)
+        return None if calibrator is None else calibrator.calibrated(confidence)
 
     def _is_directional(self, planet: str) -> bool:
         if self.directional is not None:
@@ -128,6 +140,9 @@ class LearningLoop:
             situation = Situation(instrument=decision.instrument, as_of=decision.as_of,
                                   vector=None, **fields)  # fmt: skip
         self._enter_experiment(decision, moons)
+        reasoner = getattr(decision, "reasoner", None)  # the calibrator it feeds, if named
+        if reasoner is not None:
+            self._reasoners[(decision.instrument, decision.as_of)] = str(reasoner)
         var95 = moons.get("var95")
         self.labeler.submit(
             situation, var95 if var95 is not None and math.isfinite(var95) else None
@@ -166,9 +181,14 @@ class LearningLoop:
             self.memory.remember_outcome(item.situation, item.outcome, var95=item.var95)
         self.tracker.update(item)
         self.labelled += 1
-        if item.situation.target_position != 0.0:
-            hit = item.situation.target_position * item.outcome.realized_return > 0
-            self.calibrator.add(item.situation.confidence, hit)
+        situation = item.situation
+        reasoner = self._reasoners.pop((situation.instrument, situation.as_of), None)
+        if situation.target_position != 0.0:
+            hit = situation.target_position * item.outcome.realized_return > 0
+            self.calibrator.add(situation.confidence, hit)
+            if reasoner is not None:
+                per = self.calibrators.setdefault(reasoner, ConfidenceCalibrator())
+                per.add(situation.confidence, hit)
         self._score_experiment(item)
         if not self.enabled:
             return

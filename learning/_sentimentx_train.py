@@ -6,7 +6,7 @@ with a teacher's labels (``teacher(text) -> score or None``, e.g. an LLM) on the
 and on extra unlabelled texts. The held-out split is never shown to the teacher or the model.
 The exported file is evaluated on the held-out split and the figures are stored in it.
 
-Run: ``python -m learning.sentimentx_train [OUT_PATH] [--seed N]``.
+Run: ``heliarch train sentiment [--seed N] [--out PATH]`` (or ``python -m learning.sentimentx_train``).
 """
 
 from __future__ import annotations
@@ -280,10 +280,11 @@ def train_sentimentx(
     seed: int = 0,
     teacher: Teacher | None = None,
     *,
-    data_dir: Path = DEFAULT_DATA_DIR,
+    data_dir: Path | None = None,
     test_fraction: float = 0.2,
     unlabelled: Sequence[str] = (),
     teacher_weight: float = 0.3,
+    progress: Callable[[str], None] | None = None,
 ) -> TrainReport:
     """Train the SentimentX student, export it to ``out_path`` (ONNX), report held-out figures.
 
@@ -293,20 +294,27 @@ def train_sentimentx(
         teacher: optional ``text -> SentimentX score or None`` (e.g. an LLM, or
             :func:`lexicon_teacher`); its labels are blended into the training targets with
             ``teacher_weight`` and label ``unlabelled`` texts. The lexicon is always a feature.
-        data_dir: directory with the SemEval and FiQA JSON files.
+        data_dir: directory with the SemEval and FiQA JSON files (None: ``examples/data``).
         test_fraction: held-out share of each dataset.
         unlabelled: extra texts for the teacher to label (ignored without a teacher).
         teacher_weight: blend weight of the teacher's label, and sample weight of its rows.
+        progress: called with one line per training step (none by default).
     """
     started = time.perf_counter()
+    say = progress or (lambda _line: None)
     out = Path(out_path)
+    data_dir = DEFAULT_DATA_DIR if data_dir is None else Path(data_dir)
     items = load_labelled(data_dir)
+    say(f"loaded {len(items)} labelled texts from {data_dir}")
     split = grouped_split(items, test_fraction=test_fraction, seed=seed)
+    say(f"grouped split (seed {seed}): {len(split.train)} train, {len(split.test)} held out")
     train_items = [items[i] for i in split.train]
     texts, y, w = _training_rows(train_items, teacher, unlabelled, teacher_weight)
     groups = [split.groups[i] for i in split.train]
     groups += [max(split.groups) + 1 + k for k in range(len(texts) - len(train_items))]
+    say(f"choosing the ridge alpha by {CV_FOLDS}-fold grouped cross-validation")
     alpha, cv_pearson = _choose_alpha(texts, y, w, groups)
+    say(f"alpha {alpha} (cross-validated Pearson {cv_pearson:.3f}); fitting {len(texts)} rows")
     featurizer = fit_featurizer(texts)
     coef, bias = _fit(_design(featurizer, texts), y, w, alpha)
     teacher_name = None if teacher is None else getattr(teacher, "__name__", type(teacher).__name__)
@@ -332,6 +340,7 @@ def train_sentimentx(
         "base_confidence": repr(round(max(0.0, cv_pearson), 6)),
     }
     _write_onnx(out, featurizer, coef, bias, {**meta, "record": json.dumps(record)})
+    say(f"exported {out}; evaluating on the held-out split")
     figures = heldout_figures(SentimentX(out), items, split.test)
     record["figures"] = figures
     _write_onnx(out, featurizer, coef, bias, {**meta, "record": json.dumps(record)})

@@ -42,6 +42,7 @@ from sun._request import DecisionRequest
 from sun._review import ALERTS, bus_alert_sink
 from sun._routing import PolicyRouter, Route, Router, RoutingTree, StyleRouting, policy_from
 from sun._settings import Settings, load_settings
+from sun._sizing import Calibration, ConfidenceSizing, size_by_confidence
 from sun._state import SunState
 from sun._sun import Sun
 from sun._telemetry import TELEMETRY_ENV, Telemetry
@@ -77,6 +78,9 @@ __all__ = [
     "ReviewAnswer",
     "bus_alert_sink",
     "review_answer",
+    "Calibration",
+    "ConfidenceSizing",
+    "size_by_confidence",
     "TELEMETRY_ENV",
     "Telemetry",
     "rationale_problem",

@@ -12,6 +12,7 @@ import moons
 from bus import Authority, EscalationAlert, MoonPanel, SunDecision
 from sun._authority import parse_authority
 from sun._routing import PolicyRouter, Router
+from sun._sizing import ConfidenceSizing
 from sun._telemetry import Telemetry
 from sun.llm import LlmResponseCache
 from sun.mesh import MeshConfig
@@ -110,6 +111,8 @@ class OrchestrationConfig:
         council_variants: How many technical variants join the default council (0-5).
         moon_cache: Moon-result cache (default: the process-wide ``moons.DEFAULT_CACHE``).
         panel_spec: The moon panel computed per decision.
+        sizing: Lets a *calibrated* confidence scale the target (e.g.
+            ``ConfidenceSizing(loop.calibrated)``); None: confidence never scales size.
     """
 
     llm_policy: LlmPolicy = "always"
@@ -123,6 +126,7 @@ class OrchestrationConfig:
     moon_cache: moons.MoonCache = moons.DEFAULT_CACHE
     panel_spec: moons.PanelSpec = moons.DEFAULT_PANEL
     policy: Policy | str | Path | None = None
+    sizing: ConfidenceSizing | None = None
 
     def __post_init__(self) -> None:
         parse_llm_policy(self.llm_policy)

@@ -24,6 +24,7 @@ from sun._guard import guard
 from sun._panel import compute_panel
 from sun._reason import decide_reasoning, sorted_reports
 from sun._request import check_position, parse_request
+from sun._sizing import size_by_confidence
 from sun._state import ConsultTask, RecallTask, SunState
 from sun._view import planet_context, recent_view
 
@@ -210,7 +211,12 @@ def guard_decision(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     context = runtime.context
     reasoning = state["reasoning"]
     reports = sorted_reports(state)
-    guarded, corrections = guard(reasoning.decision, reports, context.limits, context.risk_planet)
+    reasoned, trace = reasoning.decision, list[TraceStep]()
+    sizing = context.orchestration.sizing
+    if sizing is not None:
+        reasoned, note = size_by_confidence(reasoned, reasoning.reasoner, sizing)
+        trace = [TraceStep(node="size", status="ran", reason=note)]
+    guarded, corrections = guard(reasoned, reports, context.limits, context.risk_planet)
     decision = SunDecision(
         instrument=state["instrument"],
         as_of=state["snapshot"].as_of,
@@ -230,7 +236,7 @@ def guard_decision(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         recalled=tuple(state.get("recalled", [])),
         authority=reasoning.authority,
     )
-    return {"decision": decision}
+    return {"decision": decision, "trace": trace}
 
 
 def propagate(state: SunState, runtime: Runtime[SunContext]) -> SunState:

@@ -94,3 +94,19 @@ def test_evolution_few_shot_examples_from_memory_reach_the_candidate(
     assert len(tried) == 1 and "few-shot" in tried[0]["note"]
     candidate = next(prompt_dir.glob("sun_reason*.md")).read_text(encoding="utf-8")
     assert "Past decisions and their outcomes:" in candidate and "was right" in candidate
+
+
+@needs_local
+@pytest.mark.slow
+def test_an_existing_candidate_version_is_tested_without_mutation_calls(
+    goog: BarSeries, prompt_dir: Path
+) -> None:
+    report = run_evolution(
+        goog.up_to(goog.last_timestamp), candidates=["2"], selection=2, holdout=1, max_calls=2,
+        auto_adopt=False,
+    )  # fmt: skip
+    assert report["mutation_usage"]["calls"] == 0
+    (tried,) = report["variants_tried"]
+    assert tried["version"] == "2" and "rationale first" in tried["note"]
+    assert report["incumbent"] == "1" and report["winner"] == "no winner"
+    assert not list(prompt_dir.glob("pins.json"))  # nothing adopted
