@@ -88,6 +88,7 @@ from bus._instrument import (
 )
 from bus._journal import Journal, JsonlJournal, decision_envelope
 from bus._security import RedisSecurity, acl_users, read_password, render_acl
+from bus._signals import stop_on_signals
 from bus._snapshot import Headline, MarketSnapshot, OrderBookSizes
 
 if TYPE_CHECKING:
@@ -190,4 +191,5 @@ __all__ = [
     "register_payload",
     "read_password",
     "render_acl",
+    "stop_on_signals",
 ]

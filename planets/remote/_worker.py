@@ -11,15 +11,13 @@ import asyncio
 import json
 import logging
 import os
-import signal
-import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
-from bus import Bus, BusConfig, Envelope, RedisBus, RedisSecurity
+from bus import Bus, BusConfig, Envelope, RedisBus, RedisSecurity, stop_on_signals
 from planets import Planet, default_planets
 from planets.remote._bridge import DEFAULT_PREFIX, workers_key
 from planets.remote._payloads import OrderIntentReply, PlanetFailure, PlanetRequest
@@ -106,12 +104,7 @@ async def serve_planets(
     if unknown or not names:
         raise ValueError(f"unknown planets {unknown} (available: {sorted(available)})")
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-            installed.append(signum)
+    uninstall = stop_on_signals(stop)
     bus = RedisBus(url, prefix=prefix, config=config, security=security)
     chosen = {n: available[n] for n in names}
     subscriptions = await serve(bus, chosen, group=group, consumer=consumer)
@@ -141,8 +134,7 @@ async def serve_planets(
             except TimeoutError:
                 await beat()
     finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
+        uninstall()
         try:
             await bus.client.hdel(key, name)
         finally:

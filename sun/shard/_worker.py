@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from bus import (
     RedisSecurity,
     SunDecision,
     payload_type_of,
+    stop_on_signals,
 )
 from sun.shard._config import ShardConfig, ShardTick
 from sun.shard._ledger import Claims, Membership, ShardKeys
@@ -244,12 +243,7 @@ async def serve_shard(
     which hands its instruments to the others at once.
     """
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-            installed.append(signum)
+    uninstall = stop_on_signals(stop)
     config = config or ShardConfig()
     bus = RedisBus(url, prefix=prefix, config=bus_config or config.bus_config(), security=security)
     worker = ShardWorker(
@@ -267,8 +261,7 @@ async def serve_shard(
                 await worker.members.beat(name)
                 await bus.ensure_group(worker.keys.ticks, name)  # pruned while we were away
     finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
+        uninstall()
         try:
             await worker.members.leave(name)
         finally:
