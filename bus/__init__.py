@@ -87,6 +87,7 @@ from bus._instrument import (
     instrument_id,
 )
 from bus._journal import Journal, JsonlJournal, decision_envelope
+from bus._lazy import lazy_names
 from bus._security import RedisSecurity, acl_users, read_password, render_acl
 from bus._signals import stop_on_signals
 from bus._snapshot import Headline, MarketSnapshot, OrderBookSizes
@@ -103,16 +104,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    """Import the Redis transport on first use of one of its names (PEP 562)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bus' has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names("bus", _LAZY)  # the Redis transport loads on first use
 
 
 def __dir__() -> list[str]:
@@ -183,6 +175,7 @@ __all__ = [
     "instrument_file_stem",
     "journal_secret",
     "instrument_id",
+    "lazy_names",
     "iter_csv",
     "load_csv",
     "to_datetime",

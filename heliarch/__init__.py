@@ -13,8 +13,9 @@ the sun, its models and their libraries.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from bus import lazy_names
 
 if TYPE_CHECKING:
     from heliarch._prompt_lab import (
@@ -42,15 +43,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load a public name from its module on first use."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'heliarch' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_names("heliarch", _HOMES)
 
 __all__ = [
     "LabSituation",
