@@ -13,7 +13,7 @@ from planets import OrderSizer, Planet, RiskLimits, Role
 from sun._config import AlertSink, DecisionSink, OrchestrationConfig, Recaller
 from sun._reasoning import QuantReasoner
 from sun._telemetry import Telemetry
-from sun.mesh import Mesh
+from sun.mesh import Budget, Mesh
 from sun.resilience import Council, FallbackChain, HealthBoard
 
 
@@ -66,6 +66,8 @@ class SunContext:
         sinks: Called with every decision (appended to by ``Sun.add_sink``).
         workers: The planet thread pool and subgraph cache.
         mesh: Tiers, refinement, budgets and rate limits (None: no model mesh).
+        budget: The ledger every model call of a decision is charged to (the mesh's budgets,
+            or an uncapped one), so a policy plan's budget can cap one decision.
         telemetry: OpenTelemetry traces and metrics (None: off).
         alert_sink: Called with the alert of every ESCALATE decision (e.g. ``bus_alert_sink``).
     """
@@ -81,6 +83,7 @@ class SunContext:
     sinks: list[DecisionSink] = field(default_factory=list)
     workers: PlanetWorkers = field(default_factory=PlanetWorkers)
     mesh: Mesh | None = None
+    budget: Budget | None = None
     telemetry: Telemetry | None = None
     alert_sink: AlertSink | None = None
 

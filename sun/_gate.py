@@ -39,13 +39,19 @@ from sun._checkpoints import (
 )
 from sun._context import SunContext
 from sun._guard import guard
-from sun._routing import PolicyRouter
+from sun._plan_runtime import (
+    failure_stop,
+    llm_skip,
+    outranks,
+    pending_deferred,
+    policy_of,
+    resolve_deferred,
+    routed_rule,
+)
 from sun._state import ConsultTask, SunState
 from sun._view import planet_context
-from sun.policy import Policy
 
 REVIEW_KIND = "heliarch.sun.review"
-_RANK = {"AUTO": 0, "HIL_REVIEW": 1, "ESCALATE": 2}
 
 
 class ReviewAnswer(BaseModel):
@@ -92,15 +98,10 @@ def review_answer(
         raise ValueError("; ".join(problems)) from None
 
 
-def _policy(context: SunContext) -> Policy | None:
-    router = context.orchestration.router
-    return router.policy if isinstance(router, PolicyRouter) else None
-
-
 def start_stage(route: dict[str, Any], context: SunContext) -> SunState:
     """The rule's ``after: []`` checkpoints, before any planet runs (expansions join the
     route)."""
-    policy = _policy(context)
+    policy = policy_of(context)
     if policy is None or not route.get("rule"):
         return {}
     view = condition_view(route["profile"], (), route["nodes"])
@@ -113,18 +114,55 @@ def start_stage(route: dict[str, Any], context: SunContext) -> SunState:
 
 
 def settle(state: SunState, runtime: Runtime[SunContext]) -> SunState:
-    """The checkpoints that follow the planets: DECIDE (no LLM), EXPAND (more planets), a
-    HIL_REVIEW or ESCALATE stop. Runs again after an expansion for checkpoints left."""
+    """What follows each wave of planets: the failure rule, then the checkpoints whose nodes
+    have reported (DECIDE: no LLM, EXPAND: more planets, a HIL_REVIEW or ESCALATE stop), then
+    the deferred nodes' run-time ``skip_if``; once nothing is left to consult, the LLM node's
+    run-time ``skip_if``. Runs again after every expansion."""
     context, route = runtime.context, state["route"]
-    policy = _policy(context)
-    if policy is None or not route.get("rule") or state.get("stop"):
+    chosen = routed_rule(context, route)
+    if chosen is None:
         return {"expand": []}
+    policy, rule = chosen
+    stop = state.get("stop")
+    failed = failure_stop(policy, rule, state.get("trace", []))
+    if outranks(failed, stop):
+        assert failed is not None
+        why = f"-> {failed['disposition']}: {failed['reason']}"
+        stop, steps = failed, [TraceStep(node="failure_rule", status="ran", reason=why)]
+        _, skips, marks = resolve_deferred(policy, rule, route, {}, [], stop)
+        return {"stop": stop, "expand": [], "checked": [*state.get("checked", []), *marks],
+                "trace": [*steps, *skips]}  # fmt: skip
     checked = list(state.get("checked", []))
     view = condition_view(route["profile"], state.get("reports", []), route["nodes"])
-    hits = evaluate(policy, at_stage(policy, route["rule"], "planets"), view, checked)
-    if not hits:
-        return {"expand": []}
-    return _applied(hits, route, context, checked)
+    update: SunState = {"expand": []}
+    if stop is None:
+        waiting = set(pending_deferred(route, checked))
+        ready = [c for c in at_stage(policy, rule.name, "planets") if not set(c.after) & waiting]
+        hits = evaluate(policy, ready, view, checked)
+        if hits:
+            update = _applied(hits, route, context, checked)
+            stop, checked, route = update["stop"], update["checked"], update["route"]
+    if update["expand"]:
+        return update  # deferred nodes wait for the expansion's reports
+    run, skips, marks = resolve_deferred(policy, rule, route, view, checked, stop)
+    update["trace"] = [*update.get("trace", []), *skips]
+    update["checked"] = [*checked, *marks]
+    update["route"] = _consulting(route, run)
+    update["expand"] = run
+    if not run and stop is None and not pending_deferred(route, update["checked"]):
+        skip_llm = llm_skip(policy, rule, view)
+        if skip_llm is not None:
+            update["route"] = {**update["route"], "llm": False, "llm_skip": skip_llm}
+    return update
+
+
+def _consulting(route: dict[str, Any], run: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``route`` with the deferred nodes in ``run`` among its consulted planets."""
+    if not run:
+        return route
+    nodes = {**route["nodes"], **{item["node"]: item["planet"] for item in run}}
+    planets = (*route["planets"], *(item["planet"] for item in run))
+    return {**route, "nodes": nodes, "planets": planets}
 
 
 def _applied(
@@ -191,7 +229,7 @@ def gate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     """The disposition of the guarded decision (see the module docstring)."""
     context, route, decision = runtime.context, state["route"], state["decision"]
     stop, steps = state.get("stop"), []
-    policy = _policy(context)
+    policy = policy_of(context)
     if policy is not None and route.get("rule") and (stop or {}).get("disposition") != "ESCALATE":
         view = condition_view(route["profile"], decision.planet_reports, route["nodes"])
         if stop is None:
@@ -207,10 +245,16 @@ def gate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
             late = next((hit.stop for hit in hits if hit.stop is not None), None)
             if late is not None:
                 late["by"] = f"rule {rule.name} (materiality {size:.2f}), {late['by']}"
-            if late is not None and (
-                stop is None or _RANK[late["disposition"]] > _RANK[stop["disposition"]]
-            ):
+            if outranks(late, stop):
                 stop = late
+    chosen = routed_rule(context, route)
+    if chosen is not None:
+        failed = failure_stop(*chosen, state.get("trace", []), state["reasoning"])
+        if outranks(failed, stop):
+            assert failed is not None
+            why = f"-> {failed['disposition']}: {failed['reason']}"
+            steps.append(TraceStep(node="failure_rule", status="ran", reason=why))
+            stop = failed
     thread = get_config().get("configurable", {}).get("thread_id")
     disposed = _disposed(decision, stop, state, context, thread, steps)
     return {"decision": disposed, "stop": stop, "trace": steps}

@@ -22,6 +22,7 @@ from sun._context import SunContext
 from sun._gate import start_stage
 from sun._guard import guard
 from sun._panel import compute_panel
+from sun._plan_runtime import clock_of
 from sun._reason import decide_reasoning, sorted_reports
 from sun._request import check_position, parse_request
 from sun._sizing import size_by_confidence
@@ -44,7 +45,11 @@ def ingest(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     instrument = instrument or snapshot.instruments[0]
     if instrument not in snapshot.bars:
         raise KeyError(f"instrument {instrument!r} is not in the snapshot {snapshot.instruments}")
-    return {"snapshot": snapshot, "instrument": instrument, "position": position}
+    started = clock_of(runtime.context)()
+    return {
+        "snapshot": snapshot, "instrument": instrument, "position": position,
+        "started_at": started,
+    }  # fmt: skip
 
 
 def moon_panel(state: SunState, runtime: Runtime[SunContext]) -> SunState:
@@ -75,6 +80,7 @@ def route(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         "profile": dict(chosen.profile),
         "nodes": dict(chosen.nodes),
         "expansions": {name: (p, dict(params)) for name, (p, params) in chosen.expansions.items()},
+        "deferred": {name: (p, dict(params)) for name, (p, params) in chosen.deferred.items()},
     }
     started = start_stage(chosen_route, context)
     routed: Sequence[str] = started.get("route", chosen_route)["planets"]
@@ -240,13 +246,14 @@ def guard_decision(state: SunState, runtime: Runtime[SunContext]) -> SunState:
 
 
 def propagate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
-    """Size the order (execution planet), send directives, and hand the decision to sinks."""
+    """Size the order (execution planet; none while a review is pending or for an ESCALATE),
+    send directives, and hand the decision to sinks."""
     context = runtime.context
     started = time.perf_counter()
     decision = state["decision"]
     execution = context.execution_planet
     pending = decision.review is not None and decision.review.status == "pending"
-    if execution is not None and not pending:
+    if execution is not None and not pending and decision.disposition != "ESCALATE":
         intent = execution.order_intent(
             planet_context(state, context), decision.target_position, state["position"]
         )

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 from bus import FallbackAttempt, LlmUsage, PlanetReport, PromptRef, ReasonedDecision
 from sun._context import SunContext
+from sun._plan_runtime import decision_cap
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
 from sun._state import SunState
 from sun._view import planet_context
@@ -56,16 +57,23 @@ def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
         why = f"skipped: {stop['by']}: {stop['reason']}"
         note = FallbackAttempt(level=chain.primary.label, ok=False, error=why)
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
-    if not state.get("route", {}).get("llm", True):
+    route = state.get("route", {})
+    if not route.get("llm", True):
         decision = inputs.quant or context.quant.reason(inputs)
-        note = FallbackAttempt(level=chain.primary.label, ok=False, error=NO_LLM_IN_PLAN)
+        why = route.get("llm_skip") or NO_LLM_IN_PLAN
+        note = FallbackAttempt(level=chain.primary.label, ok=False, error=why)
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
     if context.orchestration.llm_policy == "auto" and planets_agree(inputs, context):
         decision = inputs.quant or context.quant.reason(inputs)
         note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
-    mesh = context.mesh
-    with mesh.decision() if mesh is not None else nullcontext() as budget:
+    cap, deadline, no_call = decision_cap(context, state)
+    if no_call is not None:
+        decision = inputs.quant or context.quant.reason(inputs)
+        note = FallbackAttempt(level=chain.primary.label, ok=False, error=no_call)
+        return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
+    mesh, ledger = context.mesh, context.budget
+    with ledger.decision(cap, deadline) if ledger is not None else nullcontext() as budget:
         spent = budget.exhausted() if budget is not None else None
         if spent is not None:
             return _budget_exhausted(inputs, context, spent)

@@ -42,6 +42,8 @@ class Route:
         nodes: Plan node -> planet, for the planets consulted.
         expansions: Dormant expansion node -> (planet, parameters), run if a checkpoint
             expands them.
+        deferred: Planet node -> (planet, parameters) whose ``skip_if`` reads planet outputs:
+            decided once the planets it depends on have reported.
     """
 
     planets: tuple[str, ...]
@@ -53,6 +55,7 @@ class Route:
     profile: Mapping[str, Any] = field(default_factory=dict)
     nodes: Mapping[str, str] = field(default_factory=dict)
     expansions: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    deferred: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -181,6 +184,7 @@ class StyleRouting:  # a Router for planets.style_planets()
 
 
 DEFAULT_POLICY = "trading_default"
+_DEFERRED = "deferred: its skip_if reads planet outputs (decided after the planets it needs)"
 
 
 @lru_cache(maxsize=16)
@@ -233,12 +237,17 @@ class PolicyRouter:
         skipped: dict[str, str] = {}
         path = [self.policy.name, rule.name]
         llm = False
+        deferred: dict[str, tuple[str, Mapping[str, Any]]] = {}
         for node in rule.plan.nodes:
             spec = agents.get(node.agent_name)
             why = self._skip_reason(node, values)
             if spec is not None and spec.kind == "planet":
                 if why is not None:
                     skipped[node.agent_name] = why
+                    continue
+                if node.skip_if and self.policy.reads_run_time(node.skip_if):
+                    deferred[node.name] = (node.agent_name, self.policy.node_params(node, values))
+                    skipped.setdefault(node.agent_name, _DEFERRED)
                     continue
                 planets.append(node.agent_name)
                 resolved = self.policy.node_params(node, values)
@@ -256,8 +265,9 @@ class PolicyRouter:
                 if node.agent_name not in planets:
                     skipped.setdefault(node.agent_name, "dormant expansion (runs if expanded)")
         return Route(
-            tuple(planets), params, tuple(path), skipped, llm, rule.name, values, nodes, expansions
-        )
+            tuple(planets), params, tuple(path), skipped, llm, rule.name, values, nodes,
+            expansions, deferred,
+        )  # fmt: skip
 
     def _skip_reason(self, node: PlanNode, values: Mapping[str, Any]) -> str | None:
         if not node.skip_if or self.policy.static_condition(node.skip_if, values) is not True:

@@ -14,7 +14,9 @@ class SunState(TypedDict, total=False):
     """One decision's state. ``request`` is the JSON-friendly input used by Studio and the CLI.
 
     ``stop`` is what a policy checkpoint decided (disposition, reason, by); ``checked`` the
-    checkpoints already evaluated; ``expand`` the expansion planets to consult next.
+    checkpoints (and run-time skips, as ``skip:<node>``) already evaluated; ``expand`` the
+    expansion planets to consult next; ``started_at`` when the decision began (on the clock
+    of its latency budget).
     """
 
     request: dict[str, Any]
@@ -32,6 +34,7 @@ class SunState(TypedDict, total=False):
     stop: dict[str, str] | None
     checked: list[str]
     expand: list[dict[str, Any]]
+    started_at: float
 
 
 class ConsultTask(TypedDict):

@@ -33,7 +33,7 @@ from sun.llm import (
     default_model_spec,
     parse_model_spec,
 )
-from sun.mesh import Mesh, choose_model, meter_chain
+from sun.mesh import Budget, BudgetConfig, Mesh, choose_model, meter_chain
 from sun.resilience import (
     ChainPolicy,
     Council,
@@ -108,9 +108,15 @@ class Sun(SunReviews):
         if self.models.mesh is not None:
             self._attach_mesh()
         elif self.context.chain is not None:  # priced when known, traced when telemetry is on
+            budget = Budget(BudgetConfig())  # uncapped: only a policy plan's budget caps it
             meter_chain(
-                self.context.chain, ModelRegistry.default(), strict=False, telemetry=self.telemetry
+                self.context.chain,
+                ModelRegistry.default(),
+                strict=False,
+                telemetry=self.telemetry,
+                budget=budget,
             )
+            self.context = replace(self.context, budget=budget)
         self.authority = self._grant_authority()
         if self.models.prompt_experiment is not None:
             self._attach_experiment()
@@ -174,7 +180,7 @@ class Sun(SunReviews):
             clock=self.models.clock,
             telemetry=self.telemetry,
         )
-        self.context = replace(self.context, mesh=mesh)
+        self.context = replace(self.context, mesh=mesh, budget=mesh.budget)
 
     def _build(self, spec: str) -> tuple[str, StructuredLLM]:
         parsed = parse_model_spec(spec)

@@ -1,4 +1,5 @@
-"""Trade reconciliation built on the heliarch policy engine (no LLM needed).
+"""Trade reconciliation built on the heliarch policy engine (no LLM needed; with a model spec,
+DECISIONING asks it: ``recon_agents(decisioning=llm_decisioning(recon_model("local")))``).
 
 ``generate_breaks`` derives internal trades from the bundled bars and a broker file with
 labelled injected breaks; ``BreakClassifier`` profiles a break; ``recon_agents`` are the seven
@@ -15,12 +16,14 @@ from examples.reconciliation.data import (
     generate_breaks,
     write_files,
 )
+from examples.reconciliation.llm import ReconAnswer, llm_decisioning, recon_model
 from examples.reconciliation.profile import RECON_POLICY, BreakClassifier, BreakProfile
 
 __all__ = [
     "AGENT_NAMES",
     "BREAK_KINDS",
     "RECON_POLICY",
+    "ReconAnswer",
     "Break",
     "BreakClassifier",
     "BreakProfile",
@@ -28,7 +31,9 @@ __all__ = [
     "Trade",
     "Truth",
     "generate_breaks",
+    "llm_decisioning",
     "recon_agents",
+    "recon_model",
     "run_sequential",
     "write_files",
 ]

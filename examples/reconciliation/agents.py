@@ -1,7 +1,8 @@
 """The seven reconciliation agents: deterministic functions of the break and upstream facts.
 
 Each agent may wait ``delay_ms`` first: the simulated I/O (database, reference data, a model
-call) that makes parallel stages pay off. No LLM is involved.
+call) that makes parallel stages pay off. No LLM is involved unless ``recon_agents`` is given
+a ``decisioning`` agent (see :mod:`examples.reconciliation.llm`).
 """
 
 from __future__ import annotations
@@ -172,14 +173,23 @@ def _adelayed(fn: Callable[[AgentCall], NodeOutput], delay_ms: float) -> Agent:
     return agent
 
 
-def recon_agents(delay_ms: float = 0.0, *, asynchronous: bool = False) -> dict[str, Agent]:
+def recon_agents(
+    delay_ms: float = 0.0,
+    *,
+    asynchronous: bool = False,
+    decisioning: Callable[[AgentCall], NodeOutput] | None = None,
+) -> dict[str, Agent]:
     """The seven agents by name, each waiting ``delay_ms`` of simulated I/O first.
 
     With ``asynchronous=True`` they are coroutines (I/O awaited, as real service calls would
-    be) for a graph built with ``build_policy_graph(asynchronous=True)``.
+    be) for a graph built with ``build_policy_graph(asynchronous=True)``. ``decisioning``
+    replaces the rule-based DECISIONING agent (e.g. ``llm_decisioning(recon_model("local"))``).
     """
     wrap = _adelayed if asynchronous else _delayed
-    return {name: wrap(fn, delay_ms) for name, fn in _IMPLEMENTATIONS.items()}
+    chosen = dict(_IMPLEMENTATIONS)
+    if decisioning is not None:
+        chosen["DECISIONING"] = decisioning
+    return {name: wrap(fn, delay_ms) for name, fn in chosen.items()}
 
 
 def run_sequential(

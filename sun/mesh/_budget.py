@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+_N = TypeVar("_N", int, float)
 
 
 class BudgetExhausted(RuntimeError):
@@ -71,9 +73,23 @@ class BudgetLimits:
                 return name
         return None
 
+    def tightest(self, other: BudgetLimits | None) -> BudgetLimits:
+        """Each dimension's smaller cap of the two (``None`` = no cap)."""
+        if other is None:
+            return self
+        return BudgetLimits(
+            calls=_least(self.calls, other.calls),
+            tokens=_least(self.tokens, other.tokens),
+            usd=_least(self.usd, other.usd),
+        )
+
     def as_args(self) -> list[float]:
         """The caps for the Redis script (-1 = no cap)."""
         return [-1 if v is None else float(v) for v in (self.calls, self.tokens, self.usd)]
+
+
+def _least(a: _N | None, b: _N | None) -> _N | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 @dataclass(frozen=True)
@@ -240,17 +256,31 @@ _SCOPE: ContextVar[DecisionBudget | None] = ContextVar("heliarch_budget_scope", 
 
 
 class DecisionBudget:
-    """The budget of one decision: its own ledger plus the run's and the day's."""
+    """The budget of one decision: its own ledger plus the run's and the day's.
 
-    def __init__(self, budget: Budget) -> None:
+    ``cap`` tightens the per-decision caps for this decision only (a policy plan's budget);
+    past ``deadline`` (seconds on ``budget.config.clock``) no further call may start.
+    """
+
+    def __init__(
+        self, budget: Budget, cap: BudgetLimits | None = None, deadline: float | None = None
+    ) -> None:
         self.budget = budget
         self.ledger = MemoryLedger()
+        self.deadline = deadline
+        per_decision = budget.config.per_decision
+        self.per_decision = per_decision.tightest(cap) if per_decision is not None else cap
+
+    def _late(self) -> str | None:
+        if self.deadline is None or self.budget.config.clock() <= self.deadline:
+            return None
+        return "budget exhausted: per-decision latency cap reached"
 
     def _scopes(self) -> list[tuple[str, Ledger, BudgetLimits]]:
         config = self.budget.config
         scopes: list[tuple[str, Ledger, BudgetLimits]] = []
-        if config.per_decision is not None:
-            scopes.append(("decision", self.ledger, config.per_decision))
+        if self.per_decision is not None:
+            scopes.append(("decision", self.ledger, self.per_decision))
         if config.per_run is not None:
             scopes.append(("run", self.budget.run_ledger, config.per_run))
         if config.per_day is not None:
@@ -259,6 +289,9 @@ class DecisionBudget:
 
     def exhausted(self) -> str | None:
         """Why no further call can be made now (a scope spent, or its store down), or None."""
+        late = self._late()
+        if late is not None:
+            return late
         least = Charge(calls=1, tokens=1, usd=1e-9)  # the smallest call there is
         for scope, ledger, limits in self._scopes():
             try:
@@ -271,6 +304,9 @@ class DecisionBudget:
 
     def reserve(self, charge: Charge) -> Reservation:
         """Reserve ``charge`` in every scope, or raise :class:`BudgetExhausted` (nothing kept)."""
+        late = self._late()
+        if late is not None:
+            raise BudgetExhausted(late)
         reservation = Reservation(charge)
         for scope, ledger, limits in self._scopes():
             try:
@@ -319,9 +355,12 @@ class Budget:
         self.day_ledger = day_ledger
 
     @contextlib.contextmanager
-    def decision(self) -> Iterator[DecisionBudget]:
-        """A fresh per-decision scope, current for the calls made inside the block."""
-        scope = DecisionBudget(self)
+    def decision(
+        self, cap: BudgetLimits | None = None, deadline: float | None = None
+    ) -> Iterator[DecisionBudget]:
+        """A fresh per-decision scope, current for the calls made inside the block (see
+        :class:`DecisionBudget` for ``cap`` and ``deadline``)."""
+        scope = DecisionBudget(self, cap, deadline)
         token = _SCOPE.set(scope)
         try:
             yield scope

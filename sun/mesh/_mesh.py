@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +12,7 @@ from bus import FallbackAttempt, LlmUsage, PromptRef, ReasonedDecision
 from sun._reasoning import Reasoning, ReasonInputs
 from sun._telemetry import Telemetry
 from sun.llm import ModelRegistry, StructuredLLM
-from sun.mesh._budget import Budget, BudgetConfig, DecisionBudget
+from sun.mesh._budget import Budget, BudgetConfig
 from sun.mesh._caller import MeteredCaller
 from sun.mesh._ratelimit import RateLimit, RateLimiter
 from sun.mesh._tiers import Refinement, Tier, choose_model
@@ -78,7 +77,7 @@ class Mesh:
         telemetry: Telemetry | None = None,
     ) -> Mesh:
         """Route the quick tier, and meter every level of both chains."""
-        budget = Budget(config.budget) if config.budget is not None else None
+        budget = Budget(config.budget or BudgetConfig())  # uncapped: a policy may still cap
         limiter = None
         if config.rate_limits:
             limiter = (
@@ -106,15 +105,6 @@ class Mesh:
                     max_completion_tokens=config.max_completion_tokens,
                 )
         return mesh
-
-    @contextlib.contextmanager
-    def decision(self) -> Iterator[DecisionBudget | None]:
-        """The budget scope of one decision (None without a budget)."""
-        if self.budget is None:
-            yield None
-            return
-        with self.budget.decision() as scope:
-            yield scope
 
     def run(self, inputs: ReasonInputs, deep: FallbackChain, quant: ReasonedDecision) -> ChainRun:
         """Quick tier first, the deep tier when the quick answer needs refining."""

@@ -61,7 +61,7 @@ from sun.policy._profile import (
     register_profile,
 )
 from sun.policy._review import PendingReview, ReviewDesk
-from sun.policy._schedule import summarize
+from sun.policy._schedule import required_missing, summarize
 from sun.policy._schema import SCHEMA_PATH, policy_json_schema, write_json_schema
 from sun.policy._store import PolicyStore
 from sun.policy._trading import planet_agent, trading_profile
@@ -147,6 +147,7 @@ __all__ = [
     "run_config",
     "run_policy",
     "shipped_policy",
+    "required_missing",
     "summarize",
     "trading_profile",
     "write_json_schema",

@@ -112,6 +112,10 @@ class Policy:
             return None
         return self.value_of(source, values)
 
+    def reads_run_time(self, source: str) -> bool:
+        """Whether a compiled condition reads run-time values (node outputs, summary)."""
+        return bool(self.compiled[source].variables & {"outputs", "summary"})
+
     def value_of(self, source: str, values: Mapping[str, Any]) -> Any:
         """A compiled expression's value over profile ``values``, memoized on the values of
         the variables it reads (profiles repeat: booleans, regimes, tiers)."""

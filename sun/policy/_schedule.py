@@ -7,13 +7,13 @@ rule) is a small function over plain data.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from sun.policy._cel import Compiled, compile_expression, evaluate
-from sun.policy._model import Checkpoint, PlanNode, Then
+from sun.policy._model import Checkpoint, FailureRule, PlanNode, Then
 from sun.policy._policy import ResolvedPlan
 from sun.policy._types import CheckpointRecord, Disposition, NodeOutput, TraceEntry
 
@@ -183,29 +183,45 @@ def _nodes(plan: ResolvedPlan) -> dict[str, PlanNode]:
     return {node.name: node for node in plan.plan.all_nodes()}
 
 
-def _required(plan: ResolvedPlan) -> tuple[list[str], bool]:
-    """Required nodes and whether they were named explicitly (then they must have run)."""
-    if plan.failure.require is not None:
-        return list(plan.failure.require), True
-    return [n.name for n in plan.plan.nodes if not n.optional], False
+def required_missing(
+    failure: FailureRule,
+    mandatory: Sequence[str],
+    status: Mapping[str, str],
+    budget_skipped: Collection[str],
+    *,
+    final: bool,
+) -> list[str]:
+    """Required nodes the failure rule counts as missing: those that failed or were cut by
+    the budget; once the plan is over (``final``), also an explicitly required node that did
+    not run. ``mandatory`` (the plan's non-optional nodes) is required when the rule names
+    none."""
+    explicit = failure.require is not None
+    required = list(failure.require) if failure.require is not None else list(mandatory)
+    if final and explicit:
+        return [n for n in required if status.get(n) != "ran"]
+    return [n for n in required if status.get(n) == "failed" or n in budget_skipped]
+
+
+def _mandatory(plan: ResolvedPlan) -> list[str]:
+    return [n.name for n in plan.plan.nodes if not n.optional]
 
 
 def _check_failures(plan: ResolvedPlan, ctl: Control) -> None:
-    required, _ = _required(plan)
-    for name in required:
-        if ctl.status.get(name) == "failed" or name in ctl.budget_skipped:
-            why = "failed" if ctl.status.get(name) == "failed" else "was cut by the budget"
-            ctl.stop = Stop(disposition=plan.failure.then, by="failure rule",
-                            reason=f"required node {name!r} {why}")  # fmt: skip
-            return
+    missing = required_missing(
+        plan.failure, _mandatory(plan), ctl.status, ctl.budget_skipped, final=False
+    )
+    if missing:
+        name = missing[0]
+        why = "failed" if ctl.status.get(name) == "failed" else "was cut by the budget"
+        ctl.stop = Stop(disposition=plan.failure.then, by="failure rule",
+                        reason=f"required node {name!r} {why}")  # fmt: skip
 
 
 def missing_required(plan: ResolvedPlan, ctl: Control) -> list[str]:
     """Required nodes that did not run as the failure rule demands."""
-    required, explicit = _required(plan)
-    if explicit:
-        return [n for n in required if ctl.status.get(n) != "ran"]
-    return [n for n in required if ctl.status.get(n) == "failed" or n in ctl.budget_skipped]
+    return required_missing(
+        plan.failure, _mandatory(plan), ctl.status, ctl.budget_skipped, final=True
+    )
 
 
 def _finished(ctl: Control, name: str) -> bool:

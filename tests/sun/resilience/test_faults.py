@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from bus import BarSeries, MarketSnapshot, SunDecision
 from planets import Planet, RiskLimits, TechnicalPlanet, default_planets
-from sun import LlmAnswer, ModelConfig, OrchestrationConfig, Sun, local_available
+from sun import LlmAnswer, ModelConfig, OrchestrationConfig, RoutingTree, Sun, local_available
 from sun.llm import StructuredLLM
 from sun.resilience import BreakerConfig, ChainPolicy
 from sun.testing import (
@@ -192,7 +192,7 @@ def test_risk_planet_down_fails_closed_at_every_level(snapshot: MarketSnapshot, 
     with _council_sun(
         wrap_planets(default_planets(), faults, hang_s=0.5),
         limits=limits,
-        orchestration=OrchestrationConfig(planet_timeout_s=0.1),
+        orchestration=OrchestrationConfig(planet_timeout_s=0.1, router=RoutingTree()),
     ) as sun:
         council = sun.decide(snapshot)
     assert council.target_position == 0.0 and "fails closed" in council.rationale
@@ -203,11 +203,23 @@ def test_risk_planet_down_fails_closed_at_every_level(snapshot: MarketSnapshot, 
         limits=limits,
         checkpoint="none",
         models=ModelConfig(chat_model=model),
-        orchestration=OrchestrationConfig(planet_timeout_s=0.1),
+        orchestration=OrchestrationConfig(planet_timeout_s=0.1, router=RoutingTree()),
     ) as sun:
         llm = sun.decide(snapshot)
     assert llm.fallback_level == "primary" and llm.target_position == 0.0
     assert any(c.rule == "risk_fails_closed" for c in llm.corrections)
+    with Sun(  # the default policy's failure rule: no order without risk, no LLM call either
+        "anthropic:m",
+        planets=wrap_planets(default_planets(), faults, hang_s=0.5),
+        limits=limits,
+        checkpoint="none",
+        models=ModelConfig(chat_model=model),
+        orchestration=OrchestrationConfig(planet_timeout_s=0.1),
+    ) as sun:
+        escalated = sun.decide(snapshot)
+    assert escalated.disposition == "ESCALATE" and escalated.order_intent is None
+    assert escalated.disposition_reason == "failure rule: required risk failed"
+    assert escalated.target_position == 0.0 and model.calls == 1
 
 
 needs_local = pytest.mark.skipif(not local_available(), reason="local model not installed")
