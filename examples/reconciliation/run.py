@@ -56,6 +56,7 @@ def main() -> None:
     rules: Counter[str] = Counter()
     auto = right = 0
     deciders: Counter[str] = Counter()
+    rules_auto = rules_right = 0
     for index, brk in enumerate(data.breaks):
         profile = classifier.classify(brk)
         if index < args.explain:
@@ -67,6 +68,9 @@ def main() -> None:
             facts = run.decision.facts
             agreed = facts["action"] == facts["rules_action"]
             deciders[f"{facts['decided_by']} ({'agrees' if agreed else 'differs from'} rules)"] += 1
+            if facts["rules_action"] == "auto_resolve":
+                rules_auto += 1
+                rules_right += brk.truth.resolution == "auto_resolve"
         rules[run.rule] += 1
         agents[run.rule] += run.usage.nodes_run
         if (
@@ -82,6 +86,8 @@ def main() -> None:
     print(f"auto-resolved {auto}, of which correct {right}")
     if deciders:
         print("DECISIONING:", ", ".join(f"{k}: {v}" for k, v in deciders.most_common()))
+        print(f"the rules alone would have auto-resolved {rules_auto}, of which correct "
+              f"{rules_right} (same breaks, same run)")  # fmt: skip
 
 
 if __name__ == "__main__":
