@@ -55,6 +55,7 @@ def main() -> None:
     parser.add_argument("--model", default="quant")
     parser.add_argument("--out", type=Path, default=ROOT / "examples" / "output")
     args = parser.parse_args()
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     for symbol in args.symbols:
         series = load_csv(ROOT / "examples" / "data" / f"{symbol}.csv", symbol)
@@ -67,10 +68,15 @@ def main() -> None:
         (args.out / f"backtest_{symbol.lower()}.json").write_text(json.dumps(reports, indent=2))
         window = reports["on"]["window"]
         print(f"\n{symbol} {window['start'][:10]} .. {window['end'][:10]} "
-              f"({window['bars']} bars, {args.model}); figure {png.relative_to(ROOT)}")  # fmt: skip
+              f"({window['bars']} bars, {args.model}); figure {_shown(png)}")  # fmt: skip
         print(table(reports))
         print(f"learned weights: {reports['on']['learning']['weights']}; "
               f"{reports['on']['elapsed_s']:.1f} s / {reports['off']['elapsed_s']:.1f} s")  # fmt: skip
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the repository when it is inside it, else as it is."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 if __name__ == "__main__":
