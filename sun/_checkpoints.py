@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from bus import PlanetReport
+from bus import PlanetReport, TraceStep
 from sun.policy import Checkpoint, NodeOutput, Policy, Rule, Then, summarize
 
 Stage = Literal["start", "planets", "guard"]
@@ -40,6 +40,13 @@ class Hit(BaseModel):
             return None
         disposition = STOPS[Then(self.then)]
         return {"disposition": disposition, "reason": self.reason, "by": f"checkpoint {self.name}"}
+
+
+def checkpoint_step(hit: Hit, prefix: str = "") -> TraceStep:
+    """The trace step of one evaluated checkpoint."""
+    what = f"fired -> {hit.then}: {hit.reason}" if hit.fired else "did not fire"
+    reason = f"{what} ({hit.detail})" if hit.detail else what
+    return TraceStep(node=f"checkpoint:{prefix}{hit.name}", status="ran", reason=reason)
 
 
 def planet_output(report: PlanetReport) -> NodeOutput:

@@ -17,7 +17,7 @@ from langgraph.runtime import Runtime
 
 from bus import TraceStep
 from sun._context import SunContext
-from sun._gate import after_gate, after_settle, gate, review, settle
+from sun._gate import after_gate, gate, review
 from sun._nodes import (
     consult,
     fan_out,
@@ -29,6 +29,7 @@ from sun._nodes import (
     recall,
     route,
 )
+from sun._settle import after_settle, settle
 from sun._state import SunState
 
 

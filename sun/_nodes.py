@@ -19,12 +19,12 @@ from langgraph.types import Send
 from bus import MarketSnapshot, PlanetReport, SunDecision, TraceStep
 from planets import Planet, PlanetContext
 from sun._context import SunContext
-from sun._gate import start_stage
 from sun._guard import guard
 from sun._panel import compute_panel
 from sun._plan_runtime import clock_of
 from sun._reason import decide_reasoning, sorted_reports
 from sun._request import check_position, parse_request
+from sun._settle import start_stage
 from sun._sizing import size_by_confidence
 from sun._state import ConsultTask, RecallTask, SunState
 from sun._view import planet_context, recent_view
