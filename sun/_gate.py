@@ -10,7 +10,7 @@ that passes the guard again). Without a checkpointer the review stays pending (n
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from langgraph.config import get_config
@@ -129,37 +129,44 @@ def gate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
             steps.append(TraceStep(node="failure_rule", status="ran", reason=why))
             stop = failed
     thread = get_config().get("configurable", {}).get("thread_id")
-    disposed = _disposed(decision, stop, state, context, thread, steps)
+    disposed = dispose(
+        decision, stop, position=state["position"], route=route, context=context, thread=thread,
+        trace=(*state.get("trace", ()), *steps),
+    )  # fmt: skip
     return {"decision": disposed, "stop": stop, "trace": steps}
 
 
-def _disposed(
+def dispose(
     decision: SunDecision,
     stop: dict[str, str] | None,
-    state: SunState,
+    *,
+    position: float,
+    route: Mapping[str, Any],
     context: SunContext,
-    thread: Any,
-    steps: list[TraceStep],
+    thread: Any = None,
+    trace: Sequence[TraceStep] = (),
 ) -> SunDecision:
+    """``decision`` with the disposition of ``stop`` (None: as it is, AUTO). ESCALATE holds
+    ``position`` through the guard again and carries an alert; HIL_REVIEW records the pending
+    review (in ``thread``, if any) with ``trace`` as the decision's trace so far."""
     if stop is None:
         return decision
     why = f"{stop['by']}: {stop['reason']}"
     update: dict[str, Any] = {"disposition": stop["disposition"], "disposition_reason": why}
     if stop["disposition"] == "ESCALATE":
-        route = state["route"]
         alert = EscalationAlert(
             instrument=decision.instrument, as_of=decision.as_of, reason=stop["reason"],
             by=stop["by"], policy=route.get("path", ("",))[0], rule=route.get("rule", ""),
             proposed_target=decision.target_position,
         )  # fmt: skip
-        decision = retarget(decision, state["position"], context, f"[escalated: {why}]")
+        decision = retarget(decision, position, context, f"[escalated: {why}]")
         update["alert"] = alert
     elif stop["disposition"] == "HIL_REVIEW":
         update["review"] = ReviewRecord(
             thread_id=None if thread is None else str(thread),
             proposed_target=decision.target_position,
         )
-        update["trace"] = (*state.get("trace", ()), *steps)
+        update["trace"] = tuple(trace)
     return decision.model_copy(update=update)
 
 

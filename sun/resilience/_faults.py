@@ -219,7 +219,9 @@ class FaultyPlanet(Planet):
         self.roles = inner.roles
 
     def __getattr__(self, attribute: str) -> Any:  # order_intent etc. of the inner planet
-        if attribute == "inner":
+        # not score_many: a universe pass would score the inner planet's arrays directly and
+        # skip the fault schedule, which applies per report
+        if attribute in ("inner", "score_many"):
             raise AttributeError(attribute)
         return getattr(self.inner, attribute)
 

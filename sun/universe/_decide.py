@@ -38,11 +38,13 @@ from bus import (
 from planets import ExecutionPlanet, Planet, PlanetBatch, PlanetContext, VectorPlanet, report_many
 from sun._context import SunContext
 from sun._guard import guard_many
+from sun._plan_runtime import clock_of
 from sun._reason import decide_reasoning, planets_agree
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
 from sun._routing import RoutingTree
 from sun._view import planet_view
 from sun.universe._config import UniverseConfig
+from sun.universe._dispose import apply_failure_rule
 from sun.universe._guardian import PortfolioLimits, corrections_of, portfolio_guard
 from sun.universe._moons import UniverseMoons, last_bars
 from sun.universe._quality import quality_reasons
@@ -207,6 +209,8 @@ class _Run:
         self.directional = context.directional
         self.risk_planet = context.risk_planet
         self._views: dict[str, MarketSnapshot] = {}
+        self.failed: list[dict[str, str]] = [{} for _ in live]  # per live instrument
+        self.started_at = clock_of(context)()  # the plans' latency budgets count from here
 
     # -- the pass ---------------------------------------------------------------------------
 
@@ -221,7 +225,7 @@ class _Run:
         routes = self._route()
         reports = self._consult(routes)
         recalled = self._recall()
-        reasonings = self._reason(reports, recalled, config)
+        reasonings = self._reason(routes, reports, recalled, config)
         guarded = guard_many(
             [self.names[i] for i in self.live],
             [r.decision for r in reasonings],
@@ -234,19 +238,17 @@ class _Run:
         targets = self._apply_alerts(targets, alerts, extra)
         if portfolio is not None:
             targets = self._apply_portfolio(targets, portfolio, extra)
-        return {
-            self.names[i]: self._decision(
-                i,
-                routes[k],
-                reports[k],
-                recalled[k],
-                reasonings[k],
-                guarded[k],
-                float(targets[k]),
-                extra[k],
+        decided = {}
+        for k, i in enumerate(self.live):
+            decision = self._decision(
+                i, routes[k], reports[k], recalled[k], reasonings[k], guarded[k],
+                float(targets[k]), extra[k],
             )  # fmt: skip
-            for k, i in enumerate(self.live)
-        }
+            decided[self.names[i]] = apply_failure_rule(
+                decision, routes[k], self.failed[k], reasonings[k],
+                self.positions.get(self.names[i], 0.0), self.context,
+            )  # fmt: skip
+        return decided
 
     def _route(self) -> list[dict[str, Any]]:
         """The router's choice per live instrument; the risk planet always added."""
@@ -288,11 +290,14 @@ class _Run:
             params = [dict(routes[k]["params"].get(name) or {}) for k in ks]
             batch = self._batch([self.live[k] for k in ks], params)
             started = time.perf_counter()
-            got, error = self._ask(planet, batch)
+            got, errors = self._ask(planet, batch)
             latency = (time.perf_counter() - started) * 1e3
+            error = next((e for e in errors if e is not None), None)
             self.context.health.beat("planet", name, latency, error is None, error)
-            for k, report in zip(ks, got, strict=True):
+            for k, report, failure in zip(ks, got, errors, strict=True):
                 reports[k].append(report)
+                if failure is not None:
+                    self.failed[k][name] = failure
         return [sorted(rs, key=lambda r: r.planet) for rs in reports]
 
     def _batch(self, indices: list[int], params: list[dict[str, Any]]) -> PlanetBatch:
@@ -313,16 +318,20 @@ class _Run:
             self._views[name] = planet_view(self.snapshot, name)
         return self._views[name]
 
-    def _ask(self, planet: Planet, batch: PlanetBatch) -> tuple[list[PlanetReport], str | None]:
-        """The batch's reports; a failing planet gives "no data" naming the failure, per
-        instrument when it is asked one by one (one bad instrument never sinks the rest)."""
+    def _ask(
+        self, planet: Planet, batch: PlanetBatch
+    ) -> tuple[list[PlanetReport], list[str | None]]:
+        """The batch's reports and each one's error; a failing planet gives "no data" naming
+        the failure, per instrument when it is asked one by one (one bad instrument never
+        sinks the rest)."""
         if isinstance(planet, VectorPlanet):
             try:
-                return report_many(planet, batch), None
+                return report_many(planet, batch), [None] * len(batch)
             except Exception:  # contained: retried one instrument at a time below
                 pass
         timeout = self.context.orchestration.planet_timeout_s
-        reports, errors = [], []
+        reports: list[PlanetReport] = []
+        errors: list[str | None] = []
         pool = self.context.workers.pool() if timeout is not None else None
         contexts = [batch.context(i) for i in range(len(batch))]
         futures = [pool.submit(planet.report, c) for c in contexts] if pool else None
@@ -334,6 +343,7 @@ class _Run:
                 else:
                     report = futures[i].result(max(0.0, deadline - time.monotonic()))
                 reports.append(PlanetReport.model_validate(report.model_dump()))
+                errors.append(None)
                 continue
             except TimeoutError:
                 error = f"planet timed out after {timeout:g}s"
@@ -341,7 +351,7 @@ class _Run:
                 error = f"planet failed: {type(failure).__name__}: {failure}"
             errors.append(error)
             reports.append(planet.no_data(planet_input, {}, error[:300]))
-        return reports, (errors[0] if errors else None)
+        return reports, errors
 
     def _recall(self) -> list[tuple[str, ...]]:
         recaller = self.context.recaller
@@ -356,6 +366,7 @@ class _Run:
 
     def _reason(
         self,
+        routes: list[dict[str, Any]],
         reports: list[list[PlanetReport]],
         recalled: list[tuple[str, ...]],
         config: UniverseConfig,
@@ -385,7 +396,7 @@ class _Run:
         if asked:
             workers = min(config.llm_concurrency, len(asked))
             with ThreadPoolExecutor(workers, thread_name_prefix="heliarch-universe") as pool:
-                states = [self._state(k, reports[k], recalled[k]) for k in asked]
+                states = [self._state(k, routes[k], reports[k], recalled[k]) for k in asked]
                 answers = pool.map(lambda state: decide_reasoning(state, context), states)
                 for k, answer in zip(asked, answers, strict=True):
                     result[k] = answer
@@ -409,9 +420,14 @@ class _Run:
         note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
 
-    def _state(self, k: int, reports: list[PlanetReport], recalled: tuple[str, ...]) -> Any:
+    def _state(
+        self, k: int, route: dict[str, Any], reports: list[PlanetReport], recalled: tuple[str, ...]
+    ) -> Any:
+        """What ``decide_reasoning`` reads of one instrument (its plan's rule: the budget)."""
         i = self.live[k]
         return {
+            "route": {"rule": route["route"].rule},
+            "started_at": self.started_at,
             "instrument": self.names[i],
             "snapshot": self.snapshot,
             "panel": self.panel([i]),

@@ -18,11 +18,19 @@ import pandas as pd
 import pytest
 
 import moons
-from bus import BarSeries, Headline, MarketSnapshot, OrderBookSizes, SunDecision, to_datetime
+from bus import (
+    BarSeries,
+    EscalationAlert,
+    Headline,
+    MarketSnapshot,
+    OrderBookSizes,
+    SunDecision,
+    to_datetime,
+)
 from heliarch.backtest import bundled_universe
 from planets import RiskLimits, default_planets, style_planets
-from sun import ModelConfig, OrchestrationConfig, RoutingTree, StyleRouting, Sun
-from sun.testing import ScriptedChatModel
+from sun import ModelConfig, OrchestrationConfig, RoutingTree, StyleRouting, Sun, SunHooks
+from sun.testing import FaultSchedule, FaultyPlanet, ScriptedChatModel
 from sun.universe import (
     NO_DATA,
     PortfolioLimits,
@@ -312,3 +320,39 @@ def _untraced(decision: SunDecision) -> SunDecision:
     """The decision without its execution trace: the graph's node steps have no counterpart in
     the one vectorized pass (everything else must be equal)."""
     return decision.model_copy(update={"trace": ()})
+
+
+def test_the_failure_rule_escalates_the_instruments_whose_risk_failed(
+    universe: tuple[dict[str, BarSeries], BarSeries],
+) -> None:
+    """Risk crashes for every other instrument: those escalate (no order, an alert each, the
+    same disposition as ``decide``); the others are decided normally."""
+    bars, benchmark = universe
+    planets = dict(default_planets())
+    planets["risk"] = FaultyPlanet(planets["risk"], FaultSchedule(pattern=["crash", "ok"]))
+    alerts: list[EscalationAlert] = []
+    positions = {name: 0.1 for name in bars}
+    with Sun("quant", checkpoint="none", planets=planets,
+             hooks=SunHooks(alert_sink=alerts.append)) as sun:  # fmt: skip
+        snapshot = snapshot_at(bars, benchmark, -2)
+        decided = sun.decide_universe(snapshot, positions=positions)
+    escalated = {n for n, d in decided.items() if d.disposition == "ESCALATE"}
+    live = [n for n, d in decided.items() if d.fallback_level != NO_DATA]
+    assert 0 < len(escalated) < len(live)
+    assert {a.instrument for a in alerts} == escalated
+    for name in escalated:
+        decision = decided[name]
+        assert decision.order_intent is None and decision.alert is not None
+        assert decision.disposition_reason == "failure rule: required risk failed"
+        assert [s.status for s in decision.trace if s.node == "consult:risk"] == ["failed"]
+        (risk,) = [r for r in decision.planet_reports if r.planet == "risk"]
+        assert not risk.has_data
+    assert all(decided[n].disposition == "AUTO" for n in set(live) - escalated)
+    name = sorted(escalated)[0]
+    planets["risk"] = FaultyPlanet(default_planets()["risk"], FaultSchedule(pattern=["crash"]))
+    with Sun("quant", checkpoint="none", planets=planets) as sun:
+        single = sun.decide(snapshot, name, position=positions[name])
+    assert single.disposition == "ESCALATE"
+    assert _untraced(single.model_copy(update={"alert": None})) == _untraced(
+        decided[name].model_copy(update={"alert": None})
+    )
