@@ -44,7 +44,8 @@ MAKE_CA = ROOT / "scripts" / "make_test_ca.sh"
 PREFIX = "tls-test:"
 SUNS = ("alpha", "beta")
 PLANETS = ("risk", "technical")
-USERS = ("admin", "sun-alpha", "sun-beta", "planet-risk", "planet-technical")
+USERS = ("admin", "sun-alpha", "sun-beta", "planet-risk", "planet-technical", "shard-worker",
+         "shard-coordinator")  # fmt: skip
 
 
 # -- rendering and settings (no server) ----------------------------------------------------
@@ -102,7 +103,7 @@ def test_prefix_is_glob_escaped() -> None:
 
 def test_bundled_roles_load() -> None:
     roles = load_roles()
-    assert set(roles) == {"admin", "sun", "planet"}
+    assert set(roles) == {"admin", "sun", "planet", "shard_worker", "shard_coordinator"}
     assert roles["sun"].for_each == "sun" and roles["planet"].for_each == "planet"
 
 
@@ -439,3 +440,51 @@ def test_remote_planet_and_heartbeat_over_tls(tls_server: TlsServer, goog: BarSe
     finally:
         sun.close()
         worker.close()
+
+
+@pytest.mark.slow
+async def test_shard_roles_run_a_pool_and_nothing_else(
+    tls_server: TlsServer, goog: BarSeries
+) -> None:
+    """A shard worker and a coordinator logged in as their own roles decide two ticks; the
+    worker cannot touch a planet's lane or a sun's inbox."""
+    from heliarch.backtest import bundled_universe
+    from sun import Sun
+    from sun.shard import ShardConfig, ShardCoordinator, ShardWorker
+
+    history, benchmark = bundled_universe(6, 260)
+    names = sorted(history)
+    config = ShardConfig(member_ttl_s=120.0, poll_s=0.02, tick_timeout_s=20.0)
+
+    def bus(user: str) -> RedisBus:
+        return RedisBus(tls_server.url, prefix=PREFIX, config=config.bus_config(),
+                        security=tls_server.security(user))  # fmt: skip
+
+    worker_bus, coordinator_bus = bus("shard-worker"), bus("shard-coordinator")
+    sun = Sun("quant", checkpoint="none")
+    worker = ShardWorker(worker_bus, sun, history, pool="acl", name="w1", config=config,
+                         benchmark=benchmark)  # fmt: skip
+    try:
+        await worker.members.beat("w1")
+        await worker_bus.subscribe(worker.keys.ticks, worker.handle, group="w1", consumer="w1")
+        async with ShardCoordinator(coordinator_bus, pool="acl", config=config) as coordinator:
+            assert await coordinator.wait_for_workers(1, timeout_s=10) == {"w1"}
+            for back in (1, 0):
+                stamp = datetime.fromisoformat(str(benchmark.timestamps[-1 - back])[:19])
+                result = await coordinator.tick(stamp, names)
+                assert sorted(result.decisions) == names
+            assert coordinator.duplicates == 0
+            assert await coordinator.prune() == []
+        with pytest.raises(NoPermissionError):
+            await worker_bus.client.xadd(f"{PREFIX}bus:risk:lane2", {"e": "x"})
+        with pytest.raises(NoPermissionError):
+            await worker_bus.client.xadd(f"{PREFIX}bus:_reply.alpha.x:inbox", {"e": "x"})
+        with tls_server.admin() as admin:  # the pool ran without one refusal
+            refused = {(e["username"], e["object"]) for e in admin.acl_log(100)
+                       if str(e["username"]).startswith("shard-")}  # fmt: skip
+        assert refused == {("shard-worker", f"{PREFIX}bus:risk:lane2"),
+                           ("shard-worker", f"{PREFIX}bus:_reply.alpha.x:inbox")}  # fmt: skip
+    finally:
+        await worker_bus.close()
+        await coordinator_bus.close()
+        sun.close()
