@@ -21,7 +21,7 @@ from planets import Planet, PlanetContext
 from sun._context import SunContext
 from sun._guard import guard
 from sun._panel import compute_panel
-from sun._plan_runtime import clock_of
+from sun._plan_runtime import clock_of, first_wave
 from sun._reason import decide_reasoning, sorted_reports
 from sun._request import check_position, parse_request
 from sun._settle import start_stage
@@ -85,7 +85,8 @@ def route(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     started = start_stage(chosen_route, context)
     routed: Sequence[str] = started.get("route", chosen_route)["planets"]
     skipped = _skipped_planets(context, routed, chosen.skipped, chosen.path)
-    return {"route": chosen_route, **started, "trace": [*skipped, *started.get("trace", [])]}
+    capped, waiting = first_wave(context, started.get("route", chosen_route))
+    return {**started, "route": capped, "trace": [*skipped, *started.get("trace", []), *waiting]}
 
 
 def _skipped_planets(

@@ -11,11 +11,15 @@
 - **run-time ``skip_if``**: a planet node whose condition reads ``outputs`` or ``summary``
   waits for the planets it depends on, then runs or is skipped with its reason; the LLM
   node's run-time condition is read once every planet has reported.
+- **``max_parallel`` and groups**: the planets dispatched at once stay within the plan's cap
+  and each group's; the in-process planets run one after another in one task (one slot). The
+  rest wait for a later wave, like deferred nodes.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -158,7 +162,8 @@ def decision_cap(
 
 def skip_holds(policy: Policy, node: PlanNode, view: Mapping[str, Any]) -> tuple[bool, str]:
     """``node``'s ``skip_if`` over ``view`` and the reason to record (an error: not skipped)."""
-    assert node.skip_if is not None
+    if node.skip_if is None:  # waited only for a free slot
+        return False, ""
     try:
         held = policy.value_of(node.skip_if, view) is True
     except Exception as error:  # recorded; the node runs (a broken skip never drops a node)
@@ -184,8 +189,9 @@ def resolve_deferred(
     steps: list[TraceStep] = []
     marks: list[str] = []
     consulted = set(route.get("planets", ()))
+    slots = _Slots(rule)
     for name in pending:
-        node = nodes[name]
+        node = nodes.get(name) or PlanNode(name=name)
         planet, params = route["deferred"][name]
         if stop is not None:
             why = f"stopped: {stop['reason']}"
@@ -193,14 +199,20 @@ def resolve_deferred(
             continue
         elif planet in consulted:
             why = f"{name}: already consulted"
+        elif not slots.take(name):
+            continue  # no free slot in this wave
         else:
             held, why = skip_holds(policy, node, view)
             if not held:
                 consulted.add(planet)
+                if node.skip_if is None:
+                    why = "its turn: a slot is free"
+                else:
+                    why = f"run-time skip_if did not hold{_note(why)}"
                 expand.append({"planet": planet, "params": dict(params), "node": name})
                 marks.append(f"skip:{name}")
                 steps.append(TraceStep(node=f"consult:{planet}", status="expanded",
-                                       reason=f"{name}: run-time skip_if did not hold{_note(why)}"))  # fmt: skip
+                                       reason=f"{name}: {why}"))  # fmt: skip
                 continue
         marks.append(f"skip:{name}")
         steps.append(TraceStep(node=f"consult:{planet}", status="skipped", reason=why))
@@ -223,3 +235,53 @@ def llm_skip(policy: Policy, rule: Rule, view: Mapping[str, Any]) -> str | None:
         if held:
             return f"skipped: {node.name}: {why}"
     return None
+
+
+# -- max_parallel and groups ------------------------------------------------------------------
+
+
+class _Slots:
+    """Free slots of one wave: the plan's ``max_parallel`` and each group's cap."""
+
+    def __init__(self, rule: Rule, used: int = 0) -> None:
+        self.free = rule.plan.max_parallel - used
+        self.groups = {node: group for group in rule.plan.groups for node in group.nodes}
+        self.taken: Counter[str] = Counter()
+
+    def take(self, node: str) -> bool:
+        """Take a slot for ``node`` if one is free (in the plan and in its group)."""
+        group = self.groups.get(node)
+        if self.free <= 0 or (group is not None and self.taken[group.name] >= group.max_parallel):
+            return False
+        self.free -= 1
+        if group is not None:
+            self.taken[group.name] += 1
+        return True
+
+
+def first_wave(
+    context: SunContext, route: dict[str, Any]
+) -> tuple[dict[str, Any], list[TraceStep]]:
+    """``route`` with the planets beyond the plan's slots deferred to later waves, and the
+    trace steps saying so. In-process planets share one task: one slot, never deferred."""
+    chosen = routed_rule(context, route)
+    if chosen is None:
+        return route, []
+    _, rule = chosen
+    planets = route["planets"]
+    own_task = [p for p in planets if not getattr(context.planets[p], "in_process", False)]
+    slots = _Slots(rule, used=1 if len(own_task) < len(planets) else 0)
+    node_of = {planet: node for node, planet in route["nodes"].items()}
+    waiting = [p for p in own_task if not slots.take(node_of.get(p, p))]
+    if not waiting:
+        return route, []
+    deferred = dict(route.get("deferred", {}))
+    for planet in waiting:
+        deferred[node_of.get(planet, planet)] = (planet, dict(route["params"].get(planet, {})))
+    why = f"deferred: max_parallel {rule.plan.max_parallel} (or its group's cap) reached"
+    steps = [TraceStep(node=f"consult:{p}", status="skipped", reason=why) for p in waiting]
+    kept = {n: p for n, p in route["nodes"].items() if p not in waiting}
+    return {
+        **route, "planets": tuple(p for p in planets if p not in waiting), "nodes": kept,
+        "deferred": deferred,
+    }, steps  # fmt: skip
