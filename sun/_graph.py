@@ -3,7 +3,8 @@
 ingest -> moons -> route -> (consult_inline: the in-process planets in one task; consult per
 other planet; recall; in parallel via Send) -> settle
 [-> consult the expanded planets -> settle] -> reason -> guard (+ gate) [-> review] -> propagate.
-Each node reads the sun's :class:`SunContext` from ``runtime.context``.
+Each node reads the sun's :class:`SunContext` from ``runtime.context``. The fused shape (runs
+without a checkpointer) runs the same nodes as prepare [-> other consults, recall] -> conclude.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from typing import Any, TypeVar, cast
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 from bus import TraceStep
 from sun._consult import consult, consult_inline
 from sun._context import SunContext
 from sun._gate import after_gate, after_settle, gate, review, settle
 from sun._nodes import (
+    consult_tasks,
     fan_out,
+    fan_out_others,
     guard_decision,
     ingest,
     moon_panel,
@@ -30,7 +34,7 @@ from sun._nodes import (
     recall,
     route,
 )
-from sun._state import SunState
+from sun._state import InlineTask, SunState
 
 
 def build_sun_graph(
@@ -47,11 +51,12 @@ def build_sun_graph(
         name: The graph's name (in traces and Studio).
         bound_context: Bake this context in, for hosts that cannot pass one (LangGraph
             Studio / ``langgraph dev`` pass only JSON); the graph then has no context schema.
-        fused: The same nodes fused into three supersteps (``prepare`` = ingest, moons,
-            route; the consult tasks; ``conclude`` = settle, reason, guard, gate, review,
-            propagate): the same decision and trace with fewer LangGraph steps, for runs
-            without a checkpointer (a checkpoint is only taken between supersteps, and a
-            review interrupt would rerun the whole ``conclude``).
+        fused: The same nodes fused into two supersteps (``prepare`` = ingest, moons,
+            route and the in-process planets; then the other planets' consult tasks and
+            recall, if any; ``conclude`` = settle, reason, guard, gate, review, propagate): the
+            same decision and trace with fewer LangGraph steps, for runs without a
+            checkpointer (a checkpoint is only taken between supersteps, and a review
+            interrupt would rerun the whole ``conclude``).
     """
     builder = StateGraph(SunState, context_schema=None if bound_context else SunContext)
     builder.add_node("consult", _send_target(_traced("consult", consult)))
@@ -59,10 +64,12 @@ def build_sun_graph(
     builder.add_node("recall", _send_target(_traced("recall", _timed("recall", recall))))
     consults = ["consult_inline", "consult", "recall"]
     if fused:
-        builder.add_node("prepare", _fused(_INGEST, _MOONS, _ROUTE))
+        builder.add_node("prepare", _fused(_INGEST, _MOONS, _ROUTE, _consult_in_process))
         builder.add_node("conclude", _conclude)
         builder.add_edge(START, "prepare")
-        builder.add_conditional_edges("prepare", fan_out, consults)
+        builder.add_conditional_edges(
+            "prepare", _others_or_conclude, ["consult", "recall", "conclude"]
+        )
         for node in consults:
             builder.add_edge(node, "conclude")
         builder.add_conditional_edges("conclude", _after_conclude, ["consult", END])
@@ -213,6 +220,17 @@ def _fused(*nodes: Callable[..., SunState]) -> Callable[..., SunState]:
         return cast(SunState, fusion.update)
 
     return run
+
+
+def _consult_in_process(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """``consult_inline`` on the routed in-process planets, as a step of ``prepare``."""
+    tasks = consult_tasks(state, runtime.context, in_process=True)
+    return consult_inline(InlineTask(planets=tasks), runtime) if tasks else {}
+
+
+def _others_or_conclude(state: SunState, runtime: Runtime[SunContext]) -> list[Send] | str:
+    """The other planets' ``consult`` tasks and ``recall``, or straight to ``conclude``."""
+    return fan_out_others(state, runtime) or "conclude"
 
 
 def _conclude(state: SunState, runtime: Runtime[SunContext]) -> SunState:

@@ -98,21 +98,32 @@ def fan_out(state: SunState, runtime: Runtime[SunContext]) -> list[Send]:
     """One ``consult_inline`` task for the routed in-process planets (no task of their own
     to schedule: LangGraph's per-task cost exceeds theirs), one ``consult`` task per other
     routed planet, plus ``recall`` when memory is configured."""
+    inline = consult_tasks(state, runtime.context, in_process=True)
+    sends = [Send("consult_inline", InlineTask(planets=inline))] if inline else []
+    return sends + fan_out_others(state, runtime)
+
+
+def fan_out_others(state: SunState, runtime: Runtime[SunContext]) -> list[Send]:
+    """The ``consult`` task of each routed planet that is not in-process, and ``recall``."""
     context = runtime.context
+    sends = [Send("consult", task) for task in consult_tasks(state, context, in_process=False)]
+    if context.recaller is not None:
+        sends.append(
+            Send("recall", RecallTask(instrument=state["instrument"], panel=state["panel"]))
+        )
+    return sends
+
+
+def consult_tasks(state: SunState, context: SunContext, *, in_process: bool) -> list[ConsultTask]:
+    """The routed planets' consult tasks, of the in-process planets or of the others."""
+    names = [n for n in state["route"]["planets"] if context.planets[n].in_process == in_process]
+    if not names:
+        return []
     shared = planet_context(state, context)
     params = state["route"]["params"]
-    tasks = [
-        ConsultTask(planet=name, context=_with_params(shared, params.get(name)))
-        for name in state["route"]["planets"]
+    return [
+        ConsultTask(planet=name, context=_with_params(shared, params.get(name))) for name in names
     ]
-    inline = [task for task in tasks if context.planets[task["planet"]].in_process]
-    sends = [Send("consult_inline", InlineTask(planets=inline))] if inline else []
-    sends += [
-        Send("consult", task) for task in tasks if not context.planets[task["planet"]].in_process
-    ]
-    if context.recaller is not None:
-        sends.append(Send("recall", RecallTask(instrument=shared.instrument, panel=state["panel"])))
-    return sends
 
 
 def _with_params(shared: PlanetContext, params: Mapping[str, Any] | None) -> PlanetContext:
