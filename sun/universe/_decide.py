@@ -274,19 +274,18 @@ class _Run:
             chosen = [
                 router.route(self.moons[i], h) for i, h in zip(self.live, headlines, strict=True)
             ]
-        known: dict[int, dict[str, Any]] = {}  # routes repeat: finish each distinct one once
+        # routes repeat (route_many shares planets and params within a class): finish each
+        # distinct one once
+        known: dict[tuple[tuple[str, ...], int], dict[str, Any]] = {}
         routes = []
         for route in chosen:
-            if id(route) not in known:
+            key = (route.planets, id(route.params))
+            if key not in known:
                 planets = [p for p in route.planets if p in context.planets]
                 if self.risk_planet not in planets:
                     planets.append(self.risk_planet)
-                known[id(route)] = {
-                    "planets": tuple(planets),
-                    "params": dict(route.params),
-                    "route": route,
-                }
-            routes.append(known[id(route)])
+                known[key] = {"planets": tuple(planets), "params": dict(route.params)}
+            routes.append(known[key])
         return routes
 
     def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
