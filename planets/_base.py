@@ -88,12 +88,16 @@ class Planet(ABC):
     constrain or implement decisions instead. ``roles`` says which of the sun's jobs the planet
     takes (see :class:`Role`). If a required moon is NaN (warming up) or absent, the planet
     reports "no data" (``has_data=False``, confidence 0) rather than a neutral score.
+    ``in_process`` planets report quickly without waiting on I/O (the numeric built-ins): the
+    sun consults them one after another in one graph task instead of one task each; leave it
+    False for a planet that calls a model or a service (it keeps a parallel task of its own).
     """
 
     name: str
     moons: tuple[str, ...] = ()
     directional: bool = True
     roles: frozenset[Role] = frozenset()
+    in_process: bool = False
 
     def select(self, context: PlanetContext) -> dict[str, float]:
         """The exact moon values this planet reads; missing ones are left out."""

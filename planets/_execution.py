@@ -23,6 +23,7 @@ class ExecutionPlanet(Planet):
     name = "execution"
     roles = frozenset({Role.EXECUTION})
     directional = False
+    in_process = True
     moons = ("close", "realized_vol", "volume_z")
 
     def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:

@@ -24,6 +24,7 @@ class RiskPlanet(Planet):
     name = "risk"
     roles = frozenset({Role.RISK})
     directional = False
+    in_process = True
     moons = ("var95", "cvar95", "max_drawdown", "realized_vol")
 
     def score(self, context: PlanetContext, evidence: Mapping[str, float]) -> Verdict:

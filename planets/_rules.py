@@ -40,6 +40,8 @@ def _rule_score(rule: Any, ev: Mapping[str, float]) -> float:
 class DynamicPlanet(Planet):
     """A planet built from a :class:`PlanetSpec` (instance-level name and moons)."""
 
+    in_process = True
+
     def __init__(self, spec: PlanetSpec) -> None:
         self.spec = spec
         self.name = spec.name

@@ -71,6 +71,7 @@ class SentimentPlanet(Planet):
     """
 
     name = "sentiment"
+    in_process = True
     moons = ()
     lookback = timedelta(days=3)
 

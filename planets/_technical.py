@@ -25,6 +25,7 @@ class TechnicalPlanet(Planet):
 
     name = "technical"
     roles = frozenset({Role.TECHNICAL})
+    in_process = True
     moons = ("close", "sma", "ema", "macd_hist", "atr", "rsi", "bb_pctb", "ret_z")
 
     def style_of(self, params: Mapping[str, object]) -> object:

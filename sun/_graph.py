@@ -1,8 +1,10 @@
 """Wiring of the sun graph (the nodes are in :mod:`sun._nodes`).
 
-ingest -> moons -> route -> (consult per planet + recall, in parallel via Send) -> settle
+ingest -> moons -> route -> (consult_inline: the in-process planets in one task; consult per
+other planet; recall; in parallel via Send) -> settle
 [-> consult the expanded planets -> settle] -> reason -> guard (+ gate) [-> review] -> propagate.
-Each node reads the sun's :class:`SunContext` from ``runtime.context``.
+Each node reads the sun's :class:`SunContext` from ``runtime.context``. The fused shape (runs
+without a checkpointer) runs the same nodes as prepare [-> other consults, recall] -> conclude.
 """
 
 from __future__ import annotations
@@ -10,17 +12,20 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import Send
 
 from bus import TraceStep
+from sun._consult import consult, consult_inline
 from sun._context import SunContext
 from sun._gate import after_gate, gate, review
 from sun._nodes import (
-    consult,
+    consult_tasks,
     fan_out,
+    fan_out_others,
     guard_decision,
     ingest,
     moon_panel,
@@ -30,11 +35,15 @@ from sun._nodes import (
     route,
 )
 from sun._settle import after_settle, settle
-from sun._state import SunState
+from sun._state import InlineTask, SunState
 
 
 def build_sun_graph(
-    *, checkpointer: Any = None, name: str = "sun", bound_context: SunContext | None = None
+    *,
+    checkpointer: Any = None,
+    name: str = "sun",
+    bound_context: SunContext | None = None,
+    fused: bool = False,
 ) -> Any:
     """Compile the sun graph; invoke it with ``context=SunContext(...)``.
 
@@ -43,29 +52,42 @@ def build_sun_graph(
         name: The graph's name (in traces and Studio).
         bound_context: Bake this context in, for hosts that cannot pass one (LangGraph
             Studio / ``langgraph dev`` pass only JSON); the graph then has no context schema.
+        fused: The same nodes fused into two supersteps (``prepare`` = ingest, moons,
+            route and the in-process planets; then the other planets' consult tasks and
+            recall, if any; ``conclude`` = settle, reason, guard, gate, review, propagate): the
+            same decision and trace with fewer LangGraph steps, for runs without a
+            checkpointer (a checkpoint is only taken between supersteps, and a review
+            interrupt would rerun the whole ``conclude``).
     """
     builder = StateGraph(SunState, context_schema=None if bound_context else SunContext)
-    builder.add_node("ingest", _traced("ingest", _timed("ingest", ingest)))
-    builder.add_node("moons", _traced("moons", _timed("moons", moon_panel)))
-    builder.add_node("route", _traced("route", _timed("route", route, _route_why)))
     builder.add_node("consult", _send_target(_traced("consult", consult)))
+    builder.add_node("consult_inline", _send_target(consult_inline))  # a span per planet
     builder.add_node("recall", _send_target(_traced("recall", _timed("recall", recall))))
-    builder.add_node("reason", _traced("reason", _timed("reason", reason, _reason_why)))
-    builder.add_node("guard", _traced("guard", _guard_then_gate))
-    builder.add_node("settle", _traced("settle", settle))
-    builder.add_node("review", _traced("review", review))
-    builder.add_node("propagate", _traced("propagate", propagate))
-    builder.add_edge(START, "ingest")
-    builder.add_edge("ingest", "moons")
-    builder.add_edge("moons", "route")
-    builder.add_conditional_edges("route", fan_out, ["consult", "recall"])
-    builder.add_edge("consult", "settle")
-    builder.add_edge("recall", "settle")
-    builder.add_conditional_edges("settle", after_settle, ["consult", "reason"])
-    builder.add_edge("reason", "guard")
-    builder.add_conditional_edges("guard", after_gate, ["review", "propagate"])
-    builder.add_edge("review", "propagate")
-    builder.add_edge("propagate", END)
+    consults = ["consult_inline", "consult", "recall"]
+    if fused:
+        builder.add_node("prepare", _fused(_INGEST, _MOONS, _ROUTE, _consult_in_process))
+        builder.add_node("conclude", _conclude)
+        builder.add_edge(START, "prepare")
+        builder.add_conditional_edges(
+            "prepare", _others_or_conclude, ["consult", "recall", "conclude"]
+        )
+        for node in consults:
+            builder.add_edge(node, "conclude")
+        builder.add_conditional_edges("conclude", _after_conclude, ["consult", END])
+    else:
+        for node, function in _STAGES.items():
+            builder.add_node(node, function)
+        builder.add_edge(START, "ingest")
+        builder.add_edge("ingest", "moons")
+        builder.add_edge("moons", "route")
+        builder.add_conditional_edges("route", fan_out, consults)
+        for node in consults:
+            builder.add_edge(node, "settle")
+        builder.add_conditional_edges("settle", after_settle, ["consult", "reason"])
+        builder.add_edge("reason", "guard")
+        builder.add_conditional_edges("guard", after_gate, ["review", "propagate"])
+        builder.add_edge("review", "propagate")
+        builder.add_edge("propagate", END)
     graph = builder.compile(checkpointer=checkpointer, name=name)
     if bound_context is None:
         return graph
@@ -147,3 +169,87 @@ def _timed(
 
 
 _timed_guard = _timed("guard", guard_decision, _guard_why)
+
+
+_INGEST = _traced("ingest", _timed("ingest", ingest))
+_MOONS = _traced("moons", _timed("moons", moon_panel))
+_ROUTE = _traced("route", _timed("route", route, _route_why))
+_SETTLE = _traced("settle", settle)
+_REASON = _traced("reason", _timed("reason", reason, _reason_why))
+_GUARD = _traced("guard", _guard_then_gate)
+_REVIEW = _traced("review", review)
+_PROPAGATE = _traced("propagate", propagate)
+_STAGES = {
+    "ingest": _INGEST,
+    "moons": _MOONS,
+    "route": _ROUTE,
+    "settle": _SETTLE,
+    "reason": _REASON,
+    "guard": _GUARD,
+    "review": _REVIEW,
+    "propagate": _PROPAGATE,
+}
+"""The stages of the full graph, one node each, in order."""
+
+_ADDED = ("reports", "trace")
+"""The state's fields whose reducer appends (``operator.add``); the others are replaced."""
+
+
+class _Fusion:
+    """Several nodes run in one: each sees the state as the previous ones left it, and the
+    fused update is what their updates would have made of the state one superstep each."""
+
+    def __init__(self, state: SunState) -> None:
+        self.state: dict[str, Any] = dict(state)
+        self.update: dict[str, Any] = {}
+
+    def run(self, node: Callable[..., SunState], runtime: Runtime[SunContext]) -> None:
+        update: dict[str, Any] = dict(node(cast(SunState, self.state), runtime))
+        for key, value in update.items():
+            if key in _ADDED:
+                self.state[key] = [*self.state.get(key, ()), *value]
+                self.update[key] = [*self.update.get(key, ()), *value]
+            else:
+                self.state[key] = self.update[key] = value
+
+
+def _fused(*nodes: Callable[..., SunState]) -> Callable[..., SunState]:
+    def run(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+        fusion = _Fusion(state)
+        for node in nodes:
+            fusion.run(node, runtime)
+        return cast(SunState, fusion.update)
+
+    return run
+
+
+def _consult_in_process(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """``consult_inline`` on the routed in-process planets, as a step of ``prepare``."""
+    tasks = consult_tasks(state, runtime.context, in_process=True)
+    return consult_inline(InlineTask(planets=tasks), runtime) if tasks else {}
+
+
+def _others_or_conclude(state: SunState, runtime: Runtime[SunContext]) -> list[Send] | str:
+    """The other planets' ``consult`` tasks and ``recall``, or straight to ``conclude``."""
+    return fan_out_others(state, runtime) or "conclude"
+
+
+def _conclude(state: SunState, runtime: Runtime[SunContext]) -> SunState:
+    """settle; then, unless it expands the planets: reason, guard and gate, [review,]
+    propagate (the full graph's path after the planets, in one superstep)."""
+    fusion = _Fusion(state)
+    fusion.run(_SETTLE, runtime)
+    if fusion.state.get("expand"):
+        return cast(SunState, fusion.update)
+    fusion.run(_REASON, runtime)
+    fusion.run(_GUARD, runtime)
+    if after_gate(cast(SunState, fusion.state)) == "review":
+        fusion.run(_REVIEW, runtime)
+    fusion.run(_PROPAGATE, runtime)
+    return cast(SunState, fusion.update)
+
+
+def _after_conclude(state: SunState, runtime: Runtime[SunContext]) -> Any:
+    """``consult`` the planets a checkpoint expanded (then ``conclude`` again), or the end."""
+    sends = after_settle(state, runtime)
+    return END if sends == "reason" else sends

@@ -1,23 +1,23 @@
 """The sun graph's nodes: plain functions of (state, runtime), ``runtime.context`` being the
 sun's :class:`SunContext`. Wiring is in :mod:`sun._graph`.
 
-ingest -> moons -> route -> (consult per planet + recall, in parallel via Send) -> settle ->
-reason -> guard -> gate [-> review] -> propagate (the policy stages are in :mod:`sun._gate`).
+ingest -> moons -> route -> (consult_inline for the in-process planets, consult per other
+planet, recall; in parallel via Send) -> settle -> reason -> guard -> gate [-> review] ->
+propagate (the policy stages are in :mod:`sun._gate`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from typing import Any
 
 from langgraph.runtime import Runtime
 from langgraph.types import Send
 
-from bus import MarketSnapshot, PlanetReport, SunDecision, TraceStep
-from planets import Planet, PlanetContext
+from bus import MarketSnapshot, SunDecision, TraceStep
+from planets import PlanetContext
 from sun._context import SunContext
 from sun._guard import guard
 from sun._panel import compute_panel
@@ -26,7 +26,7 @@ from sun._reason import decide_reasoning, sorted_reports
 from sun._request import check_position, parse_request
 from sun._settle import start_stage
 from sun._sizing import size_by_confidence
-from sun._state import ConsultTask, RecallTask, SunState
+from sun._state import ConsultTask, InlineTask, RecallTask, SunState
 from sun._view import planet_context, recent_view
 
 
@@ -102,81 +102,39 @@ def _skipped_planets(
 
 
 def fan_out(state: SunState, runtime: Runtime[SunContext]) -> list[Send]:
-    """One ``consult`` task per routed planet, plus ``recall`` when memory is configured."""
+    """One ``consult_inline`` task for the routed in-process planets (no task of their own
+    to schedule: LangGraph's per-task cost exceeds theirs), one ``consult`` task per other
+    routed planet, plus ``recall`` when memory is configured."""
+    inline = consult_tasks(state, runtime.context, in_process=True)
+    sends = [Send("consult_inline", InlineTask(planets=inline))] if inline else []
+    return sends + fan_out_others(state, runtime)
+
+
+def fan_out_others(state: SunState, runtime: Runtime[SunContext]) -> list[Send]:
+    """The ``consult`` task of each routed planet that is not in-process, and ``recall``."""
     context = runtime.context
+    sends = [Send("consult", task) for task in consult_tasks(state, context, in_process=False)]
+    if context.recaller is not None:
+        sends.append(
+            Send("recall", RecallTask(instrument=state["instrument"], panel=state["panel"]))
+        )
+    return sends
+
+
+def consult_tasks(state: SunState, context: SunContext, *, in_process: bool) -> list[ConsultTask]:
+    """The routed planets' consult tasks, of the in-process planets or of the others."""
+    names = [n for n in state["route"]["planets"] if context.planets[n].in_process == in_process]
+    if not names:
+        return []
     shared = planet_context(state, context)
     params = state["route"]["params"]
-    sends = [
-        Send("consult", ConsultTask(planet=name, context=_with_params(shared, params.get(name))))
-        for name in state["route"]["planets"]
+    return [
+        ConsultTask(planet=name, context=_with_params(shared, params.get(name))) for name in names
     ]
-    if context.recaller is not None:
-        sends.append(Send("recall", RecallTask(instrument=shared.instrument, panel=state["panel"])))
-    return sends
 
 
 def _with_params(shared: PlanetContext, params: Mapping[str, Any] | None) -> PlanetContext:
     return replace(shared, params=params) if params else shared
-
-
-def consult(task: ConsultTask, runtime: Runtime[SunContext]) -> SunState:
-    """One planet's report; a failure or timeout becomes a "no data" report naming it."""
-    context = runtime.context
-    name, planet_input = task["planet"], task["context"]
-    planet = context.planets[name]
-    timeout = context.orchestration.planet_timeout_s
-    started = time.perf_counter()
-    error: str | None = None
-    try:
-        if timeout is None:
-            report = _checked(_ask(planet, planet_input, context))
-        else:
-            future = context.workers.pool().submit(_ask, planet, planet_input, context)
-            report = _checked(future.result(timeout=timeout))
-    except FutureTimeout:
-        error = f"planet timed out after {timeout:g}s"
-    except Exception as failure:  # contained: one failing planet never blocks the others
-        error = f"planet failed: {type(failure).__name__}: {failure}"
-    if error is not None:
-        report = planet.no_data(planet_input, {}, error[:300])
-    latency = (time.perf_counter() - started) * 1e3
-    context.health.beat("planet", name, latency, error is None, error)
-    runtime.stream_writer(
-        {
-            "event": "planet",
-            "planet": name,
-            "score": report.score,
-            "confidence": report.confidence,
-            "has_data": report.has_data,
-            "ms": round(latency, 3),
-            "error": error,
-        }
-    )
-    step = TraceStep(
-        node=f"consult:{name}",
-        status="ran" if error is None else "failed",
-        reason=error or _params_text(planet_input.params),
-        duration_ms=latency,
-    )
-    return {"reports": [report], "trace": [step]}
-
-
-def _params_text(params: Mapping[str, Any] | None) -> str:
-    return ", ".join(f"{key}={value}" for key, value in (params or {}).items())
-
-
-def _ask(planet: Planet, planet_input: PlanetContext, context: SunContext) -> PlanetReport:
-    if context.orchestration.planet_mode == "subgraph":
-        report: PlanetReport = context.workers.subgraph(planet).invoke({"context": planet_input})[
-            "report"
-        ]
-        return report
-    return planet.report(planet_input)
-
-
-def _checked(report: PlanetReport) -> PlanetReport:
-    """Re-validate a planet's report at the boundary (a buggy planet may skip validation)."""
-    return PlanetReport.model_validate(report.model_dump())
 
 
 def recall(task: RecallTask, runtime: Runtime[SunContext]) -> SunState:

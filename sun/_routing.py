@@ -269,6 +269,31 @@ class PolicyRouter:
             expansions, deferred,
         )  # fmt: skip
 
+    def route_many(
+        self, columns: Mapping[str, np.ndarray], has_headlines: np.ndarray
+    ) -> list[Route]:
+        """:meth:`route` for many instruments (``columns``: moon column -> one value per
+        instrument): the profiles are classified over arrays, and the policy's conditions
+        and parameters are evaluated once per class of profiles it cannot tell apart (see
+        :class:`sun.policy.ProfileClasses`); routes of one class share their mappings.
+        """
+        counts = [int(bool(h)) for h in has_headlines]
+        profiles = self.classifier.classify_many(columns, counts)
+        classes = self.policy.profile_classes
+        keys = classes.keys({name: [p[name] for p in profiles] for name in classes.fields})
+        first: dict[tuple[Any, ...], Route] = {}
+        routes = []
+        for i, (key, values) in enumerate(zip(keys, profiles, strict=True)):
+            chosen = first.get(key)
+            if chosen is None:
+                row = {name: float(column[i]) for name, column in columns.items()}
+                chosen = first[key] = self.route(row, bool(counts[i]))
+            routes.append(
+                Route(chosen.planets, chosen.params, chosen.path, chosen.skipped, chosen.llm,
+                      chosen.rule, values, chosen.nodes, chosen.expansions)
+            )  # fmt: skip
+        return routes
+
     def _skip_reason(self, node: PlanNode, values: Mapping[str, Any]) -> str | None:
         if not node.skip_if or self.policy.static_condition(node.skip_if, values) is not True:
             return None

@@ -44,6 +44,12 @@ class ConsultTask(TypedDict):
     context: PlanetContext
 
 
+class InlineTask(TypedDict):
+    """The input of the ``consult_inline`` task: the routed in-process planets, in order."""
+
+    planets: list[ConsultTask]
+
+
 class RecallTask(TypedDict):
     """The input of the ``recall`` task."""
 

@@ -123,6 +123,9 @@ class Sun(SunReviews):
         self._stack = ExitStack()
         self.checkpointer = self._checkpointer(checkpoint)
         self.graph = build_sun_graph(checkpointer=self.checkpointer)
+        # without a checkpointer nothing is saved between supersteps: decide runs the same
+        # nodes fused into three (stream keeps the full graph's update per node)
+        self._decide_graph = self.graph if self.checkpointer else build_sun_graph(fused=True)
 
     @property
     def llm_cache(self) -> LlmResponseCache | None:
@@ -371,12 +374,11 @@ class Sun(SunReviews):
         return run_config(thread_id or uuid.uuid4().hex)
 
     def _run(self, state: dict[str, Any] | None, thread_id: str | None) -> SunDecision:
+        graph = self._decide_graph
         if self.telemetry is None:
-            return decision_of(
-                self.graph.invoke(state, self._config(thread_id), context=self.context)
-            )
+            return decision_of(graph.invoke(state, self._config(thread_id), context=self.context))
         with self.telemetry.decision() as trace:
-            result = self.graph.invoke(state, self._config(thread_id), context=self.context)
+            result = graph.invoke(state, self._config(thread_id), context=self.context)
             decision = trace.decision = decision_of(result)
         return decision
 

@@ -17,6 +17,7 @@ returned ``PolicyRun`` says which planets ran, the disposition and the trace.
 
 from pathlib import Path
 
+from sun.policy._classes import ProfileClasses
 from sun.policy._errors import PolicyError, PolicyLoadError
 from sun.policy._executor import (
     NodeTask,
@@ -120,6 +121,7 @@ __all__ = [
     "PolicyState",
     "PolicyStore",
     "Profile",
+    "ProfileClasses",
     "ResolvedPlan",
     "ReviewDecision",
     "ReviewDesk",

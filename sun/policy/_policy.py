@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from sun.policy._cel import Compiled, compile_expression, evaluate
+from sun.policy._classes import ProfileClasses
 from sun.policy._errors import PolicyError, PolicyLoadError
 from sun.policy._model import Budget, FailureRule, Plan, PlanNode, PolicyDoc, Rule
 from sun.policy._profile import Profile, profile_samples, profile_type
@@ -82,6 +84,11 @@ class Policy:
     def name(self) -> str:
         """The policy's name."""
         return self.doc.policy
+
+    @functools.cached_property
+    def profile_classes(self) -> ProfileClasses:
+        """The profiles this policy cannot tell apart (see :class:`ProfileClasses`)."""
+        return ProfileClasses.of(self.compiled.values(), self.profile_type)
 
     def select(self, profile: Profile | Mapping[str, Any]) -> ResolvedPlan:
         """The plan of the first rule whose condition holds (ValueError if none does)."""

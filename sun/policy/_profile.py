@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
+from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field
 
 Scalar = bool | int | float | str
@@ -180,6 +182,68 @@ class TradingClassifier:
         values.update({name: fn(row) for name, fn in self.extra.items()})
         return self.profile_type(**values)
 
+    def classify_many(
+        self, columns: Mapping[str, ArrayLike], headline_counts: Sequence[int]
+    ) -> list[dict[str, Any]]:
+        """``classify(row_i, headline_counts[i]).model_dump()`` for every instrument ``i``,
+        where ``row_i`` holds element ``i`` of each moon column; the thresholds run over
+        arrays (a subclass, a custom profile type or extra fields: one by one)."""
+        counts = [int(count) for count in headline_counts]
+        n = len(counts)
+        names = list(columns)
+        if (
+            type(self) is not TradingClassifier
+            or self.extra
+            or self.profile_type is not TradingProfile
+        ):
+            rows = zip(*(np.asarray(columns[k]).tolist() for k in names), strict=True)
+            return [
+                self.classify(dict(zip(names, row, strict=True)), count).model_dump()
+                for row, count in zip(rows if names else [()] * n, counts, strict=True)
+            ]
+        raw = {k: np.asarray(columns[k], dtype=np.float64) for k in names}
+        nan = np.full(n, np.nan)
+        close, sma, atr = (raw.get(k, nan) for k in ("close", "sma", "atr"))
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            ready = np.isfinite(close) & np.isfinite(sma) & np.isfinite(atr) & (atr > 0)
+            strength = np.where(ready, np.abs(close - sma) / atr, -1.0)
+            trend = ready & (strength >= self.trend_threshold)
+            regime = np.where(trend, np.where(close - sma > 0, 0, 2), 1)
+        vol = _finite_or_array(raw.get("realized_vol", nan), 0.0)
+        volume_z = np.abs(_finite_or_array(raw.get("volume_z", nan), 0.0))
+        shock = volume_z >= self.event_threshold
+        gap = np.abs(_finite_or_array(raw.get("ret_z", nan), 0.0)) >= self.gap_threshold
+        burst = np.array(counts, dtype=np.int64) >= self.burst_headlines
+        urgency = np.minimum(shock.astype(np.int64) + gap + burst, 2)
+        tier = np.where(vol >= self.vol_high, 2, np.where(vol < self.vol_low, 0, 1))
+        every = np.all(np.isfinite(np.stack(list(raw.values()))), axis=0) if raw else True
+        failed = ~np.isfinite(close) | ~(close > 0) if "close" in raw else np.ones(n, np.bool_)
+        quality = np.where(failed, 2, np.where(ready & every, 0, 1))
+        fields = zip(
+            regime.tolist(), strength.tolist(), ready.tolist(), tier.tolist(), vol.tolist(),
+            urgency.tolist(), shock.tolist(), gap.tolist(), burst.tolist(), volume_z.tolist(),
+            counts, quality.tolist(), strict=True,
+        )  # fmt: skip
+        return [
+            {
+                "regime": _REGIMES[r],
+                "trend_strength": s,
+                "technical_ready": ok,
+                "volatility_tier": _TIERS[t],
+                "realized_vol": v,
+                "materiality": 0.0,
+                "urgency": _URGENCY[u],
+                "volume_shock": sh,
+                "gap": g,
+                "headline_burst": b,
+                "abs_volume_z": z,
+                "has_headlines": c > 0,
+                "headline_count": c,
+                "data_quality": _QUALITY[q],
+            }  # fmt: skip
+            for r, s, ok, t, v, u, sh, g, b, z, c, q in fields
+        ]
+
     def _tier(self, vol: float) -> str:
         if vol >= self.vol_high:
             return "high"
@@ -191,6 +255,16 @@ class TradingClassifier:
         if stale or not _finite(close) or float(close or 0.0) <= 0:
             return "failed"
         return "ok" if ready and all(_finite(v) for v in row.values()) else "degraded"
+
+
+_REGIMES = ("trend_up", "range", "trend_down")
+_TIERS = ("low", "normal", "high")
+_URGENCY = ("low", "elevated", "high")
+_QUALITY = ("ok", "degraded", "failed")
+
+
+def _finite_or_array(values: np.ndarray, default: float) -> np.ndarray:
+    return np.where(np.isfinite(values), values, default)
 
 
 def _finite(*values: float | None) -> bool:

@@ -217,6 +217,7 @@ class FaultyPlanet(Planet):
         self.moons = inner.moons
         self.directional = inner.directional
         self.roles = inner.roles
+        self.in_process = inner.in_process  # consulted as the real planet set would be
 
     def __getattr__(self, attribute: str) -> Any:  # order_intent etc. of the inner planet
         # not score_many: a universe pass would score the inner planet's arrays directly and

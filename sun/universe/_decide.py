@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -41,7 +41,7 @@ from sun._guard import guard_many
 from sun._plan_runtime import clock_of
 from sun._reason import decide_reasoning, planets_agree
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
-from sun._routing import RoutingTree
+from sun._routing import PolicyRouter, Router, RoutingTree
 from sun._view import planet_view
 from sun.universe._config import UniverseConfig
 from sun.universe._dispose import apply_failure_rule
@@ -171,6 +171,17 @@ def _names(
     return names
 
 
+def _vectorized(router: Router) -> TypeGuard[RoutingTree | PolicyRouter]:
+    """Whether ``router.route_many`` is the array form of its ``route`` (neither overridden)."""
+    if isinstance(router, RoutingTree):
+        tree = type(router)
+        return tree.route is RoutingTree.route and tree.route_many is RoutingTree.route_many
+    if isinstance(router, PolicyRouter):
+        kind = type(router)
+        return kind.route is PolicyRouter.route and kind.route_many is PolicyRouter.route_many
+    return False
+
+
 def _positions(
     positions: Mapping[str, float], names: tuple[str, ...], rejected: tuple[str, ...]
 ) -> dict[str, float]:
@@ -257,7 +268,7 @@ class _Run:
         untagged = any(h.instrument is None for h in self.snapshot.headlines)
         tagged = {h.instrument for h in self.snapshot.headlines}
         headlines = [untagged or self.names[i] in tagged for i in self.live]
-        if isinstance(router, RoutingTree) and type(router).route is RoutingTree.route:
+        if _vectorized(router):
             live = np.array(self.live, dtype=np.int64)
             columns = {c: self.rows[live, j] for j, c in enumerate(self.columns)}
             chosen = router.route_many(columns, np.array(headlines, dtype=np.bool_))
@@ -265,19 +276,18 @@ class _Run:
             chosen = [
                 router.route(self.moons[i], h) for i, h in zip(self.live, headlines, strict=True)
             ]
-        known: dict[int, dict[str, Any]] = {}  # routes repeat: finish each distinct one once
+        # routes repeat (route_many shares planets and params within a class): finish each
+        # distinct one once
+        known: dict[tuple[tuple[str, ...], int], dict[str, Any]] = {}
         routes = []
         for route in chosen:
-            if id(route) not in known:
+            key = (route.planets, id(route.params))
+            if key not in known:
                 planets = [p for p in route.planets if p in context.planets]
                 if self.risk_planet not in planets:
                     planets.append(self.risk_planet)
-                known[id(route)] = {
-                    "planets": tuple(planets),
-                    "params": dict(route.params),
-                    "route": route,
-                }
-            routes.append(known[id(route)])
+                known[key] = {"planets": tuple(planets), "params": dict(route.params)}
+            routes.append(known[key])
         return routes
 
     def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
@@ -392,7 +402,10 @@ class _Run:
             quant, quant_many(context.quant, [inputs[k] for k in quant]), strict=True
         ):
             result[k] = self._quant_reasoning(decided, kinds[k])
-        asked = [k for k, kind in enumerate(kinds) if kind not in (QUANT, "policy")]
+        for k in [k for k, kind in enumerate(kinds) if kind == "emergency"]:  # no model call
+            state = self._state(k, routes[k], reports[k], recalled[k])
+            result[k] = decide_reasoning(state, context)
+        asked = [k for k, kind in enumerate(kinds) if kind == "model"]
         if asked:
             workers = min(config.llm_concurrency, len(asked))
             with ThreadPoolExecutor(workers, thread_name_prefix="heliarch-universe") as pool:
