@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bus import BarSeries, MarketSnapshot, SunDecision
-from planets import Planet, RiskLimits, default_planets
+from planets import ExecutionPlanet, Planet, RiskLimits, TechnicalPlanet, default_planets
 from sun import ModelConfig, OrchestrationConfig, PolicyRouter, Sun, policy_from
 from sun.testing import FaultSchedule, FaultyPlanet, ScriptedChatModel
 
@@ -254,3 +254,44 @@ def test_the_llm_skip_over_outputs(
         (skipped,) = [s for s in decision.trace if s.node.startswith("llm:")]
         assert skipped.reason == "skipped: reasoner: a clear technical signal needs no LLM"
         assert decision.reasoner == "quant"
+
+
+# -- max_parallel and groups ---------------------------------------------------------------
+
+
+class OwnTaskTechnical(TechnicalPlanet):
+    in_process = False  # consulted in a task of its own, as a remote planet is
+
+
+class OwnTaskExecution(ExecutionPlanet):
+    in_process = False
+
+
+@pytest.mark.parametrize("checkpoint", ["none", "sqlite"])
+@pytest.mark.parametrize(("top", "group"), [
+    ("max_parallel: 2", ""),  # the in-process risk planet's task takes one of the two slots
+    ("max_parallel: 8", "      groups: [{name: pair, nodes: [technical, execution], max_parallel: 1}]"),
+])  # fmt: skip
+def test_planets_beyond_the_cap_wait_for_a_later_wave(
+    goog: BarSeries, tmp_path: Path, top: str, group: str, checkpoint: str
+) -> None:
+    text = PLAN.format(top="", nodes="        - {name: execution}").replace(
+        "    plan:\n",
+        f"    plan:\n      {top}\n{group}\n" if group else f"    plan:\n      {top}\n",
+    )
+    path = tmp_path / "capped.yaml"
+    path.write_text(text, encoding="utf-8")
+    config = OrchestrationConfig(router=PolicyRouter(policy=policy_from(str(path))))
+    planets = {**default_planets(), "technical": OwnTaskTechnical(),
+               "execution": OwnTaskExecution()}  # fmt: skip
+    where = "none" if checkpoint == "none" else str(tmp_path / "c.sqlite")
+    with Sun("quant", checkpoint=where, orchestration=config, planets=planets) as sun:
+        decision = sun.decide(at(goog, AGREE))
+    assert [s for s, _ in steps(decision, "consult:technical")] == ["ran"]
+    waited = steps(decision, "consult:execution")
+    assert [s for s, _ in waited] == ["skipped", "expanded", "ran"]
+    assert waited[0][1].startswith("deferred: max_parallel")
+    assert waited[1][1] == "execution: its turn: a slot is free"
+    assert {r.planet for r in decision.planet_reports} == {"technical", "execution", "risk"}
+    ran = [s.node for s in decision.trace if s.status == "ran"]
+    assert ran.index("consult:technical") < ran.index("consult:execution") < ran.index("reason")
