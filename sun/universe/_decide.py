@@ -278,15 +278,16 @@ class _Run:
             ]
         # routes repeat (route_many shares planets and params within a class): finish each
         # distinct one once
-        known: dict[tuple[tuple[str, ...], int], dict[str, Any]] = {}
+        known: dict[tuple[tuple[str, ...], int, str, tuple[str, ...]], dict[str, Any]] = {}
         routes = []
         for route in chosen:
-            key = (route.planets, id(route.params))
+            key = (route.planets, id(route.params), route.rule, route.path)
             if key not in known:
                 planets = [p for p in route.planets if p in context.planets]
                 if self.risk_planet not in planets:
                     planets.append(self.risk_planet)
-                known[key] = {"planets": tuple(planets), "params": dict(route.params)}
+                known[key] = {"planets": tuple(planets), "params": dict(route.params),
+                              "rule": route.rule, "path": route.path}  # fmt: skip
             routes.append(known[key])
         return routes
 
@@ -439,7 +440,7 @@ class _Run:
         """What ``decide_reasoning`` reads of one instrument (its plan's rule: the budget)."""
         i = self.live[k]
         return {
-            "route": {"rule": route["route"].rule},
+            "route": {"rule": route["rule"]},
             "started_at": self.started_at,
             "instrument": self.names[i],
             "snapshot": self.snapshot,

@@ -38,7 +38,7 @@ def apply_failure_rule(
     context: SunContext,
 ) -> SunDecision:
     """``decision`` disposed by its plan's failure rule (unchanged when nothing is missing)."""
-    chosen = routed_rule(context, {"rule": route["route"].rule})
+    chosen = routed_rule(context, {"rule": route["rule"]})
     if chosen is None:
         return decision
     steps = consult_steps(route["planets"], failed)
@@ -47,7 +47,7 @@ def apply_failure_rule(
         return decision
     why = f"-> {stop['disposition']}: {stop['reason']}"
     trace = (*steps, TraceStep(node="failure_rule", status="ran", reason=why))
-    path = {"path": route["route"].path, "rule": route["route"].rule}
+    path = {"path": route["path"], "rule": route["rule"]}
     disposed = dispose(decision, stop, position=position, route=path, context=context,
                        trace=trace)  # fmt: skip
     disposed = disposed.model_copy(update={"order_intent": None, "trace": trace})
