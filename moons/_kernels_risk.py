@@ -24,7 +24,7 @@ def dd_size(window: int) -> int:
     return DD_HDR + 3 * window
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dd_step(st, o, w, x):
     """Max drawdown 1 - trough/peak (peak before trough) over the last ``w`` prices.
 
@@ -149,7 +149,7 @@ def _rebuild_tail(st, ring, w, tail, k):
         m += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _buffer_remove(st, buf, m, x):
     """Remove one value equal to ``x`` from the sorted buffer of ``m`` values; returns m - 1."""
     j = m - 1
@@ -160,7 +160,7 @@ def _buffer_remove(st, buf, m, x):
     return m - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _buffer_insert(st, buf, m, cap, x):
     """Insert ``x`` into the sorted buffer (dropping its largest value when full)."""
     j = m if m < cap else cap - 1
@@ -171,14 +171,14 @@ def _buffer_insert(st, buf, m, cap, x):
     return m + 1 if m < cap else cap
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _nan_out(out, col, k):
     """NaN into ``out[col:col + k]``."""
     for c in range(k):
         out[col + c] = NAN
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def var_step(st, o, w, k95, k99, close, out, col):
     """Historical VaR/CVaR at 95 and 99 of the last ``w`` simple returns (positive = loss).
 

@@ -97,7 +97,7 @@ def _remoment(st, o, w):
     st[o + 2] = m2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mom_push(st, o, w, x):
     """Add ``x`` to the rolling window (replacing the oldest value once ``w`` are held).
 
@@ -139,7 +139,7 @@ def mom_push(st, o, w, x):
         _remoment(st, o, w)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mom_var(st, o, w, ddof):
     """Variance of the window (0 exactly when all held values are identical)."""
     n = st[o]
@@ -156,7 +156,7 @@ def ret_size(window: int) -> int:
     return 2 + mom_size(window)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _push_return(st, o, w, close, log):
     """Turn ``close`` into a return vs the previous close and push it; False on bar 0."""
     t = int(st[o])
@@ -170,7 +170,7 @@ def _push_return(st, o, w, close, log):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def realized_vol_step(st, o, w, sqrt_ppy, close):
     """Sample std (ddof=1) of the last ``w`` log returns times sqrt(periods_per_year)."""
     if not _push_return(st, o, w, close, True) or st[o + 2] < w:
@@ -183,7 +183,7 @@ def ret_pack(window: int, periods_per_year: float) -> tuple[tuple[int, ...], tup
     return (window,), (math.sqrt(periods_per_year),)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ret_z_step(st, o, w, close):
     """(r_t - mean) / std (ddof=1) of the last ``w`` simple returns, r_t included; NaN if std 0."""
     if not _push_return(st, o, w, close, False) or st[o + 2] < w:
@@ -195,7 +195,7 @@ def ret_z_step(st, o, w, close):
     return (last - st[o + 3]) / math.sqrt(var)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sharpe_step(st, o, w, sqrt_ppy, close):
     """mean / std (ddof=1) of the last ``w`` simple returns times sqrt(ppy); NaN if std 0."""
     if not _push_return(st, o, w, close, False) or st[o + 2] < w:
@@ -206,7 +206,7 @@ def sharpe_step(st, o, w, sqrt_ppy, close):
     return st[o + 3] / math.sqrt(var) * sqrt_ppy
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def volume_z_step(st, o, w, volume):
     """(v_t - mean) / std (ddof=1) of the last ``w`` volumes, v_t included; NaN if std 0."""
     mom_push(st, o, w, volume)
@@ -248,7 +248,7 @@ def _rebeta(st, o, w):
     st[o + 8] = cba
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def beta_step(st, o, w, close, bench, out, col):
     """Rolling beta = cov(ra, rb)/var(rb) and correlation of simple returns; writes 2 values.
 

@@ -48,7 +48,7 @@ def _resum(st, o, period, head):
     st[o + 1] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sma_step(st, o, period, x):
     """TA-Lib SMA: running sum of the last ``period`` values; NaN for the first period-1 bars."""
     t = int(st[o])
@@ -77,7 +77,7 @@ def ema_size(period: int) -> int:
     return 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ema_step(st, o, period, k, x):
     """TA-Lib EMA: seeded with the SMA of the first ``period`` values, then prev + k*(x-prev)."""
     t = int(st[o])
@@ -104,7 +104,7 @@ def rsi_size(period: int) -> int:
     return 4
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rsi_step(st, o, period, x):
     """TA-Lib RSI (Wilder): simple average of the first ``period`` moves, then Wilder smoothing.
 
@@ -146,7 +146,7 @@ def macd_size(fast: int, slow: int, signal: int) -> int:
     return 7
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def macd_step(st, o, fast, slow, signal, kf, ks, kg, x, out, col):
     """TA-Lib MACD: writes (macd, signal, hist) to ``out[col:col+3]``.
 
@@ -204,7 +204,7 @@ def bb_size(period: int) -> int:
     return sma_size(period) + mom_size(period)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def bb_step(st, o, period, nbdev, x, out, col):
     """Bollinger bands: writes (mid, upper, lower, %b) to ``out[col:col+4]``.
 
@@ -238,7 +238,7 @@ def atr_size(period: int) -> int:
     return 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def atr_step(st, o, period, high, low, close):
     """TA-Lib ATR (Wilder): SMA of the first ``period`` true ranges (bars 1..period), then
     (prev*(period-1) + tr)/period. Gaps count fully through the previous close."""

@@ -15,12 +15,12 @@ HIGH_BELOW_BODY = 6
 LOW_ABOVE_BODY = 7
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _price_ok(x):
     return x >= PRICE_MIN and x <= PRICE_MAX  # NaN compares False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def bad_bar(o, h, lo, c, v, b, has_b):
     """Code of the first broken rule of one bar (see ``N_CODES``), or -1 if it is valid."""
     if not _price_ok(o):
