@@ -52,6 +52,7 @@ _HEADER = """\
 import numpy as np
 from numba import njit, prange
 
+from moons._flat import flat
 from moons._validate import N_CODES, bad_bar
 {imports}
 
@@ -84,8 +85,8 @@ def {name}(states, ip, fp, o, h, lo, c, v, b, has_b, out):
             return N_CODES * i + f
     size = states.shape[1]
     k = out.shape[1]
-    st = states.reshape(n * size)
-    res = out.reshape(n * k)
+    st = flat(states)
+    res = flat(out)
 {params}
     for i in {loop}(n):
         sb = i * size
