@@ -28,4 +28,6 @@ def _f64_pointer(typingctx, address):
 @njit(cache=True, inline="always")
 def flat(a):
     """All of C-contiguous float64 ``a`` as a 1-D array without an owner (see module doc)."""
+    if not a.flags.c_contiguous:
+        raise ValueError("moons: the drivers need C-contiguous state and output arrays")
     return carray(_f64_pointer(a.ctypes.data), a.size)

@@ -53,7 +53,7 @@ import numpy as np
 from numba import njit, prange
 
 from moons._flat import flat
-from moons._validate import N_CODES, bad_bar
+from moons._validate import N_CODES, bad_bar, bars_ok
 {imports}
 
 NAN = np.nan
@@ -62,9 +62,11 @@ NAN = np.nan
 _RUN = """
 
 @njit(cache=True)
-def panel_run(st, ip, fp, o, h, lo, c, v, b, has_b, out):
+def panel_run(state, ip, fp, o, h, lo, c, v, b, has_b, out):
     k = out.shape[0]
-    row = np.empty(k)
+    buf = np.empty(k)
+    st = flat(state)
+    row = flat(buf)
 {params}
     sb = 0
     ob = 0
@@ -79,10 +81,11 @@ _WARP = """
 @njit(cache=True{parallel})
 def {name}(states, ip, fp, o, h, lo, c, v, b, has_b, out):
     n = states.shape[0]
-    for i in range(n):
-        f = bad_bar(o[i], h[i], lo[i], c[i], v[i], b[i], has_b)
-        if f >= 0:
-            return N_CODES * i + f
+    if not bars_ok(o, h, lo, c, v, b, has_b):
+        for i in range(n):
+            f = bad_bar(o[i], h[i], lo[i], c[i], v[i], b[i], has_b)
+            if f >= 0:
+                return N_CODES * i + f
     size = states.shape[1]
     k = out.shape[1]
     st = flat(states)
@@ -175,10 +178,10 @@ def _indent(lines: list[str], depth: int) -> str:
 
 def _run(m: int, moon: MoonDef) -> str:
     """Source of ``run_m``: moon ``m`` alone over a block of bars, state at offset 0."""
-    body = [*_params([moon]), "has_b = True", "sb = 0", "k = out.shape[1]",
-            "res = out.reshape(c.shape[0] * k)", "for t in range(c.shape[0]):",
+    body = [*_params([moon]), "has_b = True", "sb = 0", "k = out.shape[1]", "st = flat(state)",
+            "res = flat(out)", "for t in range(c.shape[0]):",
             "    ob = t * k", *("    " + s for s in _steps([moon], "[t]", "res"))]  # fmt: skip
-    return (f"\n\n@njit(cache=True)\ndef run_{m}(st, ip, fp, o, h, lo, c, v, b, out):\n"
+    return (f"\n\n@njit(cache=True)\ndef run_{m}(state, ip, fp, o, h, lo, c, v, b, out):\n"
             f"{_indent(body, 1)}\n")  # fmt: skip
 
 

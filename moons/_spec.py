@@ -10,6 +10,7 @@ class under ``TYPE_CHECKING``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import field, fields, make_dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -45,7 +46,8 @@ def _check_field(name: str, value: Any, default: Any) -> None:
 
 def _check_moons(value: Any) -> tuple[str, ...]:
     """The ``moons`` field: distinct registry names, at least one; returned in registry order."""
-    names = (value,) if isinstance(value, str) else tuple(value)
+    is_iterable = isinstance(value, Iterable)
+    names = (value,) if isinstance(value, str) else tuple(value) if is_iterable else ()
     unknown = [n for n in names if n not in ALL_MOONS]
     if unknown or not names or len(set(names)) != len(names):
         raise ValueError(f"moons must be distinct names from {ALL_MOONS}, got {value!r}")
