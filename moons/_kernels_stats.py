@@ -32,6 +32,7 @@ from moons._kernels_risk import (
 __all__ = [
     "BETA_HDR",
     "DD_HDR",
+    "MOM_CORE",
     "MOM_HDR",
     "SPIKE2",
     "VAR_HDR",
@@ -39,6 +40,7 @@ __all__ = [
     "beta_step",
     "dd_size",
     "dd_step",
+    "mom_add",
     "mom_push",
     "mom_size",
     "mom_var",
@@ -57,7 +59,9 @@ __all__ = [
 
 NAN = np.nan
 
-# Rolling moments block: [n, mean, m2, same-value run, last value, head] + ring[w]
+# Rolling moments block: [n, mean, m2, same-value run, last value, head] + ring[w]; the
+# first MOM_CORE fields are what ``mom_add`` reads (a caller with its own ring needs no more)
+MOM_CORE = 5
 MOM_HDR = 6
 # When the value leaving a full window deviated from the mean by more than 32 times the
 # square root of what remains of m2 (SPIKE2 = 32**2 on the squares), the replace update
@@ -98,20 +102,19 @@ def _remoment(st, o, w):
 
 
 @njit(cache=True, inline="always")
-def mom_push(st, o, w, x):
-    """Add ``x`` to the rolling window (replacing the oldest value once ``w`` are held).
+def mom_add(st, o, w, x, old):
+    """Add ``x`` to the moments ``st[o:o + MOM_CORE]``; ``old`` is the value leaving a full
+    window (read only once ``w`` values are held). Returns True when a spike left.
 
     Filling uses Welford's update; a full window uses the O(1) replace update
-    mean' = mean + (x - old)/w, m2' = m2 + (x - old)(x - mean' + old - mean), or an exact
-    recompute from the ring when a spike leaves (see ``SPIKE2``).
+    mean' = mean + (x - old)/w, m2' = m2 + (x - old)(x - mean' + old - mean). On True the
+    caller recomputes mean and m2 exactly from its ring (see ``SPIKE2``).
     """
     n = int(st[o])
     mean = st[o + 1]
     m2 = st[o + 2]
-    head = int(st[o + 5])
     spike_left = False
     if n == w:
-        old = st[o + MOM_HDR + head]
         d = x - old
         new_mean = mean + d * (1.0 / w)  # reciprocal: off the dependency chain
         m2 += d * (x - new_mean + old - mean)
@@ -122,10 +125,6 @@ def mom_push(st, o, w, x):
         d = x - mean
         mean += d / n
         m2 += d * (x - mean)
-    st[o + MOM_HDR + head] = x
-    head += 1
-    if head == w:
-        head = 0
     if n > 1 and x == st[o + 4]:
         st[o + 3] += 1.0
     else:
@@ -134,8 +133,21 @@ def mom_push(st, o, w, x):
     st[o] = n
     st[o + 1] = mean
     st[o + 2] = m2
+    return spike_left
+
+
+@njit(cache=True, inline="always")
+def mom_push(st, o, w, x):
+    """Add ``x`` to the rolling window (replacing the oldest value once ``w`` are held):
+    ``mom_add`` with the block's own ring, or an exact recompute from it when a spike left."""
+    head = int(st[o + 5])
+    old = st[o + MOM_HDR + head]
+    st[o + MOM_HDR + head] = x
+    head += 1
+    if head == w:
+        head = 0
     st[o + 5] = head
-    if spike_left:  # cold path, after the plain update so the hot path stays as it was
+    if mom_add(st, o, w, x, old):  # cold path
         _remoment(st, o, w)
 
 
