@@ -5,11 +5,18 @@ parameter positions to be as fast as a hand-written one (a generic loop over the
 costs 15-40% at 500 instruments). So the source of the drivers is generated from
 ``REGISTRY``, written once to a file named by its hash (numba caches compiled code per
 source file, so an unchanged registry loads from the cache and a changed one compiles
-afresh), and imported. Generated functions:
+afresh), and imported. ``drivers(moons)`` does this for any subset of the registry (a
+``PanelSpec`` with fewer ``moons``). Generated functions:
 
-- ``panel_run(st, ip, fp, o, h, lo, c, v, b, has_b, out)``: one history, all moons.
+- ``panel_run(st, ip, fp, o, h, lo, c, v, b, has_b, out)``: one history, all its moons.
 - ``panel_warp`` / ``panel_warp_parallel``: one bar of every instrument, inputs validated.
-- ``RUNS[m](st, ip, fp, o, h, lo, c, v, b, out)``: moon ``m`` alone over a block of bars.
+- ``RUNS[m](st, ip, fp, o, h, lo, c, v, b, out)``: moon ``m`` alone over a block of bars
+  (registry module only).
+
+Speed (profiled at 500 instruments): the step kernels are ``inline="always"`` (as plain
+calls, each cost a call frame and an NRT incref/decref pair of the state array), the
+drivers index one flat state and output array (no per-instrument views) and read every
+parameter into a local once per call.
 
 Layout (``build_layout``): ``ip`` = state offsets (one per moon), then every moon's int
 parameters; ``fp`` = the float parameters; the parameter positions are fixed per moon.
@@ -17,6 +24,7 @@ parameters; ``fp`` = the float parameters; the parameter positions are fixed per
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -32,6 +40,7 @@ import numpy as np
 from moons import _validate
 from moons._moon import MoonDef
 from moons._registry import REGISTRY
+from moons._spec import panel_moons
 
 Layout = tuple[np.ndarray, np.ndarray, int]
 _VARS = {"open": "o", "high": "h", "low": "lo", "close": "c", "volume": "v",
@@ -43,20 +52,27 @@ _HEADER = """\
 import numpy as np
 from numba import njit, prange
 
-from moons._validate import N_CODES, bad_bar
+from moons._flat import flat
+from moons._validate import N_CODES, bad_bar, bars_ok
 {imports}
 
 NAN = np.nan
 """
 
-_DRIVERS = """
+_RUN = """
 
 @njit(cache=True)
-def panel_run(st, ip, fp, o, h, lo, c, v, b, has_b, out):
-    row = np.empty(out.shape[0])
+def panel_run(state, ip, fp, o, h, lo, c, v, b, has_b, out):
+    k = out.shape[0]
+    buf = np.empty(k)
+    st = flat(state)
+    row = flat(buf)
+{params}
+    sb = 0
+    ob = 0
     for t in range(c.shape[0]):
-        step_all(st, ip, fp, o[t], h[t], lo[t], c[t], v[t], b[t], has_b, row)
-        for j in range(row.shape[0]):
+{steps}
+        for j in range(k):
             out[j, t] = row[j]
 """
 
@@ -65,12 +81,20 @@ _WARP = """
 @njit(cache=True{parallel})
 def {name}(states, ip, fp, o, h, lo, c, v, b, has_b, out):
     n = states.shape[0]
-    for i in range(n):
-        f = bad_bar(o[i], h[i], lo[i], c[i], v[i], b[i], has_b)
-        if f >= 0:
-            return N_CODES * i + f
+    if not bars_ok(o, h, lo, c, v, b, has_b):
+        for i in range(n):
+            f = bad_bar(o[i], h[i], lo[i], c[i], v[i], b[i], has_b)
+            if f >= 0:
+                return N_CODES * i + f
+    size = states.shape[1]
+    k = out.shape[1]
+    st = flat(states)
+    res = flat(out)
+{params}
     for i in {loop}(n):
-        step_all(states[i], ip, fp, o[i], h[i], lo[i], c[i], v[i], b[i], has_b, out[i])
+        sb = i * size
+        ob = i * k
+{steps}
     return -1
 """
 
@@ -111,42 +135,54 @@ def build_layout(moons: Sequence[tuple[MoonDef, dict[str, Any]]]) -> Layout:
     return ip, fp, state
 
 
-def _call(moon: MoonDef, m: int, at: tuple[int, int, int], t: str = "") -> list[str]:
-    """Source lines advancing moon ``m`` by one bar (inputs indexed by ``t`` if given)."""
-    io, fo, col = at
-    n_int, n_float = param_counts(moon)
-    if t:  # a loop over bars: the parameters were hoisted into locals (see _run)
-        params = ["0", *(f"i{k}" for k in range(n_int)), *(f"f{k}" for k in range(n_float))]
-    else:
-        params = [f"ip[{m}]", *(f"ip[{io + k}]" for k in range(n_int)),
-                  *(f"fp[{fo + k}]" for k in range(n_float))]  # fmt: skip
-    args = ["st", *params, *(_VARS[name] + t for name in moon.inputs)]
-    kernel = moon.step.__name__
-    cell = "out[t, {}]" if t else "out[{}]"
-    if len(moon.columns) == 1:
-        lines = [f"{cell.format(col)} = {kernel}({', '.join(args)})"]
-    else:
-        lines = [f"{kernel}({', '.join(args)}, {'out[t]' if t else 'out'}, {0 if t else col})"]
-    if "benchmark_close" not in moon.inputs:
-        return lines
-    nan = [f"{cell.format(col + j)} = NAN" for j in range(len(moon.columns))]
-    return ["if has_b:", *("    " + s for s in lines), "else:", *("    " + s for s in nan)]
+def _params(moons: Sequence[MoonDef]) -> list[str]:
+    """Lines reading every moon's state offset and parameters into locals, once per call.
+
+    Hoisted out of the loops: the kernels' state writes could alias ``ip``/``fp`` as far as
+    the compiler knows, which would reload them for every instrument or bar.
+    """
+    lines = []
+    for m, (moon, (io, fo, _)) in enumerate(zip(moons, _offsets(moons), strict=True)):
+        n_int, n_float = param_counts(moon)
+        lines.append(f"s{m} = ip[{m}]")
+        lines += [f"i{m}_{k} = ip[{io + k}]" for k in range(n_int)]
+        lines += [f"f{m}_{k} = fp[{fo + k}]" for k in range(n_float)]
+    return lines
+
+
+def _steps(moons: Sequence[MoonDef], x: str, out: str) -> list[str]:
+    """Lines advancing every moon by one bar: inputs ``o{x}``..., state ``st[sb + s_m:]``,
+    values to ``{out}[ob + column]``. Flat indices, no per-step array views: a view costs
+    a reference-count round trip that the compiler does not remove.
+    """
+    lines = []
+    for m, (moon, (_, _, col)) in enumerate(zip(moons, _offsets(moons), strict=True)):
+        n_int, n_float = param_counts(moon)
+        args = ["st", f"sb + s{m}", *(f"i{m}_{k}" for k in range(n_int)),
+                *(f"f{m}_{k}" for k in range(n_float)), *(_VARS[n] + x for n in moon.inputs)]  # fmt: skip
+        call = f"{moon.step.__name__}({', '.join(args)}"
+        if len(moon.columns) == 1:
+            body = [f"{out}[ob + {col}] = {call})"]
+        else:
+            body = [f"{call}, {out}, ob + {col})"]
+        if "benchmark_close" in moon.inputs:
+            nan = [f"{out}[ob + {col + j}] = NAN" for j in range(len(moon.columns))]
+            body = ["if has_b:", *("    " + s for s in body), "else:", *("    " + s for s in nan)]
+        lines += body
+    return lines
+
+
+def _indent(lines: list[str], depth: int) -> str:
+    return "\n".join(" " * (4 * depth) + line for line in lines)
 
 
 def _run(m: int, moon: MoonDef) -> str:
-    """Source of ``run_m``: moon ``m`` alone over a block of bars, state at offset 0.
-
-    Its parameters are read into locals before the loop: the kernels' state writes could
-    alias ``ip``/``fp`` as far as the compiler knows, which would reload them every bar.
-    """
-    io, fo, _ = _offsets([moon])[0]
-    n_int, n_float = param_counts(moon)
-    lines = [f"i{k} = ip[{io + k}]" for k in range(n_int)]
-    lines += [f"f{k} = fp[{fo + k}]" for k in range(n_float)]
-    lines += ["has_b = True", "for t in range(c.shape[0]):"]
-    lines += [f"    {line}" for line in _call(moon, 0, (io, fo, 0), "[t]")]
-    body = "".join(f"    {line}\n" for line in lines)
-    return f"\n\n@njit(cache=True)\ndef run_{m}(st, ip, fp, o, h, lo, c, v, b, out):\n{body}"
+    """Source of ``run_m``: moon ``m`` alone over a block of bars, state at offset 0."""
+    body = [*_params([moon]), "has_b = True", "sb = 0", "k = out.shape[1]", "st = flat(state)",
+            "res = flat(out)", "for t in range(c.shape[0]):",
+            "    ob = t * k", *("    " + s for s in _steps([moon], "[t]", "res"))]  # fmt: skip
+    return (f"\n\n@njit(cache=True)\ndef run_{m}(state, ip, fp, o, h, lo, c, v, b, out):\n"
+            f"{_indent(body, 1)}\n")  # fmt: skip
 
 
 def _kernel_digest() -> str:
@@ -159,25 +195,24 @@ def _kernel_digest() -> str:
     return h.hexdigest()
 
 
-def _source() -> str:
-    """The whole generated module."""
+def _source(moons: Sequence[MoonDef]) -> str:
+    """The generated module: drivers of the panel of ``moons`` (plus RUNS for the registry)."""
     names = [d.step.__name__ for d in REGISTRY]
     if len(set(names)) != len(names):
         raise ValueError(f"moons: step kernels need distinct names, got {names}")
     imports = sorted({f"from {d.step.py_func.__module__} import {d.step.__name__}"
                       for d in REGISTRY})  # fmt: skip
     parts = [_HEADER.format(imports="\n".join(imports), kernels=_kernel_digest())]
-    offsets = _offsets(REGISTRY)
-    body = [f"    {line}" for m, d in enumerate(REGISTRY) for line in _call(d, m, offsets[m])]
-    parts.append("\n\n@njit(cache=True)\ndef step_all(st, ip, fp, o, h, lo, c, v, b, has_b, out):\n"
-                 + "\n".join(body) + "\n")  # fmt: skip
-    parts.append(_DRIVERS)
-    parts.append(_WARP.format(parallel="", name="panel_warp", loop="range"))
-    parts.append(
-        _WARP.format(parallel=", parallel=True", name="panel_warp_parallel", loop="prange")
-    )
-    parts += [_run(m, d) for m, d in enumerate(REGISTRY)]
-    parts.append(f"\n\nRUNS = ({''.join(f'run_{m}, ' for m in range(len(REGISTRY)))})\n")
+    params = _indent(_params(moons), 1)
+    parts.append(_RUN.format(params=params, steps=_indent(_steps(moons, "[t]", "row"), 2)))
+    steps = _indent(_steps(moons, "[i]", "res"), 2)
+    for name, parallel, loop in (("panel_warp", "", "range"),
+                                 ("panel_warp_parallel", ", parallel=True", "prange")):  # fmt: skip
+        parts.append(_WARP.format(name=name, parallel=parallel, loop=loop, params=params,
+                                  steps=steps))  # fmt: skip
+    if tuple(moons) == REGISTRY:
+        parts += [_run(m, d) for m, d in enumerate(REGISTRY)]
+        parts.append(f"\n\nRUNS = ({''.join(f'run_{m}, ' for m in range(len(REGISTRY)))})\n")
     return "".join(parts)
 
 
@@ -201,9 +236,10 @@ def _write(source: str) -> Path:
     raise OSError("moons: no writable folder for the generated panel drivers")
 
 
-def _load() -> ModuleType:
-    """Generate, write and import the drivers module."""
-    path = _write(_source())
+@functools.cache
+def drivers(moons: tuple[MoonDef, ...] = REGISTRY) -> ModuleType:
+    """The compiled drivers module of the panel of ``moons`` (generated, written, imported)."""
+    path = _write(_source(moons))
     spec = importlib.util.spec_from_file_location(f"moons._fused_{path.stem[12:]}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -212,7 +248,7 @@ def _load() -> ModuleType:
     return module
 
 
-_drivers = _load()
+_drivers = drivers()
 panel_run = _drivers.panel_run
 panel_warp = _drivers.panel_warp
 panel_warp_parallel = _drivers.panel_warp_parallel
@@ -220,5 +256,5 @@ RUNS: tuple[Any, ...] = _drivers.RUNS
 
 
 def panel_layout(spec: Any) -> Layout:
-    """The layout of the fused panel (every registered moon) under a ``PanelSpec``."""
-    return build_layout([(d, d.kwargs(spec)) for d in REGISTRY])
+    """The layout of the fused panel of ``spec.moons`` under a ``PanelSpec``."""
+    return build_layout([(d, d.kwargs(spec)) for d in panel_moons(spec)])

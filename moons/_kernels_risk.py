@@ -24,7 +24,7 @@ def dd_size(window: int) -> int:
     return DD_HDR + 3 * window
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dd_step(st, o, w, x):
     """Max drawdown 1 - trough/peak (peak before trough) over the last ``w`` prices.
 
@@ -107,8 +107,9 @@ def dd_step(st, o, w, x):
     return res
 
 
-# VaR/CVaR: [count, prev close, n, head, m] + ring[w] + buf[K] (the m smallest, sorted; K = 2 k95)
-VAR_HDR = 5
+# VaR/CVaR: [count, prev close, n, head, m, cvar95, cvar99] + ring[w] + buf[K] (the m smallest,
+# sorted; K = 2 k95)
+VAR_HDR = 7
 
 
 def var_tail_counts(window: int) -> tuple[int, int]:
@@ -149,7 +150,7 @@ def _rebuild_tail(st, ring, w, tail, k):
         m += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _buffer_remove(st, buf, m, x):
     """Remove one value equal to ``x`` from the sorted buffer of ``m`` values; returns m - 1."""
     j = m - 1
@@ -160,7 +161,7 @@ def _buffer_remove(st, buf, m, x):
     return m - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _buffer_insert(st, buf, m, cap, x):
     """Insert ``x`` into the sorted buffer (dropping its largest value when full)."""
     j = m if m < cap else cap - 1
@@ -171,14 +172,14 @@ def _buffer_insert(st, buf, m, cap, x):
     return m + 1 if m < cap else cap
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _nan_out(out, col, k):
     """NaN into ``out[col:col + k]``."""
     for c in range(k):
         out[col + c] = NAN
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def var_step(st, o, w, k95, k99, close, out, col):
     """Historical VaR/CVaR at 95 and 99 of the last ``w`` simple returns (positive = loss).
 
@@ -191,7 +192,9 @@ def var_step(st, o, w, k95, k99, close, out, col):
     removed from the buffer if it is in it, a new one is inserted if it is below the
     buffer's largest (both O(K)); only when m falls below k95 is the buffer re-selected from
     the ring in O(w). The slack of k95 values makes that rare (m drifts like a random walk),
-    instead of once in ~w/k95 bars for a buffer of exactly k95.
+    instead of once in ~w/k95 bars for a buffer of exactly k95. The two CVaRs are kept in
+    the state and re-summed (the same loop, so the same bits) only on bars that change the
+    k95 smallest, about one in ten.
     """
     t = int(st[o])
     st[o] = t + 1
@@ -218,23 +221,31 @@ def var_step(st, o, w, k95, k99, close, out, col):
             return
         _rebuild_tail(st, ring, w, buf, cap)
         m = cap
+        dirty = True
     else:
         m = int(st[o + 4])
+        # the k95 smallest change only if the leaving return is among them (the removal
+        # takes the highest equal value) or the new one goes below the k95-th
+        dirty = old <= st[buf + k95 - 1]
         if old <= st[buf + m - 1]:
             m = _buffer_remove(st, buf, m, old)
         if m > 0 and r < st[buf + m - 1]:  # below the largest: below everything outside
+            dirty = dirty or m < k95 or r < st[buf + k95 - 1]
             m = _buffer_insert(st, buf, m, cap, r)
         if m < k95:
             _rebuild_tail(st, ring, w, buf, cap)
             m = cap
+            dirty = True
     st[o + 4] = m
-    s = 0.0
-    for j in range(k99):  # the same running sum as one loop: k99 <= k95
-        s += st[buf + j]
-    cvar99 = -(s / k99)
-    for j in range(k99, k95):
-        s += st[buf + j]
+    if dirty:  # else the sums of the unchanged k95 smallest are the ones kept
+        s = 0.0
+        for j in range(k99):  # the same running sum as one loop: k99 <= k95
+            s += st[buf + j]
+        st[o + 6] = -(s / k99)
+        for j in range(k99, k95):
+            s += st[buf + j]
+        st[o + 5] = -(s / k95)
     out[col] = -st[buf + k95 - 1]
-    out[col + 1] = -(s / k95)
+    out[col + 1] = st[o + 5]
     out[col + 2] = -st[buf + k99 - 1]
-    out[col + 3] = cvar99
+    out[col + 3] = st[o + 6]

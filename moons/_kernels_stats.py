@@ -32,6 +32,7 @@ from moons._kernels_risk import (
 __all__ = [
     "BETA_HDR",
     "DD_HDR",
+    "MOM_CORE",
     "MOM_HDR",
     "SPIKE2",
     "VAR_HDR",
@@ -39,6 +40,7 @@ __all__ = [
     "beta_step",
     "dd_size",
     "dd_step",
+    "mom_add",
     "mom_push",
     "mom_size",
     "mom_var",
@@ -57,7 +59,9 @@ __all__ = [
 
 NAN = np.nan
 
-# Rolling moments block: [n, mean, m2, same-value run, last value, head] + ring[w]
+# Rolling moments block: [n, mean, m2, same-value run, last value, head] + ring[w]; the
+# first MOM_CORE fields are what ``mom_add`` reads (a caller with its own ring needs no more)
+MOM_CORE = 5
 MOM_HDR = 6
 # When the value leaving a full window deviated from the mean by more than 32 times the
 # square root of what remains of m2 (SPIKE2 = 32**2 on the squares), the replace update
@@ -97,21 +101,20 @@ def _remoment(st, o, w):
     st[o + 2] = m2
 
 
-@njit(cache=True)
-def mom_push(st, o, w, x):
-    """Add ``x`` to the rolling window (replacing the oldest value once ``w`` are held).
+@njit(cache=True, inline="always")
+def mom_add(st, o, w, x, old):
+    """Add ``x`` to the moments ``st[o:o + MOM_CORE]``; ``old`` is the value leaving a full
+    window (read only once ``w`` values are held). Returns True when a spike left.
 
     Filling uses Welford's update; a full window uses the O(1) replace update
-    mean' = mean + (x - old)/w, m2' = m2 + (x - old)(x - mean' + old - mean), or an exact
-    recompute from the ring when a spike leaves (see ``SPIKE2``).
+    mean' = mean + (x - old)/w, m2' = m2 + (x - old)(x - mean' + old - mean). On True the
+    caller recomputes mean and m2 exactly from its ring (see ``SPIKE2``).
     """
     n = int(st[o])
     mean = st[o + 1]
     m2 = st[o + 2]
-    head = int(st[o + 5])
     spike_left = False
     if n == w:
-        old = st[o + MOM_HDR + head]
         d = x - old
         new_mean = mean + d * (1.0 / w)  # reciprocal: off the dependency chain
         m2 += d * (x - new_mean + old - mean)
@@ -122,10 +125,6 @@ def mom_push(st, o, w, x):
         d = x - mean
         mean += d / n
         m2 += d * (x - mean)
-    st[o + MOM_HDR + head] = x
-    head += 1
-    if head == w:
-        head = 0
     if n > 1 and x == st[o + 4]:
         st[o + 3] += 1.0
     else:
@@ -134,12 +133,25 @@ def mom_push(st, o, w, x):
     st[o] = n
     st[o + 1] = mean
     st[o + 2] = m2
+    return spike_left
+
+
+@njit(cache=True, inline="always")
+def mom_push(st, o, w, x):
+    """Add ``x`` to the rolling window (replacing the oldest value once ``w`` are held):
+    ``mom_add`` with the block's own ring, or an exact recompute from it when a spike left."""
+    head = int(st[o + 5])
+    old = st[o + MOM_HDR + head]
+    st[o + MOM_HDR + head] = x
+    head += 1
+    if head == w:
+        head = 0
     st[o + 5] = head
-    if spike_left:  # cold path, after the plain update so the hot path stays as it was
+    if mom_add(st, o, w, x, old):  # cold path
         _remoment(st, o, w)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def mom_var(st, o, w, ddof):
     """Variance of the window (0 exactly when all held values are identical)."""
     n = st[o]
@@ -156,7 +168,7 @@ def ret_size(window: int) -> int:
     return 2 + mom_size(window)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _push_return(st, o, w, close, log):
     """Turn ``close`` into a return vs the previous close and push it; False on bar 0."""
     t = int(st[o])
@@ -170,7 +182,7 @@ def _push_return(st, o, w, close, log):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def realized_vol_step(st, o, w, sqrt_ppy, close):
     """Sample std (ddof=1) of the last ``w`` log returns times sqrt(periods_per_year)."""
     if not _push_return(st, o, w, close, True) or st[o + 2] < w:
@@ -183,7 +195,7 @@ def ret_pack(window: int, periods_per_year: float) -> tuple[tuple[int, ...], tup
     return (window,), (math.sqrt(periods_per_year),)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ret_z_step(st, o, w, close):
     """(r_t - mean) / std (ddof=1) of the last ``w`` simple returns, r_t included; NaN if std 0."""
     if not _push_return(st, o, w, close, False) or st[o + 2] < w:
@@ -195,7 +207,7 @@ def ret_z_step(st, o, w, close):
     return (last - st[o + 3]) / math.sqrt(var)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sharpe_step(st, o, w, sqrt_ppy, close):
     """mean / std (ddof=1) of the last ``w`` simple returns times sqrt(ppy); NaN if std 0."""
     if not _push_return(st, o, w, close, False) or st[o + 2] < w:
@@ -206,7 +218,7 @@ def sharpe_step(st, o, w, sqrt_ppy, close):
     return st[o + 3] / math.sqrt(var) * sqrt_ppy
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def volume_z_step(st, o, w, volume):
     """(v_t - mean) / std (ddof=1) of the last ``w`` volumes, v_t included; NaN if std 0."""
     mom_push(st, o, w, volume)
@@ -248,7 +260,7 @@ def _rebeta(st, o, w):
     st[o + 8] = cba
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def beta_step(st, o, w, close, bench, out, col):
     """Rolling beta = cov(ra, rb)/var(rb) and correlation of simple returns; writes 2 values.
 

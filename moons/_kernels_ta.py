@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from moons._kernels_stats import mom_push, mom_size, mom_var
+from moons._kernels_stats import MOM_CORE, mom_add, mom_var, ring_moments
 
 NAN = np.nan
 
@@ -48,7 +48,7 @@ def _resum(st, o, period, head):
     st[o + 1] = s
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def sma_step(st, o, period, x):
     """TA-Lib SMA: running sum of the last ``period`` values; NaN for the first period-1 bars."""
     t = int(st[o])
@@ -77,7 +77,7 @@ def ema_size(period: int) -> int:
     return 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ema_step(st, o, period, k, x):
     """TA-Lib EMA: seeded with the SMA of the first ``period`` values, then prev + k*(x-prev)."""
     t = int(st[o])
@@ -104,7 +104,7 @@ def rsi_size(period: int) -> int:
     return 4
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rsi_step(st, o, period, x):
     """TA-Lib RSI (Wilder): simple average of the first ``period`` moves, then Wilder smoothing.
 
@@ -123,10 +123,9 @@ def rsi_step(st, o, period, x):
     if t > period:
         loss *= period - 1
         gain *= period - 1
-    if d < 0:
-        loss -= d
-    else:
-        gain += d
+    # branch-free (the sign of a move is a coin flip); adding 0.0 leaves a sum as it was
+    loss -= d if d < 0.0 else 0.0
+    gain += 0.0 if d < 0.0 else d
     if t < period:
         st[o + 2] = gain
         st[o + 3] = loss
@@ -146,7 +145,7 @@ def macd_size(fast: int, slow: int, signal: int) -> int:
     return 7
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def macd_step(st, o, fast, slow, signal, kf, ks, kg, x, out, col):
     """TA-Lib MACD: writes (macd, signal, hist) to ``out[col:col+3]``.
 
@@ -200,11 +199,12 @@ def macd_pack(fast: int, slow: int, signal: int) -> tuple[tuple[int, ...], tuple
 
 
 def bb_size(period: int) -> int:
-    """State length of Bollinger bands: an SMA state + a rolling-moments state."""
-    return sma_size(period) + mom_size(period)
+    """State length of Bollinger bands: an SMA state + the core of a rolling-moments block
+    (the SMA's ring is the moments' window too)."""
+    return sma_size(period) + MOM_CORE
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def bb_step(st, o, period, nbdev, x, out, col):
     """Bollinger bands: writes (mid, upper, lower, %b) to ``out[col:col+4]``.
 
@@ -213,9 +213,13 @@ def bb_step(st, o, period, nbdev, x, out, col):
     sum-of-squares formula) to ~1e-11 relative. A window of identical prices has deviation
     exactly 0, so upper == lower == mid and %b = (close-lower)/(upper-lower) is NaN.
     """
+    leaving = st[o + 3 + int(st[o + 2])]  # the SMA ring's oldest slot, before the write
     mid = sma_step(st, o, period, x)
     mo = o + 3 + period  # after the SMA state (sma_size)
-    mom_push(st, mo, period, x)
+    if mom_add(st, mo, period, x, leaving):  # cold path: exact moments of the SMA's ring
+        mean, m2 = ring_moments(st, o + 3, int(st[o + 2]), period, period)
+        st[mo + 1] = mean
+        st[mo + 2] = m2
     if math.isnan(mid):
         out[col] = NAN
         out[col + 1] = NAN
@@ -238,7 +242,7 @@ def atr_size(period: int) -> int:
     return 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def atr_step(st, o, period, high, low, close):
     """TA-Lib ATR (Wilder): SMA of the first ``period`` true ranges (bars 1..period), then
     (prev*(period-1) + tr)/period. Gaps count fully through the previous close."""

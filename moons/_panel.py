@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from types import ModuleType
+from typing import NamedTuple
 
 import numpy as np
 
 from moons._cache import DEFAULT_CACHE, MoonCache, content_key
-from moons._fused import panel_layout, panel_run, panel_warp, panel_warp_parallel
+from moons._fused import drivers, panel_layout
 from moons._moon import INPUTS
-from moons._spec import DEFAULT_PANEL, PANEL_COLUMNS, PanelSpec
+from moons._spec import DEFAULT_PANEL, PanelSpec, panel_moons
 from moons._types import Columns, Ohlcv, as_price_array, value_range
 from moons._validate import HIGH_BELOW_BODY, LOW_ABOVE_BODY, N_CODES
 
-N_COLS = len(PANEL_COLUMNS)
 _CACHE_NAMESPACE = "moons.panel/v1"
 
 
+class _Compiled(NamedTuple):
+    """A spec's compiled panel: parameters, state length, columns and drivers module."""
+
+    ip: np.ndarray
+    fp: np.ndarray
+    state_len: int
+    columns: tuple[str, ...]
+    drivers: ModuleType
+
+
 @functools.lru_cache(maxsize=64)
-def _layout(spec: PanelSpec) -> tuple[np.ndarray, np.ndarray, int]:
+def _layout(spec: PanelSpec) -> _Compiled:
     ip, fp, state_len = panel_layout(spec)
     ip.flags.writeable = False
     fp.flags.writeable = False
-    return ip, fp, state_len
+    return _Compiled(ip, fp, state_len, tuple(spec.columns), drivers(panel_moons(spec)))
 
 
 def _benchmark(benchmark_close: object, n: int) -> np.ndarray | None:
@@ -36,13 +47,13 @@ def _benchmark(benchmark_close: object, n: int) -> np.ndarray | None:
 
 
 def _compute(ohlcv: Ohlcv, spec: PanelSpec, bench: np.ndarray | None) -> dict[str, np.ndarray]:
-    ip, fp, state_len = _layout(spec)
-    out = np.empty((N_COLS, len(ohlcv)))
+    ip, fp, state_len, columns, compiled = _layout(spec)
+    out = np.empty((len(columns), len(ohlcv)))
     b = bench if bench is not None else ohlcv.close
-    panel_run(np.zeros(state_len), ip, fp, ohlcv.open, ohlcv.high, ohlcv.low, ohlcv.close,
-              ohlcv.volume, b, bench is not None, out)  # fmt: skip
+    compiled.panel_run(np.zeros(state_len), ip, fp, ohlcv.open, ohlcv.high, ohlcv.low,
+                       ohlcv.close, ohlcv.volume, b, bench is not None, out)  # fmt: skip
     out.flags.writeable = False
-    return {name: out[j] for j, name in enumerate(PANEL_COLUMNS)}
+    return {name: out[j] for j, name in enumerate(columns)}
 
 
 def batch_panel(
@@ -121,9 +132,9 @@ class HistoryPanel:
     """
 
     def __init__(self, spec: PanelSpec = DEFAULT_PANEL) -> None:
-        self._ip, self._fp, state_len = _layout(spec)
+        self._ip, self._fp, state_len, self._columns, self._drivers = _layout(spec)
         self._state = np.zeros(state_len)
-        self._out = np.empty((N_COLS, _STREAM_CHUNK))
+        self._out = np.empty((len(self._columns), _STREAM_CHUNK))
         self._last: int | None = None
         self.bars = 0
 
@@ -135,9 +146,10 @@ class HistoryPanel:
         for start in range(0, n, _STREAM_CHUNK):
             stop = min(n, start + _STREAM_CHUNK)
             part = slice(start, stop)
-            panel_run(self._state, self._ip, self._fp, ohlcv.open[part], ohlcv.high[part],
-                      ohlcv.low[part], ohlcv.close[part], ohlcv.volume[part], closes[part],
-                      bench is not None, self._out[:, : stop - start])  # fmt: skip
+            self._drivers.panel_run(
+                self._state, self._ip, self._fp, ohlcv.open[part], ohlcv.high[part],
+                ohlcv.low[part], ohlcv.close[part], ohlcv.volume[part], closes[part],
+                bench is not None, self._out[:, : stop - start])  # fmt: skip
             self._last = stop - start - 1
         self.bars += n
 
@@ -145,7 +157,7 @@ class HistoryPanel:
         """Panel values at the last bar fed. Raises ValueError before any bar was fed."""
         if self._last is None:
             raise ValueError("HistoryPanel.last_row: no bar was fed")
-        return {name: float(self._out[j, self._last]) for j, name in enumerate(PANEL_COLUMNS)}
+        return {name: float(self._out[j, self._last]) for j, name in enumerate(self._columns)}
 
 
 def _bar_error(code: int, fields: tuple[np.ndarray, ...]) -> str:
@@ -179,15 +191,15 @@ class StreamingPanel:
         self.n_instruments = int(n_instruments)
         # parallel: split instruments across cores. About 2x faster for hundreds of
         # instruments on an idle 2-core machine; much slower when the cores are contended.
-        self._warp = panel_warp_parallel if parallel else panel_warp
         self.spec = spec
-        self._ip, self._fp, state_len = _layout(spec)
+        self._ip, self._fp, state_len, self._columns, self._drivers = _layout(spec)
+        self._warp = self._drivers.panel_warp_parallel if parallel else self._drivers.panel_warp
         self._states = np.zeros((self.n_instruments, state_len))
 
     @property
     def columns(self) -> Columns:
         """Output column names (the second axis of ``update``'s result)."""
-        return Columns(PANEL_COLUMNS)
+        return Columns(self._columns)
 
     def reset(self) -> None:
         """Forget all history of every instrument."""
@@ -238,7 +250,7 @@ class StreamingPanel:
         v = self._vec(volume, "volume")
         has_b = benchmark_close is not None
         b = self._vec(benchmark_close, "benchmark_close") if has_b else c
-        out = np.empty((self.n_instruments, N_COLS))
+        out = np.empty((self.n_instruments, len(self._columns)))
         bad = self._warp(self._states, self._ip, self._fp, o, h, lo, c, v, b, has_b, out)
         if bad >= 0:
             raise ValueError(_bar_error(bad, (o, h, lo, c, v, b)))
@@ -262,15 +274,17 @@ class StreamingPanel:
         if len(histories) != self.n_instruments:
             raise ValueError(f"expected {self.n_instruments} histories, got {len(histories)}")
         shared = isinstance(benchmark_close, np.ndarray) and benchmark_close.ndim == 1
-        last = np.full((self.n_instruments, N_COLS), np.nan)
+        k = len(self._columns)
+        last = np.full((self.n_instruments, k), np.nan)
         self.reset()
         for i, hist in enumerate(histories):
             raw = benchmark_close if shared or benchmark_close is None else benchmark_close[i]
             bench = _benchmark(raw, len(hist))
-            out = np.empty((N_COLS, len(hist)))
-            panel_run(self._states[i], self._ip, self._fp, hist.open, hist.high, hist.low,
-                      hist.close, hist.volume, bench if bench is not None else hist.close,
-                      bench is not None, out)  # fmt: skip
+            out = np.empty((k, len(hist)))
+            self._drivers.panel_run(
+                self._states[i], self._ip, self._fp, hist.open, hist.high, hist.low,
+                hist.close, hist.volume, bench if bench is not None else hist.close,
+                bench is not None, out)  # fmt: skip
             if len(hist):
                 last[i] = out[:, -1]
         return last

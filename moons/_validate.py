@@ -15,12 +15,12 @@ HIGH_BELOW_BODY = 6
 LOW_ABOVE_BODY = 7
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _price_ok(x):
     return x >= PRICE_MIN and x <= PRICE_MAX  # NaN compares False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def bad_bar(o, h, lo, c, v, b, has_b):
     """Code of the first broken rule of one bar (see ``N_CODES``), or -1 if it is valid."""
     if not _price_ok(o):
@@ -40,3 +40,28 @@ def bad_bar(o, h, lo, c, v, b, has_b):
     if lo > min(o, c):
         return LOW_ABOVE_BODY
     return -1
+
+
+@njit(cache=True, inline="always")
+def bars_ok(o, h, lo, c, v, b, has_b):
+    """True when every instrument's bar passes ``bad_bar``'s rules.
+
+    Branch-free over the instruments (non-short-circuit ``&``), so the compiler vectorizes
+    it; the per-instrument ``bad_bar`` loop only runs to name the first failure.
+    """
+    ok = True
+    no_b = not has_b
+    for i in range(o.shape[0]):
+        oi = o[i]
+        hi = h[i]
+        li = lo[i]
+        ci = c[i]
+        vi = v[i]
+        bi = b[i]
+        top = oi if oi > ci else ci
+        bottom = oi if oi < ci else ci
+        ok &= ((oi >= PRICE_MIN) & (oi <= PRICE_MAX) & (hi >= PRICE_MIN) & (hi <= PRICE_MAX)
+               & (li >= PRICE_MIN) & (li <= PRICE_MAX) & (ci >= PRICE_MIN) & (ci <= PRICE_MAX)
+               & (vi >= 0.0) & (vi <= VOLUME_MAX) & (no_b | ((bi >= PRICE_MIN) & (bi <= PRICE_MAX)))
+               & (hi >= top) & (li <= bottom))  # fmt: skip
+    return ok
