@@ -23,14 +23,18 @@ from planets import (
 from planets._sentimentx import MAX_CHARS, normalize_text
 
 
-def _check(s: SentimentXScore) -> None:
-    assert isinstance(s.score, float) and math.isfinite(s.score)
-    assert -10.0 <= s.score <= 10.0
-    assert 0.0 <= s.confidence <= 1.0
-    if s.has_signal:
-        assert s.confidence > 0.0
-    else:  # "no data" is not neutral: it says so, and carries no weight
-        assert s.score == 0.0 and s.confidence == 0.0
+def _broken(s: SentimentXScore) -> list[str]:
+    """The score's invariants it breaks (none for a valid score)."""
+    checks = {
+        "finite float score": isinstance(s.score, float) and math.isfinite(s.score),
+        "score in [-10, 10]": -10.0 <= s.score <= 10.0,
+        "confidence in [0, 1]": 0.0 <= s.confidence <= 1.0,
+        # "no data" is not neutral: it says so, and carries no weight
+        "signal has weight, no data has none": (
+            s.confidence > 0.0 if s.has_signal else s.score == 0.0 and s.confidence == 0.0
+        ),
+    }
+    return [name for name, held in checks.items() if not held]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +72,7 @@ def test_direction_on_plain_headlines(sx: SentimentX) -> None:
 )
 def test_nothing_known_is_no_data(sx: SentimentX, text: str) -> None:
     s = sx.score(text)
-    _check(s)
+    assert _broken(s) == []
     if text in ("", "   \n\t ", "qwzx blorf vrrk", "股票大涨", "!!!???..."):
         assert not s.has_signal
 
@@ -78,7 +82,7 @@ def test_one_megabyte_is_scored_with_low_confidence(sx: SentimentX) -> None:
     short = sx.score(headline)
     huge_text = headline * (1_000_000 // len(headline) + 1)
     huge = sx.score(huge_text)
-    _check(huge)
+    assert _broken(huge) == []
     assert huge.has_signal and huge.confidence < 0.01 < short.confidence
     assert huge.score > 0
 
@@ -98,7 +102,7 @@ def test_control_characters_do_not_change_the_score(sx: SentimentX) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.characters(codec=None), max_size=300))
 def test_any_text_gives_a_bounded_score(text: str) -> None:
-    _check(default_scorer().score(text))
+    assert _broken(default_scorer().score(text)) == []
 
 
 @settings(max_examples=100, deadline=None)
@@ -139,7 +143,7 @@ def test_missing_model_file_falls_back_to_lexicon(tmp_path: Path) -> None:
     scorer = SentimentX(tmp_path / "absent.onnx")
     assert scorer.model == "lexicon" and scorer.fallback_reason
     s = scorer.score("Google profit beats expectations")
-    _check(s)
+    assert _broken(s) == []
     assert s.model == "lexicon" and s.has_signal and s.score > 0
     assert not scorer.score("qwzx blorf").has_signal
 
@@ -156,7 +160,7 @@ def test_without_onnxruntime_falls_back_to_lexicon(monkeypatch: pytest.MonkeyPat
     scorer = SentimentX()
     assert scorer.model == "lexicon"
     assert "onnxruntime unavailable" in (scorer.fallback_reason or "")
-    _check(scorer.score("Shares plunge on fraud probe"))
+    assert _broken(scorer.score("Shares plunge on fraud probe")) == []
 
 
 def test_onnx_head_equals_the_linear_formula(sx: SentimentX) -> None:
