@@ -10,10 +10,11 @@ alerts reach the sun through a ``ReflexBook`` (in process, or from the bus's CRI
 """
 
 from sun.universe._config import UniverseConfig
-from sun.universe._decide import NO_DATA, UNIVERSE, UniverseEngine
+from sun.universe._decide import UniverseEngine
 from sun.universe._guardian import RULES as PORTFOLIO_RULES
 from sun.universe._guardian import PortfolioLimits, corrections_of, portfolio_guard
 from sun.universe._moons import UniverseMoons
+from sun.universe._packaging import NO_DATA, UNIVERSE
 from sun.universe._quality import load_universe, quality_reasons
 from sun.universe._quant import quant_many
 from sun.universe._reflex import (

@@ -17,10 +17,9 @@ import contextlib
 import gc
 import math
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeGuard
+from typing import Any
 
 import numpy as np
 
@@ -28,31 +27,23 @@ from bus import (
     FallbackAttempt,
     GuardCorrection,
     MarketSnapshot,
-    MoonPanel,
-    OrderIntent,
     PlanetReport,
     ReasonedDecision,
     SunDecision,
-    action_for,
 )
-from planets import ExecutionPlanet, Planet, PlanetBatch, PlanetContext, VectorPlanet, report_many
 from sun._context import SunContext
 from sun._guard import guard_many
-from sun._plan_runtime import clock_of
 from sun._reason import decide_reasoning, planets_agree
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
-from sun._routing import PolicyRouter, Router, RoutingTree
-from sun._view import planet_view
 from sun.universe._config import UniverseConfig
+from sun.universe._consulting import Consulting
 from sun.universe._dispose import apply_failure_rule
-from sun.universe._guardian import PortfolioLimits, corrections_of, portfolio_guard
+from sun.universe._guardian import PortfolioLimits
 from sun.universe._moons import UniverseMoons, last_bars
+from sun.universe._packaging import Packaging
 from sun.universe._quality import quality_reasons
 from sun.universe._quant import quant_many
-from sun.universe._reflex import ReflexBook, alert_cap
-
-NO_DATA = "no_data"
-UNIVERSE = "universe"
+from sun.universe._reflex import ReflexBook
 
 
 class UniverseEngine:
@@ -171,17 +162,6 @@ def _names(
     return names
 
 
-def _vectorized(router: Router) -> TypeGuard[RoutingTree | PolicyRouter]:
-    """Whether ``router.route_many`` is the array form of its ``route`` (neither overridden)."""
-    if isinstance(router, RoutingTree):
-        tree = type(router)
-        return tree.route is RoutingTree.route and tree.route_many is RoutingTree.route_many
-    if isinstance(router, PolicyRouter):
-        kind = type(router)
-        return kind.route is PolicyRouter.route and kind.route_many is PolicyRouter.route_many
-    return False
-
-
 def _positions(
     positions: Mapping[str, float], names: tuple[str, ...], rejected: tuple[str, ...]
 ) -> dict[str, float]:
@@ -194,34 +174,8 @@ def _positions(
     return dict(positions)
 
 
-class _Run:
-    """One universe decision's working data (instrument ``i`` is row ``i`` everywhere)."""
-
-    def __init__(
-        self,
-        context: SunContext,
-        snapshot: MarketSnapshot,
-        names: tuple[str, ...],
-        rows: np.ndarray,
-        columns: tuple[str, ...],
-        live: list[int],
-        positions: dict[str, float],
-    ) -> None:
-        self.context = context
-        self.snapshot = snapshot
-        self.as_of = snapshot.as_of
-        self.names = names
-        self.rows = rows
-        self.columns = columns
-        self.live = live
-        self.positions = positions
-        self.moons = [dict(zip(columns, r, strict=True)) for r in rows.tolist()]
-        self.execution = context.execution_planet
-        self.directional = context.directional
-        self.risk_planet = context.risk_planet
-        self._views: dict[str, MarketSnapshot] = {}
-        self.failed: list[dict[str, str]] = [{} for _ in live]  # per live instrument
-        self.started_at = clock_of(context)()  # the plans' latency budgets count from here
+class _Run(Consulting, Packaging):
+    """One universe decision: its stages over the working data (see :class:`RunData`)."""
 
     # -- the pass ---------------------------------------------------------------------------
 
@@ -260,120 +214,6 @@ class _Run:
                 self.positions.get(self.names[i], 0.0), self.context,
             )  # fmt: skip
         return decided
-
-    def _route(self) -> list[dict[str, Any]]:
-        """The router's choice per live instrument; the risk planet always added."""
-        context = self.context
-        router = context.orchestration.router
-        untagged = any(h.instrument is None for h in self.snapshot.headlines)
-        tagged = {h.instrument for h in self.snapshot.headlines}
-        headlines = [untagged or self.names[i] in tagged for i in self.live]
-        if _vectorized(router):
-            live = np.array(self.live, dtype=np.int64)
-            columns = {c: self.rows[live, j] for j, c in enumerate(self.columns)}
-            chosen = router.route_many(columns, np.array(headlines, dtype=np.bool_))
-        else:
-            chosen = [
-                router.route(self.moons[i], h) for i, h in zip(self.live, headlines, strict=True)
-            ]
-        # routes repeat (route_many shares planets and params within a class): finish each
-        # distinct one once
-        known: dict[tuple[tuple[str, ...], int, str, tuple[str, ...]], dict[str, Any]] = {}
-        routes = []
-        for route in chosen:
-            key = (route.planets, id(route.params), route.rule, route.path)
-            if key not in known:
-                planets = [p for p in route.planets if p in context.planets]
-                if self.risk_planet not in planets:
-                    planets.append(self.risk_planet)
-                known[key] = {"planets": tuple(planets), "params": dict(route.params),
-                              "rule": route.rule, "path": route.path}  # fmt: skip
-            routes.append(known[key])
-        return routes
-
-    def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
-        """Every routed planet's reports: one batch per planet (vectorized where it can)."""
-        reports: list[list[PlanetReport]] = [[] for _ in self.live]
-        for name, planet in self.context.planets.items():
-            ks = [k for k, route in enumerate(routes) if name in route["planets"]]  # fmt: skip
-            if not ks:
-                continue
-            params = [dict(routes[k]["params"].get(name) or {}) for k in ks]
-            batch = self._batch([self.live[k] for k in ks], params)
-            started = time.perf_counter()
-            got, errors = self._ask(planet, batch)
-            latency = (time.perf_counter() - started) * 1e3
-            error = next((e for e in errors if e is not None), None)
-            self.context.health.beat("planet", name, latency, error is None, error)
-            for k, report, failure in zip(ks, got, errors, strict=True):
-                reports[k].append(report)
-                if failure is not None:
-                    self.failed[k][name] = failure
-        return [sorted(rs, key=lambda r: r.planet) for rs in reports]
-
-    def _batch(self, indices: list[int], params: list[dict[str, Any]]) -> PlanetBatch:
-        idx = np.array(indices, dtype=np.int64)
-        return PlanetBatch(
-            instruments=tuple(self.names[i] for i in indices),
-            as_of=self.as_of,
-            moons={c: self.rows[idx, j] for j, c in enumerate(self.columns)},
-            snapshot=self.snapshot,
-            view=self.view,
-            limits=self.context.limits,
-            params=params,
-        )
-
-    def view(self, name: str) -> MarketSnapshot:
-        """The snapshot part a planet sees for ``name`` (as in a single decision)."""
-        if name not in self._views:
-            self._views[name] = planet_view(self.snapshot, name)
-        return self._views[name]
-
-    def _ask(
-        self, planet: Planet, batch: PlanetBatch
-    ) -> tuple[list[PlanetReport], list[str | None]]:
-        """The batch's reports and each one's error; a failing planet gives "no data" naming
-        the failure, per instrument when it is asked one by one (one bad instrument never
-        sinks the rest)."""
-        if isinstance(planet, VectorPlanet):
-            try:
-                return report_many(planet, batch), [None] * len(batch)
-            except Exception:  # contained: retried one instrument at a time below
-                pass
-        timeout = self.context.orchestration.planet_timeout_s
-        reports: list[PlanetReport] = []
-        errors: list[str | None] = []
-        pool = self.context.workers.pool() if timeout is not None else None
-        contexts = [batch.context(i) for i in range(len(batch))]
-        futures = [pool.submit(planet.report, c) for c in contexts] if pool else None
-        deadline = time.monotonic() + (timeout or 0.0)
-        for i, planet_input in enumerate(contexts):
-            try:
-                if futures is None:
-                    report = planet.report(planet_input)
-                else:
-                    report = futures[i].result(max(0.0, deadline - time.monotonic()))
-                reports.append(PlanetReport.model_validate(report.model_dump()))
-                errors.append(None)
-                continue
-            except TimeoutError:
-                error = f"planet timed out after {timeout:g}s"
-            except Exception as failure:  # contained like the graph's consult node
-                error = f"planet failed: {type(failure).__name__}: {failure}"
-            errors.append(error)
-            reports.append(planet.no_data(planet_input, {}, error[:300]))
-        return reports, errors
-
-    def _recall(self) -> list[tuple[str, ...]]:
-        recaller = self.context.recaller
-        if recaller is None:
-            return [() for _ in self.live]
-        panel = self.panel(range(len(self.names)))
-        return [tuple(recaller(self.names[i], panel)) for i in self.live]
-
-    def panel(self, indices: Sequence[int] | range) -> MoonPanel:
-        """A :class:`MoonPanel` of the instruments ``indices``."""
-        return MoonPanel(as_of=self.as_of, values={self.names[i]: self.moons[i] for i in indices})
 
     def _reason(
         self,
@@ -449,129 +289,3 @@ class _Run:
             "recalled": list(recalled),
             "position": self.positions.get(self.names[i], 0.0),
         }
-
-    # -- after the guard --------------------------------------------------------------------
-
-    def _apply_alerts(
-        self,
-        targets: np.ndarray,
-        alerts: Mapping[str, PlanetReport],
-        extra: list[list[GuardCorrection]],
-    ) -> np.ndarray:
-        """Reflex alerts since the last decision cap their instruments (never loosen)."""
-        if not alerts:
-            return targets
-        targets = targets.copy()
-        for k, i in enumerate(self.live):
-            alert = alerts.get(self.names[i])
-            if alert is None:
-                continue
-            cap = alert_cap(alert)
-            if abs(targets[k]) > cap:
-                after = math.copysign(cap, targets[k]) if cap > 0 else 0.0
-                rule = alert.recommendations[0] if alert.recommendations else "alert"
-                extra[k].append(
-                    GuardCorrection(
-                        rule=f"reflex:{rule}",
-                        before=float(targets[k]),
-                        after=after,
-                        reason=(alert.critical_reason or "reflex alert")[:300],
-                    )
-                )
-                targets[k] = after
-        return targets
-
-    def _apply_portfolio(
-        self, targets: np.ndarray, limits: PortfolioLimits, extra: list[list[GuardCorrection]]
-    ) -> np.ndarray:
-        live = np.array(self.live, dtype=np.int64)
-        vol = self.rows[live, self.columns.index("realized_vol")]
-        corr = self.rows[live, self.columns.index("correlation")]
-        steps = portfolio_guard(targets, vol, corr, limits)
-        for k, found in enumerate(corrections_of(steps, limits)):
-            extra[k].extend(found)
-        result: np.ndarray = steps[-1]
-        return result
-
-    # -- packaging --------------------------------------------------------------------------
-
-    def _decision(
-        self,
-        i: int,
-        route: dict[str, Any],
-        reports: list[PlanetReport],
-        recalled: tuple[str, ...],
-        reasoning: Reasoning,
-        guarded: tuple[ReasonedDecision, tuple[GuardCorrection, ...]],
-        target: float,
-        extra: list[GuardCorrection],
-    ) -> SunDecision:
-        decided, corrections = guarded
-        rationale = decided.rationale
-        if extra:
-            notes = "; ".join(f"{c.rule}: {c.before:+.3f} -> {c.after:+.3f}" for c in extra)
-            rationale = f"{rationale} [{notes}]"[:600]
-        name = self.names[i]
-        final = target if extra else decided.target_position
-        return SunDecision(
-            instrument=name,
-            as_of=self.as_of,
-            action=action_for(target) if extra else decided.action,
-            target_position=final,
-            confidence=decided.confidence,
-            rationale=rationale,
-            reasoner=reasoning.reasoner,
-            fallback_level=reasoning.level,
-            attempts=reasoning.attempts,
-            emergency=reasoning.level == "emergency",
-            planet_reports=tuple(reports),
-            corrections=(*corrections, *extra),
-            order_intent=self._intent(i, final),
-            llm_usage=reasoning.usage,
-            prompt=reasoning.prompt,
-            routed_planets=route["planets"],
-            recalled=recalled,
-        )
-
-    def _intent(self, i: int, target: float) -> OrderIntent | None:
-        """The execution planet's order toward ``target`` (as the graph's propagate node)."""
-        execution = self.execution
-        if execution is None:
-            return None
-        name = self.names[i]
-        # the built-in execution planet sizes from moons and limits only (no per-instrument
-        # view) and orders nothing when the position does not change
-        built_in = type(execution) is ExecutionPlanet
-        if built_in and target == self.positions.get(name, 0.0):
-            return None
-        context = PlanetContext(
-            instrument=name,
-            as_of=self.as_of,
-            moons=self.moons[i],
-            snapshot=self.snapshot if built_in else self.view(name),
-            limits=self.context.limits,
-        )
-        return execution.order_intent(context, target, self.positions.get(name, 0.0))
-
-    def no_data(self, name: str, reason: str) -> SunDecision:
-        """A flat decision for an instrument that cannot be decided, every planet saying why."""
-        context = PlanetContext(
-            instrument=name, as_of=self.as_of, moons={}, snapshot=self.snapshot,
-            limits=self.context.limits,
-        )  # fmt: skip
-        reports = tuple(
-            planet.no_data(context, {}, reason[:300])
-            for _, planet in sorted(self.context.planets.items())
-        )
-        return SunDecision(
-            instrument=name,
-            as_of=self.as_of,
-            action="HOLD",
-            target_position=0.0,
-            confidence=0.0,
-            rationale=f"[{UNIVERSE}] {reason}"[:600],
-            reasoner=UNIVERSE,
-            fallback_level=NO_DATA,
-            planet_reports=reports,
-            order_intent=self._intent(self.names.index(name), 0.0) if name in self.names else None,
-        )

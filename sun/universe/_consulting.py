@@ -1,0 +1,136 @@
+"""A universe pass's planets: the route of every instrument (over arrays where the router
+can), then each planet scoring all its instruments in one batch, failures contained per
+instrument; and memory's recall."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeGuard
+
+import numpy as np
+
+from bus import (
+    PlanetReport,
+)
+from planets import Planet, PlanetBatch, VectorPlanet, report_many
+from sun._routing import PolicyRouter, Router, RoutingTree
+from sun.universe._working import RunData
+
+
+class Consulting(RunData):
+    """Routing, planet batches and recall of one pass."""
+
+    def _route(self) -> list[dict[str, Any]]:
+        """The router's choice per live instrument; the risk planet always added."""
+        context = self.context
+        router = context.orchestration.router
+        untagged = any(h.instrument is None for h in self.snapshot.headlines)
+        tagged = {h.instrument for h in self.snapshot.headlines}
+        headlines = [untagged or self.names[i] in tagged for i in self.live]
+        if _vectorized(router):
+            live = np.array(self.live, dtype=np.int64)
+            columns = {c: self.rows[live, j] for j, c in enumerate(self.columns)}
+            chosen = router.route_many(columns, np.array(headlines, dtype=np.bool_))
+        else:
+            chosen = [
+                router.route(self.moons[i], h) for i, h in zip(self.live, headlines, strict=True)
+            ]
+        # routes repeat (route_many shares planets and params within a class): finish each
+        # distinct one once
+        known: dict[tuple[tuple[str, ...], int, str, tuple[str, ...]], dict[str, Any]] = {}
+        routes = []
+        for route in chosen:
+            key = (route.planets, id(route.params), route.rule, route.path)
+            if key not in known:
+                planets = [p for p in route.planets if p in context.planets]
+                if self.risk_planet not in planets:
+                    planets.append(self.risk_planet)
+                known[key] = {"planets": tuple(planets), "params": dict(route.params),
+                              "rule": route.rule, "path": route.path}  # fmt: skip
+            routes.append(known[key])
+        return routes
+
+    def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
+        """Every routed planet's reports: one batch per planet (vectorized where it can)."""
+        reports: list[list[PlanetReport]] = [[] for _ in self.live]
+        for name, planet in self.context.planets.items():
+            ks = [k for k, route in enumerate(routes) if name in route["planets"]]  # fmt: skip
+            if not ks:
+                continue
+            params = [dict(routes[k]["params"].get(name) or {}) for k in ks]
+            batch = self._batch([self.live[k] for k in ks], params)
+            started = time.perf_counter()
+            got, errors = self._ask(planet, batch)
+            latency = (time.perf_counter() - started) * 1e3
+            error = next((e for e in errors if e is not None), None)
+            self.context.health.beat("planet", name, latency, error is None, error)
+            for k, report, failure in zip(ks, got, errors, strict=True):
+                reports[k].append(report)
+                if failure is not None:
+                    self.failed[k][name] = failure
+        return [sorted(rs, key=lambda r: r.planet) for rs in reports]
+
+    def _batch(self, indices: list[int], params: list[dict[str, Any]]) -> PlanetBatch:
+        idx = np.array(indices, dtype=np.int64)
+        return PlanetBatch(
+            instruments=tuple(self.names[i] for i in indices),
+            as_of=self.as_of,
+            moons={c: self.rows[idx, j] for j, c in enumerate(self.columns)},
+            snapshot=self.snapshot,
+            view=self.view,
+            limits=self.context.limits,
+            params=params,
+        )
+
+    def _ask(
+        self, planet: Planet, batch: PlanetBatch
+    ) -> tuple[list[PlanetReport], list[str | None]]:
+        """The batch's reports and each one's error; a failing planet gives "no data" naming
+        the failure, per instrument when it is asked one by one (one bad instrument never
+        sinks the rest)."""
+        if isinstance(planet, VectorPlanet):
+            try:
+                return report_many(planet, batch), [None] * len(batch)
+            except Exception:  # contained: retried one instrument at a time below
+                pass
+        timeout = self.context.orchestration.planet_timeout_s
+        reports: list[PlanetReport] = []
+        errors: list[str | None] = []
+        pool = self.context.workers.pool() if timeout is not None else None
+        contexts = [batch.context(i) for i in range(len(batch))]
+        futures = [pool.submit(planet.report, c) for c in contexts] if pool else None
+        deadline = time.monotonic() + (timeout or 0.0)
+        for i, planet_input in enumerate(contexts):
+            try:
+                if futures is None:
+                    report = planet.report(planet_input)
+                else:
+                    report = futures[i].result(max(0.0, deadline - time.monotonic()))
+                reports.append(PlanetReport.model_validate(report.model_dump()))
+                errors.append(None)
+                continue
+            except TimeoutError:
+                error = f"planet timed out after {timeout:g}s"
+            except Exception as failure:  # contained like the graph's consult node
+                error = f"planet failed: {type(failure).__name__}: {failure}"
+            errors.append(error)
+            reports.append(planet.no_data(planet_input, {}, error[:300]))
+        return reports, errors
+
+    def _recall(self) -> list[tuple[str, ...]]:
+        recaller = self.context.recaller
+        if recaller is None:
+            return [() for _ in self.live]
+        panel = self.panel(range(len(self.names)))
+        return [tuple(recaller(self.names[i], panel)) for i in self.live]
+
+
+def _vectorized(router: Router) -> TypeGuard[RoutingTree | PolicyRouter]:
+    """Whether ``router.route_many`` is the array form of its ``route`` (neither overridden)."""
+    if isinstance(router, RoutingTree):
+        tree = type(router)
+        return tree.route is RoutingTree.route and tree.route_many is RoutingTree.route_many
+    if isinstance(router, PolicyRouter):
+        kind = type(router)
+        return kind.route is PolicyRouter.route and kind.route_many is PolicyRouter.route_many
+    return False

@@ -1,0 +1,58 @@
+"""The working data of one universe pass (instrument ``i`` is row ``i`` everywhere), shared
+by its stages: consulting the planets (:mod:`sun.universe._consulting`), deciding
+(:mod:`sun.universe._decide`) and packaging the decisions (:mod:`sun.universe._packaging`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from bus import (
+    MarketSnapshot,
+    MoonPanel,
+)
+from sun._context import SunContext
+from sun._plan_runtime import clock_of
+from sun._view import planet_view
+
+
+class RunData:
+    """One universe decision's working data."""
+
+    def __init__(
+        self,
+        context: SunContext,
+        snapshot: MarketSnapshot,
+        names: tuple[str, ...],
+        rows: np.ndarray,
+        columns: tuple[str, ...],
+        live: list[int],
+        positions: dict[str, float],
+    ) -> None:
+        self.context = context
+        self.snapshot = snapshot
+        self.as_of = snapshot.as_of
+        self.names = names
+        self.rows = rows
+        self.columns = columns
+        self.live = live
+        self.positions = positions
+        self.moons = [dict(zip(columns, r, strict=True)) for r in rows.tolist()]
+        self.execution = context.execution_planet
+        self.directional = context.directional
+        self.risk_planet = context.risk_planet
+        self._views: dict[str, MarketSnapshot] = {}
+        self.failed: list[dict[str, str]] = [{} for _ in live]  # per live instrument
+        self.started_at = clock_of(context)()  # the plans' latency budgets count from here
+
+    def view(self, name: str) -> MarketSnapshot:
+        """The snapshot part a planet sees for ``name`` (as in a single decision)."""
+        if name not in self._views:
+            self._views[name] = planet_view(self.snapshot, name)
+        return self._views[name]
+
+    def panel(self, indices: Sequence[int] | range) -> MoonPanel:
+        """A :class:`MoonPanel` of the instruments ``indices``."""
+        return MoonPanel(as_of=self.as_of, values={self.names[i]: self.moons[i] for i in indices})
