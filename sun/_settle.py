@@ -61,8 +61,9 @@ def settle(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         assert failed is not None
         why = f"-> {failed['disposition']}: {failed['reason']}"
         stop, steps = failed, [TraceStep(node="failure_rule", status="ran", reason=why)]
-        _, skips, marks = resolve_deferred(policy, rule, route, {}, [], stop)
-        return {"stop": stop, "expand": [], "checked": [*state.get("checked", []), *marks],
+        checked = list(state.get("checked", []))
+        _, skips, marks = resolve_deferred(policy, rule, route, {}, checked, stop)
+        return {"stop": stop, "expand": [], "checked": [*checked, *marks],
                 "trace": [*steps, *skips]}  # fmt: skip
     checked = list(state.get("checked", []))
     view = condition_view(route["profile"], state.get("reports", []), route["nodes"])
