@@ -128,7 +128,8 @@ def run_shard_worker(
             raise ValueError(f"--redis {shown_url(url)}: cannot reach Redis: {error}") from error
     print(
         f"stopped ticks={stats.ticks} published={stats.published} "
-        f"taken_over={stats.taken_over} refused={stats.refused}",
+        f"taken_over={stats.taken_over} refused={stats.refused} "
+        f"failed_ticks={stats.failed_ticks}",
         flush=True,
     )
 
@@ -144,6 +145,9 @@ def universe_tick(
     wait_s: float = typer.Option(60.0, help="how long to wait for the workers"),
     tick_timeout_s: float = typer.Option(60.0, help="a tick not complete after this fails"),
     as_json: bool = typer.Option(False, "--json", help="print the run as one JSON object"),
+    portfolio: bool = typer.Option(
+        True, help="apply the default portfolio limits across the universe (shared by shards)"
+    ),
     tls_cert: Path | None = typer.Option(None, help=TLS_CERT_HELP),
     tls_key: Path | None = typer.Option(None, help=TLS_KEY_HELP),
     tls_ca: Path | None = typer.Option(None, help=TLS_CA_HELP),
@@ -171,7 +175,7 @@ def universe_tick(
     try:
         report = asyncio.run(
             _coordinate(url, prefix, pool, config, security, history, benchmark, ticks, workers,
-                        wait_s, None if as_json else _print_tick)
+                        wait_s, None if as_json else _print_tick, portfolio)
         )  # fmt: skip
     except RedisError as error:
         raise ValueError(f"--redis {shown_url(url)}: cannot reach Redis: {error}") from error
@@ -186,7 +190,8 @@ def universe_tick(
 
 def _print_tick(tick: dict[str, Any]) -> None:
     shares = " ".join(f"{w}={n}" for w, n in sorted(tick["by_worker"].items()))
-    typer.echo(f"tick {tick['tick']} as of {tick['as_of']}: {tick['ms']:.1f} ms  {shares}")
+    failed = "".join(f"  failed {w}: {e}" for w, e in sorted(tick["failed_workers"].items()))
+    typer.echo(f"tick {tick['tick']} as of {tick['as_of']}: {tick['ms']:.1f} ms  {shares}{failed}")
 
 
 async def _coordinate(
@@ -201,21 +206,26 @@ async def _coordinate(
     workers: int,
     wait_s: float,
     show: Any,
+    portfolio: bool,
 ) -> dict[str, Any]:
     from bus import RedisBus, to_datetime
     from sun.shard import ShardCoordinator
+    from sun.universe import PortfolioLimits
+
+    limits = PortfolioLimits() if portfolio else None
 
     names = sorted(history)
     per_tick: list[dict[str, Any]] = []
     async with RedisBus(url, prefix=prefix, config=config.bus_config(), security=security) as bus:
-        async with ShardCoordinator(bus, pool=pool, config=config) as coordinator:
+        async with ShardCoordinator(bus, pool=pool, config=config, portfolio=limits) as coordinator:
             live = await coordinator.wait_for_workers(workers, wait_s)
             started = time.perf_counter()
             for stamp in benchmark.timestamps[-ticks:]:
                 result = await coordinator.tick(to_datetime(stamp), names)
                 shares = {w: len(i) for w, i in result.by_worker().items()}
                 row = {"tick": result.tick, "as_of": result.as_of.isoformat(),
-                       "ms": round(result.elapsed_s * 1000, 2), "by_worker": shares}  # fmt: skip
+                       "ms": round(result.elapsed_s * 1000, 2), "by_worker": shares,
+                       "failed_workers": result.failed}  # fmt: skip
                 per_tick.append(row)
                 if show is not None:
                     show(row)

@@ -15,7 +15,12 @@ heartbeats with a TTL; each (tick, instrument) is claimed and published once (se
 """
 
 from sun.shard._config import ShardConfig, ShardTick
-from sun.shard._coordinator import COORDINATOR, ShardCoordinator, ShardTickResult
+from sun.shard._coordinator import (
+    COORDINATOR,
+    ShardCoordinator,
+    ShardTickFailed,
+    ShardTickResult,
+)
 from sun.shard._ledger import Claims, Membership, ShardKeys
 from sun.shard._ring import HashRing, ring_hash
 from sun.shard._worker import (
@@ -35,6 +40,7 @@ __all__ = [
     "ShardCoordinator",
     "ShardKeys",
     "ShardTick",
+    "ShardTickFailed",
     "ShardTickResult",
     "ShardWorker",
     "TickStep",

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from bus import BusConfig, InstrumentId, register_payload
+from sun.universe import PortfolioLimits
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class ShardTick(BaseModel):
         default_factory=dict
     )
     deadline_unix: float = Field(description="workers drop the tick after this (their clock)")
+    portfolio: PortfolioLimits | None = Field(
+        default=None,
+        description="limits across the whole universe: each pass applies its share of them",
+    )
 
 
 register_payload("shard_tick", ShardTick)

@@ -7,7 +7,8 @@
 Decisions arrive on the coordinator's bus stream (its consumer group dedupes by the
 ``<tick>:<instrument>`` idempotency key as a second guard; the commit script already
 publishes each pair once). A tick not complete within ``tick_timeout_s`` raises naming the
-missing instruments.
+missing instruments; one that every live worker has failed (their ``decide`` raised) raises
+at once with their errors.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 from uuid import uuid4
@@ -24,19 +25,40 @@ from uuid import uuid4
 from bus import Envelope, RedisBus, Subscription, SunDecision
 from sun.shard._config import ShardConfig, ShardTick
 from sun.shard._ledger import Membership, ShardKeys
+from sun.universe import PortfolioLimits
 
 COORDINATOR = "shard-coordinator"
 
 
+class ShardTickFailed(RuntimeError):
+    """Every live worker's ``decide`` raised on a tick: nobody is left to decide the rest.
+
+    Attributes:
+        tick: The tick id.
+        missing: The instruments still undecided.
+        errors: Worker -> its error.
+    """
+
+    def __init__(self, tick: str, missing: Sequence[str], errors: Mapping[str, str]) -> None:
+        self.tick, self.missing, self.errors = tick, tuple(missing), dict(errors)
+        said = "; ".join(f"{worker}: {error}" for worker, error in sorted(self.errors.items()))
+        super().__init__(
+            f"tick {tick}: every live shard worker failed, {len(self.missing)} instrument(s) "
+            f"undecided ({', '.join(self.missing[:10])}): {said}"
+        )
+
+
 @dataclass(frozen=True)
 class ShardTickResult:
-    """One completed tick: a decision per instrument and who made it."""
+    """One completed tick: a decision per instrument, who made it, and the workers that
+    failed on it (their ``decide`` raised; others took their instruments over)."""
 
     tick: str
     as_of: datetime
     decisions: dict[str, SunDecision]
     workers: dict[str, str]
     elapsed_s: float
+    failed: dict[str, str] = field(default_factory=dict)
 
     def by_worker(self) -> dict[str, list[str]]:
         """Instruments grouped by the worker that decided them."""
@@ -56,6 +78,8 @@ class ShardCoordinator:
         config: Pool timing (the workers' ``tick_timeout_s`` and ``member_ttl_s``).
         run: A label making this run's tick ids unique (default: random).
         clock: Wall-clock seconds.
+        portfolio: Limits across the whole universe (sent with every tick; each worker's
+            pass applies its share, so the shards together stay within them).
     """
 
     def __init__(
@@ -66,8 +90,9 @@ class ShardCoordinator:
         config: ShardConfig | None = None,
         run: str | None = None,
         clock: Callable[[], float] = time.time,
+        portfolio: PortfolioLimits | None = None,
     ) -> None:
-        self.bus, self.clock = bus, clock
+        self.bus, self.clock, self.portfolio = bus, clock, portfolio
         self.config = config or ShardConfig()
         self.keys = ShardKeys(bus.keys.prefix, pool)
         self.members = Membership(bus.client, self.keys, self.config.member_ttl_s, clock)
@@ -147,6 +172,7 @@ class ShardCoordinator:
 
         Raises:
             TimeoutError: naming the instruments still undecided after ``tick_timeout_s``.
+            ShardTickFailed: when every live worker's ``decide`` raised on the tick.
         """
         await self.start()
         started = time.perf_counter()
@@ -156,6 +182,7 @@ class ShardCoordinator:
             instruments=tuple(instruments),
             positions=dict(positions or {}),
             deadline_unix=self.clock() + self.config.tick_timeout_s,
+            portfolio=self.portfolio,
         )
         wanted = set(tick.instruments)
         if len(wanted) != len(tick.instruments):
@@ -167,14 +194,17 @@ class ShardCoordinator:
             await self.bus.send(envelope)
             while not wanted <= set(self._open[tick.tick]):
                 event.clear()
+                left = tick.deadline_unix - self.clock()
                 try:
-                    await asyncio.wait_for(event.wait(), tick.deadline_unix - self.clock())
+                    await asyncio.wait_for(event.wait(), min(left, self.config.heartbeat_s))
                 except TimeoutError:
                     missing = sorted(wanted - set(self._open[tick.tick]))
-                    raise TimeoutError(
-                        f"tick {tick.tick}: no decision for {len(missing)} instrument(s) "
-                        f"after {self.config.tick_timeout_s:g}s: {', '.join(missing[:10])}"
-                    ) from None
+                    if left <= self.config.heartbeat_s:
+                        raise TimeoutError(
+                            f"tick {tick.tick}: no decision for {len(missing)} instrument(s) "
+                            f"after {self.config.tick_timeout_s:g}s: {', '.join(missing[:10])}"
+                        ) from None
+                    await self._check_failed(tick.tick, missing)
             got = self._open[tick.tick]
         finally:
             self._open.pop(tick.tick, None)
@@ -182,7 +212,19 @@ class ShardCoordinator:
         await self.prune()
         decisions = {i: got[i].unwrap(SunDecision) for i in tick.instruments}
         workers = {i: got[i].sender for i in tick.instruments}
-        return ShardTickResult(tick.tick, as_of, decisions, workers, time.perf_counter() - started)
+        failed = await self._failed(tick.tick)
+        elapsed = time.perf_counter() - started
+        return ShardTickResult(tick.tick, as_of, decisions, workers, elapsed, failed)
+
+    async def _check_failed(self, tick: str, missing: Sequence[str]) -> None:
+        """Raise :class:`ShardTickFailed` when every live worker has failed ``tick``."""
+        errors = await self._failed(tick)
+        if errors and await self.live_workers() <= set(errors):
+            raise ShardTickFailed(tick, missing, errors)
+
+    async def _failed(self, tick: str) -> dict[str, str]:
+        raw = await self.bus.client.hgetall(self.keys.failed(tick))
+        return {_text(k): _text(v) for k, v in raw.items()}
 
     async def _collect(self, envelope: Envelope) -> None:
         collected = self._open.get(envelope.correlation_id or "")

@@ -6,6 +6,8 @@ Keys under ``<prefix>shard:<pool>:``:
 - ``members`` sorted set, worker -> expiry time of its last heartbeat
 - ``claim:<tick>:<instrument>`` "worker|expiry" of the worker deciding it
 - ``done:<tick>`` hash, instrument -> worker that published its decision
+- ``failed:<tick>`` hash, worker -> why its ``decide`` raised on this tick (that worker is
+  out of the tick's ring; the others take its instruments over at once)
 
 Every time is the caller's clock (injectable), so expiry is testable without waiting; across
 machines keep ``claim_ttl_s`` well above the clock skew. The decision envelope is added to
@@ -65,6 +67,23 @@ return committed
 """
 
 
+RELEASE = """
+-- KEYS[1] failed hash, KEYS[2..] claim keys; ARGV[1] worker, ARGV[2] reason,
+-- ARGV[3] failed-hash lifetime (s). Records the failure and drops the worker's claims.
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+local released = 0
+for i = 2, #KEYS do
+  local held = redis.call('GET', KEYS[i])
+  if held and string.match(held, '^(.*)|[^|]*$') == ARGV[1] then
+    redis.call('DEL', KEYS[i])
+    released = released + 1
+  end
+end
+return released
+"""
+
+
 class ShardKeys:
     """Key and recipient names of one pool under a bus prefix."""
 
@@ -86,6 +105,10 @@ class ShardKeys:
     def done(self, tick: str) -> str:
         """Hash of the instruments of ``tick`` already published."""
         return f"{self.base}done:{tick}"
+
+    def failed(self, tick: str) -> str:
+        """Hash of the workers whose ``decide`` raised on ``tick``, with the error."""
+        return f"{self.base}failed:{tick}"
 
     @property
     def decision_stream(self) -> str:
@@ -139,11 +162,24 @@ class Claims:
         )
         self._claim = client.register_script(CLAIM)
         self._commit = client.register_script(COMMIT)
+        self._release = client.register_script(RELEASE)
 
     async def done(self, tick: str) -> dict[str, str]:
         """Instruments of ``tick`` already published, with the worker that did."""
         raw = await self.client.hgetall(self.keys.done(tick))
         return {_text(k): _text(v) for k, v in raw.items()}
+
+    async def failed(self, tick: str) -> dict[str, str]:
+        """Workers whose ``decide`` raised on ``tick``, with the error."""
+        raw = await self.client.hgetall(self.keys.failed(tick))
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    async def fail(self, tick: str, worker: str, instruments: Sequence[str], reason: str) -> int:
+        """Record that ``worker`` failed on ``tick`` and release its claims on
+        ``instruments`` (so their new owners need not wait for the claims to expire);
+        how many claims were released."""
+        keys = [self.keys.failed(tick), *(self.keys.claim(tick, i) for i in instruments)]
+        return int(await self._release(keys=keys, args=[worker, reason, self.keep_s]))
 
     async def claim(self, tick: str, worker: str, instruments: Sequence[str]) -> list[str]:
         """The instruments ``worker`` now holds (free, expired or its own, and not done)."""

@@ -6,6 +6,11 @@ decide them in one ``decide_universe`` pass, and publish the decisions with the 
 (see :mod:`sun.shard._ledger`). It then keeps watching the tick until every instrument is
 done: when a member dies its heartbeat expires, the ring hands its instruments to the
 survivors, and they claim each one as soon as the dead worker's claim expires.
+
+A worker whose ``decide`` raises stays live (the error may be passing) but leaves that tick:
+it records the error, releases its claims, and the tick's ring no longer counts it, so the
+others take its instruments over at once. When every live worker has failed a tick, the
+coordinator raises with their errors (see :class:`ShardTickFailed`).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -35,6 +40,7 @@ from bus import (
 from sun.shard._config import ShardConfig, ShardTick
 from sun.shard._ledger import Claims, Membership, ShardKeys
 from sun.shard._ring import HashRing
+from sun.universe import PortfolioLimits
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +55,7 @@ class UniverseDecider(Protocol):
         *,
         positions: Mapping[str, float] | None = None,
         rejected: Mapping[str, str] | None = None,
+        portfolio: PortfolioLimits | None = None,
     ) -> dict[str, SunDecision]: ...
 
 
@@ -59,11 +66,12 @@ class TickStep:
     published: tuple[str, ...]
     pending: tuple[str, ...]
     expired: bool = False
+    failed: str | None = None  # this worker's decide raised on the tick: the error
 
     @property
     def finished(self) -> bool:
-        """Whether the worker is done with the tick (complete or abandoned)."""
-        return self.expired or not self.pending
+        """Whether the worker is done with the tick (complete, abandoned or failed)."""
+        return self.expired or self.failed is not None or not self.pending
 
 
 @dataclass
@@ -74,6 +82,7 @@ class WorkerStats:
     published: int = 0
     taken_over: int = 0  # published after a tick's first pass (another's share)
     refused: int = 0
+    failed_ticks: int = 0  # ticks whose decide raised here (others took the instruments)
 
 
 class ShardWorker:
@@ -113,9 +122,9 @@ class ShardWorker:
         self.stats = WorkerStats()
         self._ring = HashRing((name,), self.config.vnodes)
 
-    async def ring(self) -> HashRing:
-        """The ring over the live members (and this worker)."""
-        live = await self.members.live() | {self.name}
+    async def ring(self, failed: Collection[str] = ()) -> HashRing:
+        """The ring over the live members (and this worker), less those in ``failed``."""
+        live = (await self.members.live() | {self.name}) - set(failed)
         if live != self._ring.nodes:
             log.info("shard members now %s", sorted(live))
             self._ring = HashRing(live, self.config.vnodes)
@@ -127,18 +136,35 @@ class ShardWorker:
         pending = [i for i in tick.instruments if i not in done]
         if self.clock() > tick.deadline_unix:
             return TickStep((), tuple(pending), expired=True)
-        ring = await self.ring()
+        failed = await self.claims.failed(tick.tick)
+        if self.name in failed:
+            return TickStep((), tuple(pending), failed=failed[self.name])
+        ring = await self.ring(failed)
         mine = [i for i in pending if ring.owner(i) == self.name]
         won = await self.claims.claim(tick.tick, self.name, mine)
         published: list[str] = []
         if won:
-            decisions = await asyncio.to_thread(self.decide, tick, won)
+            try:
+                decisions = await asyncio.to_thread(self.decide, tick, won)
+            except Exception as error:  # noqa: BLE001 -- any error: hand the tick over
+                return await self._give_up(tick, won, pending, error)
             payloads = [(i, self._envelope(tick, decisions[i]).to_json()) for i in won]
             published = await self.claims.commit(tick.tick, self.name, payloads)
             self._count(published, len(won) - len(published))
         decided = set(published)
         left = tuple(i for i in pending if i not in decided)
         return TickStep(tuple(published), left)
+
+    async def _give_up(
+        self, tick: ShardTick, won: Sequence[str], pending: Sequence[str], error: Exception
+    ) -> TickStep:
+        """Record this worker's failure on ``tick`` and release its claims."""
+        reason = f"{type(error).__name__}: {error}"[:300]
+        log.error("tick %s: decide failed on worker %s (%s)", tick.tick, self.name, reason,
+                  exc_info=error)  # fmt: skip
+        await self.claims.fail(tick.tick, self.name, won, reason)
+        self.stats.failed_ticks += 1
+        return TickStep((), tuple(pending), failed=reason)
 
     async def run_tick(self, tick: ShardTick) -> list[str]:
         """Step until the tick is complete or past its deadline; what this worker published."""
@@ -166,7 +192,12 @@ class ShardWorker:
         return None
 
     def decide(self, tick: ShardTick, instruments: Sequence[str]) -> dict[str, SunDecision]:
-        """Decisions for ``instruments`` as of the tick; those without data get "no data"."""
+        """Decisions for ``instruments`` as of the tick; those without data get "no data".
+
+        With the tick's portfolio limits, this pass applies its share of them (its share
+        of the tick's instruments, see :meth:`PortfolioLimits.share`): all passes of a
+        tick together stay within the universe's limits, whoever decides which part.
+        """
         visible: dict[str, BarSeries] = {}
         rejected: dict[str, str] = {}
         for name in instruments:
@@ -182,8 +213,11 @@ class ShardWorker:
         bars = visible or _placeholder(self.history, tick)
         snapshot = MarketSnapshot(as_of=tick.as_of, bars=bars, benchmark=benchmark)
         positions = {i: p for i, p in tick.positions.items() if i in visible or i in rejected}
+        portfolio = tick.portfolio
+        if portfolio is not None:
+            portfolio = portfolio.share(len(instruments) / len(tick.instruments))
         return self.decider.decide_universe(
-            snapshot, list(visible), positions=positions, rejected=rejected
+            snapshot, list(visible), positions=positions, rejected=rejected, portfolio=portfolio
         )
 
     def _envelope(self, tick: ShardTick, decision: SunDecision) -> Envelope:

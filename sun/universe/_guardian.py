@@ -18,7 +18,7 @@ Rules, in order; each only scales positions toward zero (never flips or enlarges
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -55,6 +55,26 @@ class PortfolioLimits:
             raise ValueError(
                 f"correlation_threshold must be in (0, 1], got {self.correlation_threshold!r}"
             )
+
+    def share(self, fraction: float) -> PortfolioLimits:
+        """The limits of one part of a universe decided apart (a shard's pass): the budgets
+        (volatility, gross, net, cluster gross) times ``fraction``, the part's share of the
+        instruments. Parts whose fractions sum to 1 stay within these limits together,
+        whatever the others hold: |sum of nets| <= sum of |nets|, and so on. Stricter than
+        one pass over the whole universe (offsetting parts are not netted), never looser.
+
+        Raises:
+            ValueError: when ``fraction`` is not in (0, 1].
+        """
+        if not (math.isfinite(fraction) and 0.0 < fraction <= 1.0):
+            raise ValueError(f"share must be in (0, 1], got {fraction!r}")
+        return replace(
+            self,
+            target_volatility=self.target_volatility * fraction,
+            max_gross=self.max_gross * fraction,
+            max_net=self.max_net * fraction,
+            max_cluster_gross=self.max_cluster_gross * fraction,
+        )
 
 
 def portfolio_guard(

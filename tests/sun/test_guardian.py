@@ -82,3 +82,50 @@ def test_limits_reject_nonsense() -> None:
         PortfolioLimits(max_gross=0.0)
     with pytest.raises(ValueError, match="correlation_threshold"):
         PortfolioLimits(correlation_threshold=1.5)
+
+
+def _cluster_gross(w: np.ndarray, corr: np.ndarray, threshold: float) -> list[float]:
+    clusters = [corr >= threshold, corr <= -threshold, ~np.isfinite(corr)]
+    return [float(np.abs(w[member]).sum()) for member in clusters]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    targets=weights,
+    vol=vols,
+    corr=corrs,
+    portfolio=limits,
+    cuts=st.lists(st.integers(1, N - 1), max_size=4, unique=True),
+)
+def test_parts_guarded_with_their_share_hold_the_whole_universes_limits(
+    targets: np.ndarray,
+    vol: np.ndarray,
+    corr: np.ndarray,
+    portfolio: PortfolioLimits,
+    cuts: list[int],
+) -> None:
+    """A universe decided in parts (shards), each guarded with ``limits.share(part / N)``:
+    together within every limit of the whole universe."""
+    bounds = [0, *sorted(cuts), N]
+    final = np.concatenate([
+        portfolio_guard(targets[a:b], vol[a:b], corr[a:b], portfolio.share((b - a) / N))[-1]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ])  # fmt: skip
+    eps = 1e-9
+    assert np.abs(final).sum() <= portfolio.max_gross + eps
+    assert abs(final.sum()) <= portfolio.max_net + eps
+    for gross in _cluster_gross(final, corr, portfolio.correlation_threshold):
+        assert gross <= portfolio.max_cluster_gross + eps
+    sized = np.isfinite(vol) & (vol > 0)
+    assert (final[~sized] == 0).all()
+    assert float(np.sum(np.abs(final[sized]) * vol[sized])) <= portfolio.target_volatility + eps
+
+
+@pytest.mark.parametrize("fraction", [0.0, -0.5, 1.5, float("nan")])
+def test_a_share_outside_zero_to_one_is_refused(fraction: float) -> None:
+    with pytest.raises(ValueError, match="share must be in"):
+        PortfolioLimits().share(fraction)
+
+
+def test_the_whole_share_is_the_limits_themselves() -> None:
+    assert PortfolioLimits(max_gross=0.8).share(1.0) == PortfolioLimits(max_gross=0.8)

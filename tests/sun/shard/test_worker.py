@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from typing import Any
 
+import numpy as np
 import pytest
 from _shard_helpers import Clock
 
@@ -16,9 +18,10 @@ from sun.shard import (
     ShardConfig,
     ShardCoordinator,
     ShardTick,
+    ShardTickFailed,
     ShardWorker,
 )
-from sun.universe import NO_DATA
+from sun.universe import NO_DATA, PortfolioLimits
 
 CONFIG = ShardConfig(heartbeat_s=0.2, member_ttl_s=3.0, claim_ttl_s=5.0, poll_s=0.02)
 STEADY = ShardConfig(member_ttl_s=120.0, poll_s=0.02)  # one beat lasts the test (real clock)
@@ -184,3 +187,150 @@ async def test_a_joining_worker_gets_its_share_from_the_next_pass(
     shares = HashRing(["a", "b"], CONFIG.vnodes).assign(names)
     shared = await worker.step(_tick(names, _as_of(benchmark), clock, "t2"))
     assert sorted(shared.published) == shares["a"] and sorted(shared.pending) == shares["b"]
+
+
+class FailingSun:
+    """The real sun, made to raise on its first ``fail_times`` universe passes."""
+
+    def __init__(self, sun: Sun, fail_times: int) -> None:
+        self.sun, self.left = sun, fail_times
+
+    def decide_universe(self, *args: Any, **kwargs: Any) -> dict[str, SunDecision]:
+        if self.left > 0:
+            self.left -= 1
+            raise RuntimeError("injected: model server unreachable")
+        return self.sun.decide_universe(*args, **kwargs)
+
+
+async def test_a_worker_whose_decide_raises_hands_its_share_over_at_once(
+    bus: RedisBus, sun: Sun, universe: tuple[dict[str, BarSeries], BarSeries], clock: Clock
+) -> None:
+    history, benchmark = universe
+    names = sorted(history)
+    made = {
+        name: ShardWorker(
+            bus,
+            decider,
+            history,
+            pool="p",
+            name=name,
+            config=CONFIG,
+            benchmark=benchmark,
+            clock=clock,
+        )  # fmt: skip
+        for name, decider in (("a", FailingSun(sun, 1)), ("b", sun))
+    }
+    for worker in made.values():
+        await worker.members.beat(worker.name)
+    shares = HashRing(["a", "b"], CONFIG.vnodes).assign(names)
+    tick = _tick(names, _as_of(benchmark), clock)
+
+    failed = await made["a"].step(tick)
+    assert failed.finished and not failed.published
+    assert failed.failed == "RuntimeError: injected: model server unreachable"
+    assert made["a"].stats.failed_ticks == 1
+    # no clock advance: a's claims were released, b owns the whole tick now
+    taken = await made["b"].step(tick)
+    assert sorted(taken.published) == names and taken.finished
+    assert (await made["a"].step(tick)).failed is not None  # a stays out of this tick
+    assert await made["a"].claims.failed(tick.tick) == {"a": failed.failed}
+    assert len(shares["a"]) > 0
+
+    published = await _published(bus, made["b"])
+    assert sorted(d.instrument for d in published) == names  # each exactly once
+    whole = sun.decide_universe(MarketSnapshot.at(tick.as_of, history, benchmark=benchmark))
+    for decision in published:
+        assert _untraced(decision) == _untraced(whole[decision.instrument]), decision.instrument
+    # a is still a member and decides its share of the next tick (the error was passing)
+    nxt = _tick(names, _as_of(benchmark), clock, "t2")
+    assert sorted((await made["a"].step(nxt)).published) == shares["a"]
+
+
+async def test_the_coordinator_raises_at_once_when_every_worker_failed(
+    redis_url: str, prefix: str, sun: Sun, universe: tuple[dict[str, BarSeries], BarSeries]
+) -> None:
+    history, benchmark = universe
+    names = sorted(history)
+    config = ShardConfig(member_ttl_s=120.0, heartbeat_s=0.1, poll_s=0.02, tick_timeout_s=600)
+    buses = [RedisBus(redis_url, prefix=prefix, config=config.bus_config()) for _ in range(3)]
+    workers = [
+        ShardWorker(
+            bus,
+            FailingSun(sun, 10),
+            history,
+            pool="p",
+            name=name,
+            config=config,
+            benchmark=benchmark,
+        )  # fmt: skip
+        for bus, name in zip(buses, ("a", "b"), strict=False)
+    ]
+    try:
+        for worker in workers:
+            await worker.members.beat(worker.name)
+            await worker.bus.subscribe(worker.keys.ticks, worker.handle, group=worker.name)
+        async with ShardCoordinator(buses[2], pool="p", config=config) as coordinator:
+            await coordinator.wait_for_workers(2, timeout_s=5)
+            with pytest.raises(ShardTickFailed) as raised:  # long before the 600 s timeout
+                await coordinator.tick(_as_of(benchmark), names)
+    finally:
+        for bus in buses:
+            await bus.close()
+    assert set(raised.value.errors) == {"a", "b"}
+    assert sorted(raised.value.missing) == names
+    assert "every live shard worker failed" in str(raised.value)
+    assert "injected: model server unreachable" in str(raised.value)
+
+
+TIGHT = PortfolioLimits(max_gross=0.3, max_net=0.15, max_cluster_gross=0.2)
+
+
+def _portfolio_tick(names: list[str], as_of: datetime, clock: Clock, tick: str) -> ShardTick:
+    return _tick(names, as_of, clock, tick).model_copy(update={"portfolio": TIGHT})
+
+
+async def test_one_worker_applies_the_portfolio_limits_as_one_universe_pass(
+    bus: RedisBus, sun: Sun, universe: tuple[dict[str, BarSeries], BarSeries], clock: Clock
+) -> None:
+    history, benchmark = universe
+    names = sorted(history)
+    worker = ShardWorker(
+        bus, sun, history, pool="p", name="a", config=CONFIG, benchmark=benchmark, clock=clock
+    )
+    tick = _portfolio_tick(names, _as_of(benchmark), clock, "t1")
+    assert sorted((await worker.step(tick)).published) == names
+    snapshot = MarketSnapshot.at(tick.as_of, history, benchmark=benchmark)
+    whole = sun.decide_universe(snapshot, portfolio=TIGHT)
+    assert any(c.rule.startswith("portfolio:") for d in whole.values() for c in d.corrections)
+    for decision in await _published(bus, worker):
+        assert _untraced(decision) == _untraced(whole[decision.instrument]), decision.instrument
+
+
+async def test_shards_together_stay_within_the_universes_portfolio_limits(
+    bus: RedisBus, sun: Sun, universe: tuple[dict[str, BarSeries], BarSeries], clock: Clock
+) -> None:
+    history, benchmark = universe
+    names = sorted(history)
+    workers = [
+        ShardWorker(
+            bus, sun, history, pool="p", name=name, config=CONFIG, benchmark=benchmark, clock=clock
+        )  # fmt: skip
+        for name in ("a", "b")
+    ]
+    for worker in workers:
+        await worker.members.beat(worker.name)
+    tick = _portfolio_tick(names, _as_of(benchmark), clock, "t1")
+    for worker in workers:
+        await worker.step(tick)
+    decided = {d.instrument: d for d in await _published(bus, workers[0])}
+    assert sorted(decided) == names
+    unguarded = sun.decide_universe(MarketSnapshot.at(tick.as_of, history, benchmark=benchmark))
+    targets = np.array([decided[n].target_position for n in names])
+    assert np.abs(targets).sum() <= TIGHT.max_gross + 1e-9
+    assert abs(targets.sum()) <= TIGHT.max_net + 1e-9
+    before = np.array([unguarded[n].target_position for n in names])
+    assert np.abs(before).sum() > TIGHT.max_gross  # the limits did bind
+    for name in names:
+        moved = decided[name].target_position != unguarded[name].target_position
+        recorded = [c for c in decided[name].corrections if c.rule.startswith("portfolio:")]
+        assert moved == bool(recorded), name
