@@ -19,19 +19,7 @@ from pathlib import Path
 
 from sun.policy._classes import ProfileClasses
 from sun.policy._errors import PolicyError, PolicyLoadError
-from sun.policy._executor import (
-    NodeTask,
-    PolicyContext,
-    PolicyState,
-    aresume_policy,
-    arun_policy,
-    build_policy_graph,
-    new_thread_id,
-    outcome_of,
-    resume_policy,
-    run_config,
-    run_policy,
-)
+from sun.policy._executor import NodeTask, PolicyContext, PolicyState, build_policy_graph
 from sun.policy._model import (
     AgentSpec,
     Budget,
@@ -62,6 +50,15 @@ from sun.policy._profile import (
     register_profile,
 )
 from sun.policy._review import PendingReview, ReviewDesk
+from sun.policy._run import (
+    aresume_policy,
+    arun_policy,
+    new_thread_id,
+    outcome_of,
+    resume_policy,
+    run_config,
+    run_policy,
+)
 from sun.policy._schedule import required_missing, summarize
 from sun.policy._schema import SCHEMA_PATH, policy_json_schema, write_json_schema
 from sun.policy._store import PolicyStore

@@ -8,12 +8,8 @@ ESCALATE); a HIL_REVIEW outcome goes to ``review``, which interrupts for a human
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import operator
-import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
@@ -22,8 +18,9 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_config
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import Command, Send, interrupt
+from langgraph.types import Send, interrupt
 
+from sun.policy._agent_call import acall_agent, call_agent
 from sun.policy._policy import ResolvedPlan
 from sun.policy._schedule import (
     Control,
@@ -46,8 +43,6 @@ from sun.policy._types import (
     ReviewDecision,
     Usage,
 )
-
-RUN_METADATA = {"heliarch_kind": "policy"}
 
 
 def _monotonic_ms() -> float:
@@ -194,7 +189,7 @@ def run_node(state: NodeTask, runtime: Runtime[PolicyContext]) -> dict[str, Any]
     started = context.clock_ms()
     agent, call = _agent_call(state, context)
     timeout = state["timeout_ms"] or context.default_timeout_ms
-    output, error = _call(agent, call, timeout) if agent else (None, _missing(state))
+    output, error = call_agent(agent, call, timeout) if agent else (None, _missing(state))
     return _result(state, started, context.clock_ms(), output, error)
 
 
@@ -204,62 +199,8 @@ async def arun_node(state: NodeTask, runtime: Runtime[PolicyContext]) -> dict[st
     started = context.clock_ms()
     agent, call = _agent_call(state, context)
     timeout = state["timeout_ms"] or context.default_timeout_ms
-    output, error = (await _acall(agent, call, timeout)) if agent else (None, _missing(state))
+    output, error = (await acall_agent(agent, call, timeout)) if agent else (None, _missing(state))
     return _result(state, started, context.clock_ms(), output, error)
-
-
-def _call(
-    agent: Agent, call: AgentCall, timeout_ms: float | None
-) -> tuple[NodeOutput | None, str | None]:
-    if timeout_ms is None:
-        return _invoke(agent, call)
-    box: list[tuple[NodeOutput | None, str | None]] = []
-    worker = threading.Thread(target=lambda: box.append(_invoke(agent, call)), daemon=True)
-    worker.start()
-    worker.join(timeout_ms / 1000.0)
-    if not box:
-        return None, f"timed out after {timeout_ms:g} ms"
-    return box[0]
-
-
-async def _acall(
-    agent: Agent, call: AgentCall, timeout_ms: float | None
-) -> tuple[NodeOutput | None, str | None]:
-    async def attempt() -> Any:
-        if inspect.iscoroutinefunction(agent):
-            return await agent(call)
-        return await asyncio.to_thread(agent, call)
-
-    try:
-        raw = await asyncio.wait_for(attempt(), None if timeout_ms is None else timeout_ms / 1000)
-    except TimeoutError:
-        return None, f"timed out after {timeout_ms:g} ms"
-    except Exception as error:
-        return None, f"{type(error).__name__}: {error}"
-    return _checked(raw)
-
-
-def _invoke(agent: Agent, call: AgentCall) -> tuple[NodeOutput | None, str | None]:
-    try:
-        raw = agent(call)
-    except Exception as error:
-        return None, f"{type(error).__name__}: {error}"
-    if inspect.isawaitable(raw):
-        close = getattr(raw, "close", None)
-        if close is not None:
-            close()
-        return None, "async agent: run the graph built with asynchronous=True"
-    return _checked(raw)
-
-
-def _checked(raw: Any) -> tuple[NodeOutput | None, str | None]:
-    try:
-        output = raw if isinstance(raw, NodeOutput) else NodeOutput.model_validate(dict(raw))
-    except Exception as error:
-        return None, f"{type(error).__name__}: {error}"
-    if not output.ok:
-        return output, f"agent reported failure: {output.data.get('error', 'not ok')}"
-    return output, None
 
 
 async def abegin(state: PolicyState) -> list[Send] | str:
@@ -357,82 +298,3 @@ def build_policy_graph(checkpointer: Any = None, *, asynchronous: bool = False) 
     graph.add_edge("run_node", "schedule")
     graph.add_edge("review", END)
     return graph.compile(checkpointer=checkpointer)
-
-
-def new_thread_id() -> str:
-    """A fresh thread id for one decision (prefixed so review listings can find them)."""
-    return f"policy-{uuid.uuid4().hex}"
-
-
-def run_config(thread_id: str) -> RunnableConfig:
-    """The LangGraph config of a decision's thread (metadata marks it as a policy run)."""
-    return {"configurable": {"thread_id": thread_id}, "metadata": dict(RUN_METADATA)}
-
-
-def run_policy(
-    graph: Any,
-    resolved: ResolvedPlan,
-    inputs: Mapping[str, Any],
-    context: PolicyContext,
-    *,
-    thread_id: str | None = None,
-) -> PolicyRun:
-    """Execute ``resolved`` for one decision; a pending review returns ``pending_review=True``.
-
-    Args:
-        graph: from :func:`build_policy_graph`.
-        resolved: from ``Policy.select(profile)``.
-        inputs: JSON-serializable decision inputs passed to every agent.
-        context: agents and sinks.
-        thread_id: checkpoint thread (required with a checkpointer; generated if None).
-    """
-    thread = thread_id or new_thread_id()
-    state = initial_state(resolved, inputs, context)
-    result = graph.invoke(state, run_config(thread), context=context)
-    return outcome_of(result, thread)
-
-
-async def arun_policy(
-    graph: Any,
-    resolved: ResolvedPlan,
-    inputs: Mapping[str, Any],
-    context: PolicyContext,
-    *,
-    thread_id: str | None = None,
-) -> PolicyRun:
-    """Async :func:`run_policy` (for a graph built with ``asynchronous=True``)."""
-    thread = thread_id or new_thread_id()
-    state = initial_state(resolved, inputs, context)
-    result = await graph.ainvoke(state, run_config(thread), context=context)
-    return outcome_of(result, thread)
-
-
-async def aresume_policy(
-    graph: Any, thread_id: str, review: ReviewDecision, context: PolicyContext
-) -> PolicyRun:
-    """Async :func:`resume_policy`."""
-    result = await graph.ainvoke(
-        Command(resume=review.model_dump(mode="json")), run_config(thread_id), context=context
-    )
-    return outcome_of(result, thread_id)
-
-
-def resume_policy(
-    graph: Any, thread_id: str, review: ReviewDecision, context: PolicyContext
-) -> PolicyRun:
-    """Answer a pending review (approve / reject / modify) and finish the run."""
-    result = graph.invoke(
-        Command(resume=review.model_dump(mode="json")), run_config(thread_id), context=context
-    )
-    return outcome_of(result, thread_id)
-
-
-def outcome_of(result: Mapping[str, Any], thread_id: str) -> PolicyRun:
-    """The :class:`PolicyRun` of an ``invoke`` result, finished or interrupted for review."""
-    if "outcome" in result and not result.get("__interrupt__"):
-        return PolicyRun.model_validate(result["outcome"])
-    for item in result.get("__interrupt__", ()):
-        value = getattr(item, "value", None)
-        if isinstance(value, dict) and value.get("kind") == REVIEW_KIND:
-            return PolicyRun.model_validate(value["run"])
-    raise RuntimeError(f"policy run {thread_id} ended without an outcome")

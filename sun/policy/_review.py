@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sun.policy._executor import RUN_METADATA, PolicyContext, resume_policy, run_config
+from sun.policy._executor import PolicyContext
+from sun.policy._run import RUN_METADATA, resume_policy, run_config
 from sun.policy._types import REVIEW_KIND, PolicyRun, ReviewDecision
 
 
