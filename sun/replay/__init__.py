@@ -17,14 +17,9 @@ from sun.replay._journal import (
     series_hash,
 )
 from sun.replay._recorder import Recorder, record
-from sun.replay._replayer import (
-    ReplayChatModel,
-    ReplayConfigError,
-    Replayer,
-    ReplayMissError,
-    replay,
-)
+from sun.replay._replayer import Replayer, replay
 from sun.replay._report import Divergence, ReplayReport, comparable, compare
+from sun.replay._standins import ReplayChatModel, ReplayConfigError, ReplayMissError
 from sun.replay._verify import JournalInvalidError, replay_violations
 
 __all__ = [

@@ -27,8 +27,9 @@ model: with the recorded error if the recorded decision says that level failed (
 made by a backup replays exactly), otherwise with :class:`ReplayMissError`.
 
 Records and :class:`SyncJournal` live in :mod:`sun.replay._journal`, recording in
-:mod:`sun.replay._recorder` and the report in :mod:`sun.replay._report`; :mod:`sun.replay`
-is the public face.
+:mod:`sun.replay._recorder`, the report in :mod:`sun.replay._report` and the stand-ins for
+the model levels and memory in :mod:`sun.replay._standins`; :mod:`sun.replay` is the public
+face.
 """
 
 from __future__ import annotations
@@ -37,10 +38,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
 
 from bus import (
     BarSeries,
@@ -57,7 +54,6 @@ from sun.llm._cache import (
     LlmResponseCache,
     TtlLruBackend,
 )
-from sun.llm._transient import ReplayedFailure
 from sun.replay._journal import (
     DEFAULT_JOURNAL_KEY,
     DecisionRequest,
@@ -68,83 +64,24 @@ from sun.replay._journal import (
     _prefix,
 )
 from sun.replay._report import Divergence, ReplayReport, _summary, compare
+from sun.replay._standins import (
+    REPLAY_POLICY,
+    RecordedFailures,
+    RecordedRecall,
+    ReplayChatModel,
+    ReplayConfigError,
+)
 from sun.replay._verify import JournalInvalidError, replay_violations
-from sun.resilience._breaker import BreakerConfig
-from sun.resilience._chain import ChainPolicy
-
-
-class ReplayMissError(RuntimeError):
-    """A replayed decision asked the LLM something the journal has no answer for."""
-
-
-class _Failures:
-    """Per decision: the recorded error of each model level that failed (by level name)."""
-
-    def __init__(self) -> None:
-        self.by_level: dict[str, str] = {}
-
-    def load(self, decision: SunDecision) -> None:
-        self.by_level = {
-            attempt.level.split(":", 1)[0]: attempt.error or "failed"
-            for attempt in decision.attempts
-            if not attempt.ok
-        }
-
-
-class ReplayChatModel(BaseChatModel):
-    """Stands in for a recorded model level: every call not served from the journal fails.
-
-    If the recorded decision says this level failed, the call fails with the recorded error
-    (:class:`ReplayedFailure`, verbatim); otherwise with :class:`ReplayMissError`.
-    """
-
-    label: str = "replay"
-    level: str = "primary"
-    failures: Any = None
-    reproduced: int = 0
-
-    @property
-    def _llm_type(self) -> str:
-        return "heliarch-replay"
-
-    def _generate(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kw: Any
-    ) -> ChatResult:
-        recorded = self.failures.by_level.get(self.level) if self.failures else None
-        if recorded is not None:
-            self.reproduced += 1
-            raise ReplayedFailure(recorded)
-        raise ReplayMissError(f"no journaled answer of {self.label} for this prompt")
-
-
-class ReplayConfigError(ValueError):
-    """The replaying sun cannot be built like the recorded one (e.g. other planets)."""
-
 
 # Replay reproduces recorded failures one call each: no retries, breakers that never open and
 # no latency shedding (the recorded attempts already say which levels were skipped and why).
-REPLAY_POLICY = ChainPolicy(
-    max_retries=0,
-    breaker=BreakerConfig(failure_threshold=1_000_000, min_calls=1_000_000),
-    latency_budget_ms=None,
-)
-
-
-class _Recall:
-    """A recaller answering with what the recorded decision recalled."""
-
-    def __init__(self) -> None:
-        self.items: tuple[str, ...] = ()
-
-    def __call__(self, instrument: str, panel: Any) -> list[str]:
-        return list(self.items)
 
 
 @dataclass
 class _ReplaySun:
     sun: Any
-    recall: _Recall
-    failures: _Failures
+    recall: RecordedRecall
+    failures: RecordedFailures
     models: list[CachingChatModel | None]
 
 
@@ -225,7 +162,7 @@ class Replayer:
                 return answer.prompt
         return None
 
-    def _replay_model(self, level: str, label: str, failures: _Failures) -> CachingChatModel:
+    def _replay_model(self, level: str, label: str, failures: RecordedFailures) -> CachingChatModel:
         return CachingChatModel(
             inner=ReplayChatModel(label=label, level=level, failures=failures),
             response_cache=self.cache,
@@ -245,7 +182,7 @@ class Replayer:
         key = config.model_dump_json()
         if key in self._suns:
             return self._suns[key]
-        recall, failures = _Recall(), _Failures()
+        recall, failures = RecordedRecall(), RecordedFailures()
         backups = [
             (label, self._replay_model(f"backup-{i}", label, failures))
             for i, label in enumerate(config.backups, start=1)
