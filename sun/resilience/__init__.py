@@ -9,18 +9,14 @@ from sun.resilience._chain import ChainPolicy, FallbackChain, GuardedLLM, ModelL
 from sun.resilience._council import (
     COUNCIL,
     HOLD_LEVEL,
-    Aggregate,
     Council,
     RiskGate,
     Verdict,
-    Vote,
-    aggregate,
     default_variants,
-    fault_tolerance,
-    quorum,
     risk_gate,
 )
 from sun.resilience._health import HealthBoard, HealthEvent, Heartbeat
+from sun.resilience._votes import Aggregate, Vote, aggregate, fault_tolerance, quorum
 
 __all__ = [
     "COUNCIL",

@@ -11,15 +11,14 @@ from hypothesis import strategies as st
 
 from bus import PlanetReport
 from planets import PlanetContext, RiskLimits
-from sun.resilience._council import (
-    Council,
+from sun.resilience._council import Council, risk_gate
+from sun.resilience._votes import (
     Vote,
     action_of,
     aggregate,
     fault_tolerance,
     invalid_reason,
     quorum,
-    risk_gate,
     vote_from_report,
 )
 
