@@ -17,7 +17,7 @@ from bus import (
     SunDecision,
     decision_envelope,
 )
-from sun.llm._cache import LlmAnswerEvent, LlmResponseCache
+from sun.llm import LlmAnswerEvent, LlmResponseCache
 from sun.replay._journal import (
     DEFAULT_JOURNAL_KEY,
     SENDER,

@@ -48,7 +48,7 @@ from bus import (
     SunDecision,
 )
 from prompts import get_prompt
-from sun.llm._cache import (
+from sun.llm import (
     CachedAnswer,
     CachingChatModel,
     LlmResponseCache,

@@ -11,9 +11,8 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
 from bus import SunDecision
-from sun.llm._transient import ReplayedFailure
-from sun.resilience._breaker import BreakerConfig
-from sun.resilience._chain import ChainPolicy
+from sun.llm import ReplayedFailure
+from sun.resilience import BreakerConfig, ChainPolicy
 
 
 class ReplayMissError(RuntimeError):

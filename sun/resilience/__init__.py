@@ -5,7 +5,7 @@ Fault injection for drills and tests lives in :mod:`sun.testing`.
 """
 
 from sun.resilience._breaker import BreakerConfig, CircuitBreaker, LatencyWindow, Transition
-from sun.resilience._chain import ChainPolicy, FallbackChain, GuardedLLM, ModelLevel
+from sun.resilience._chain import FallbackChain, ModelLevel
 from sun.resilience._council import (
     COUNCIL,
     HOLD_LEVEL,
@@ -15,6 +15,7 @@ from sun.resilience._council import (
     default_variants,
     risk_gate,
 )
+from sun.resilience._guarded import ChainPolicy, GuardedLLM
 from sun.resilience._health import HealthBoard, HealthEvent, Heartbeat
 from sun.resilience._votes import Aggregate, Vote, aggregate, fault_tolerance, quorum
 
