@@ -18,7 +18,8 @@ from memory._embedding import (
     situation_features,
     situation_vector,
 )
-from memory._longterm import LongTermMemory, RecallWeights, importance_of
+from memory._longterm import LongTermMemory, importance_of
+from memory._recall_index import RecallWeights
 from memory._records import Lesson, Outcome, Recollection, Situation, from_epoch, to_epoch
 from memory._stores import EpisodicMemory, SemanticMemory, ShortTermMemory
 from memory._universal import MemoryRecaller, UniversalMemory

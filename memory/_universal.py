@@ -11,7 +11,8 @@ import numpy as np
 
 from bus import MoonPanel
 from memory._chroma import open_client, url_from_env
-from memory._longterm import LongTermMemory, RecallWeights, importance_of
+from memory._longterm import LongTermMemory, importance_of
+from memory._recall_index import RecallWeights
 from memory._records import Lesson, Outcome, Recollection, Situation
 from memory._stores import EpisodicMemory, SemanticMemory, ShortTermMemory
 
