@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import uuid4
@@ -22,7 +23,7 @@ from heliarch._cli_errors import option, shown_url
 
 if TYPE_CHECKING:
     from bus import BarSeries, RedisSecurity
-    from sun.shard import ShardConfig
+    from sun.shard import ShardConfig, ShardTickResult
 
 DEFAULT_BARS = 600
 TLS_CERT_HELP = "client certificate (mutual TLS)"
@@ -148,6 +149,9 @@ def universe_tick(
     portfolio: bool = typer.Option(
         True, help="apply the default portfolio limits across the universe (shared by shards)"
     ),
+    take_over_s: float = typer.Option(
+        0.0, help="wait this long for a crashed coordinator's lease, then finish its open ticks"
+    ),
     tls_cert: Path | None = typer.Option(None, help=TLS_CERT_HELP),
     tls_key: Path | None = typer.Option(None, help=TLS_KEY_HELP),
     tls_ca: Path | None = typer.Option(None, help=TLS_CA_HELP),
@@ -162,6 +166,8 @@ def universe_tick(
     """
     from redis.exceptions import RedisError
 
+    from sun.shard import CoordinatorBusy, ShardTickFailed
+
     if ticks < 1:
         raise ValueError(f"--ticks {ticks}: must be at least 1")
     if workers < 1:
@@ -172,13 +178,14 @@ def universe_tick(
         raise ValueError(f"--ticks {ticks}: the clock has {len(benchmark)} stamps")
     security = redis_security(tls_cert, tls_key, tls_ca, redis_user, redis_password_file)
     url = redis_url(redis)
+    run = TickRun(url, prefix, pool, config, security, ticks, workers, wait_s, portfolio,
+                  take_over_s)  # fmt: skip
     try:
-        report = asyncio.run(
-            _coordinate(url, prefix, pool, config, security, history, benchmark, ticks, workers,
-                        wait_s, None if as_json else _print_tick, portfolio)
-        )  # fmt: skip
+        report = asyncio.run(_coordinate(run, history, benchmark, None if as_json else _print_tick))
     except RedisError as error:
         raise ValueError(f"--redis {shown_url(url)}: cannot reach Redis: {error}") from error
+    except (CoordinatorBusy, ShardTickFailed) as error:
+        raise ValueError(f"--pool {pool}: {error}") from error
     if as_json:
         print(json.dumps(report, indent=2))
     else:
@@ -191,56 +198,76 @@ def universe_tick(
 def _print_tick(tick: dict[str, Any]) -> None:
     shares = " ".join(f"{w}={n}" for w, n in sorted(tick["by_worker"].items()))
     failed = "".join(f"  failed {w}: {e}" for w, e in sorted(tick["failed_workers"].items()))
-    typer.echo(f"tick {tick['tick']} as of {tick['as_of']}: {tick['ms']:.1f} ms  {shares}{failed}")
+    took = " (taken over from a crashed coordinator)" if tick["taken_over"] else ""
+    typer.echo(
+        f"tick {tick['tick']} as of {tick['as_of']}: {tick['ms']:.1f} ms  {shares}{failed}{took}"
+    )
+
+
+@dataclass(frozen=True)
+class TickRun:
+    """What ``heliarch universe-tick`` runs: where, which pool, how many ticks, which limits."""
+
+    url: str
+    prefix: str
+    pool: str
+    config: ShardConfig
+    security: RedisSecurity
+    ticks: int
+    workers: int
+    wait_s: float
+    portfolio: bool
+    take_over_s: float
 
 
 async def _coordinate(
-    url: str,
-    prefix: str,
-    pool: str,
-    config: ShardConfig,
-    security: RedisSecurity,
-    history: dict[str, BarSeries],
-    benchmark: BarSeries,
-    ticks: int,
-    workers: int,
-    wait_s: float,
-    show: Any,
-    portfolio: bool,
+    run: TickRun, history: dict[str, BarSeries], benchmark: BarSeries, show: Any
 ) -> dict[str, Any]:
     from bus import RedisBus, to_datetime
     from sun.shard import ShardCoordinator
     from sun.universe import PortfolioLimits
 
-    limits = PortfolioLimits() if portfolio else None
-
+    limits = PortfolioLimits() if run.portfolio else None
     names = sorted(history)
     per_tick: list[dict[str, Any]] = []
-    async with RedisBus(url, prefix=prefix, config=config.bus_config(), security=security) as bus:
-        async with ShardCoordinator(bus, pool=pool, config=config, portfolio=limits) as coordinator:
-            live = await coordinator.wait_for_workers(workers, wait_s)
-            started = time.perf_counter()
-            for stamp in benchmark.timestamps[-ticks:]:
-                result = await coordinator.tick(to_datetime(stamp), names)
-                shares = {w: len(i) for w, i in result.by_worker().items()}
-                row = {"tick": result.tick, "as_of": result.as_of.isoformat(),
-                       "ms": round(result.elapsed_s * 1000, 2), "by_worker": shares,
-                       "failed_workers": result.failed}  # fmt: skip
-                per_tick.append(row)
-                if show is not None:
-                    show(row)
-            elapsed = time.perf_counter() - started
-            duplicates = coordinator.duplicates
+    recovered: list[dict[str, Any]] = []
+    bus = RedisBus(
+        run.url, prefix=run.prefix, config=run.config.bus_config(), security=run.security
+    )
+    async with (
+        bus,
+        ShardCoordinator(bus, pool=run.pool, config=run.config, portfolio=limits) as coordinator,
+    ):
+        for result in await coordinator.take_over(run.take_over_s):
+            recovered.append(_row(result, taken_over=True))
+            if show is not None:
+                show(recovered[-1])
+        live = await coordinator.wait_for_workers(run.workers, run.wait_s)
+        started = time.perf_counter()
+        for stamp in benchmark.timestamps[-run.ticks :]:
+            per_tick.append(_row(await coordinator.tick(to_datetime(stamp), names)))
+            if show is not None:
+                show(per_tick[-1])
+        elapsed = time.perf_counter() - started
+        duplicates = coordinator.duplicates
     decided = {w for row in per_tick for w in row["by_worker"]}
     return {
-        "pool": pool,
+        "pool": run.pool,
         "instruments": len(names),
-        "ticks": ticks,
+        "ticks": run.ticks,
         "workers": sorted(live | decided),
         "decisions": sum(sum(row["by_worker"].values()) for row in per_tick),
         "duplicates": duplicates,
         "elapsed_s": round(elapsed, 3),
-        "ticks_per_s": round(ticks / elapsed, 2),
-        "instruments_per_s": round(ticks * len(names) / elapsed, 1),
+        "ticks_per_s": round(run.ticks / elapsed, 2),
+        "instruments_per_s": round(run.ticks * len(names) / elapsed, 1),
         "per_tick": per_tick,
+        "taken_over": recovered,
     }
+
+
+def _row(result: ShardTickResult, taken_over: bool = False) -> dict[str, Any]:
+    shares = {w: len(i) for w, i in result.by_worker().items()}
+    return {"tick": result.tick, "as_of": result.as_of.isoformat(),
+            "ms": round(result.elapsed_s * 1000, 2), "by_worker": shares,
+            "failed_workers": result.failed, "taken_over": taken_over}  # fmt: skip

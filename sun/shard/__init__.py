@@ -12,6 +12,8 @@
 Instruments go to live workers by consistent hashing (:class:`HashRing`); membership is
 heartbeats with a TTL; each (tick, instrument) is claimed and published once (see
 :class:`Claims`), so a dead worker's instruments are taken over without deciding any twice.
+One coordinator per pool holds a lease (:class:`CoordinatorLease`); when it crashes, a standby's
+``take_over()`` finishes the ticks it left open from the pool's record of their decisions.
 """
 
 from sun.shard._config import ShardConfig, ShardTick
@@ -21,6 +23,7 @@ from sun.shard._coordinator import (
     ShardTickFailed,
     ShardTickResult,
 )
+from sun.shard._lease import CoordinatorBusy, CoordinatorLease
 from sun.shard._ledger import Claims, Membership, ShardKeys
 from sun.shard._ring import HashRing, ring_hash
 from sun.shard._worker import (
@@ -34,6 +37,8 @@ from sun.shard._worker import (
 __all__ = [
     "COORDINATOR",
     "Claims",
+    "CoordinatorBusy",
+    "CoordinatorLease",
     "HashRing",
     "Membership",
     "ShardConfig",

@@ -49,6 +49,17 @@ class ShardConfig:
         if self.keep_s <= self.tick_timeout_s:
             raise ValueError("ShardConfig.keep_s must exceed tick_timeout_s")
 
+    @property
+    def record_s(self) -> int:
+        """How long a tick's published decisions are kept for a coordinator taking it over
+        (two tick timeouts: a tick is over by then, complete or abandoned)."""
+        return math.ceil(2 * self.tick_timeout_s)
+
+    @property
+    def lease_ttl_s(self) -> float:
+        """The coordinator's lease: renewed every heartbeat, lost after ``member_ttl_s``."""
+        return self.member_ttl_s
+
     def bus_config(self) -> BusConfig:
         """Bus settings for a pool's buses: idempotency keys (one per decision) are kept
         for two tick timeouts, not the bus's default week (a duplicate can only arrive

@@ -14,9 +14,10 @@ at once with their errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
@@ -24,6 +25,7 @@ from uuid import uuid4
 
 from bus import Envelope, RedisBus, Subscription, SunDecision
 from sun.shard._config import ShardConfig, ShardTick
+from sun.shard._lease import CoordinatorLease
 from sun.shard._ledger import Membership, ShardKeys
 from sun.universe import PortfolioLimits
 
@@ -101,6 +103,8 @@ class ShardCoordinator:
         self._events: dict[str, asyncio.Event] = {}
         self._subscription: Subscription | None = None
         self._sequence = itertools.count(1)
+        holder = f"coordinator-{self.run}"
+        self.lease = CoordinatorLease(bus.client, self.keys, holder, self.config.lease_ttl_s, clock)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -110,17 +114,23 @@ class ShardCoordinator:
         await self.stop()
 
     async def start(self) -> None:
-        """Start collecting decisions (idempotent)."""
+        """Take the pool's lease and start collecting decisions (idempotent).
+
+        Raises:
+            CoordinatorBusy: when another live coordinator holds the lease.
+        """
+        await self.lease.renew()
         if self._subscription is None:
             self._subscription = await self.bus.subscribe(
                 self.keys.decisions, self._collect, group=COORDINATOR
             )
 
     async def stop(self) -> None:
-        """Stop collecting."""
+        """Stop collecting and give the lease up (a standby need not wait for it)."""
         if self._subscription is not None:
             await self._subscription.stop()
             self._subscription = None
+            await self.lease.release()
 
     @property
     def duplicates(self) -> int:
@@ -136,6 +146,8 @@ class ShardCoordinator:
         await client.zremrangebyscore(self.keys.members, "-inf", repr(self.clock()))
         removed: set[str] = set()
         for stream in self.bus.keys.streams_of(self.keys.ticks):
+            if not await client.exists(stream):  # a lane no tick went through yet
+                continue
             for group in await client.xinfo_groups(stream):
                 name = _text(group["name"])
                 if name not in live:
@@ -173,6 +185,7 @@ class ShardCoordinator:
         Raises:
             TimeoutError: naming the instruments still undecided after ``tick_timeout_s``.
             ShardTickFailed: when every live worker's ``decide`` raised on the tick.
+            CoordinatorBusy: when another live coordinator holds the pool's lease.
         """
         await self.start()
         started = time.perf_counter()
@@ -184,37 +197,108 @@ class ShardCoordinator:
             deadline_unix=self.clock() + self.config.tick_timeout_s,
             portfolio=self.portfolio,
         )
-        wanted = set(tick.instruments)
-        if len(wanted) != len(tick.instruments):
+        if len(set(tick.instruments)) != len(tick.instruments):
             raise ValueError("instruments: an instrument is listed twice")
         self._open[tick.tick] = {}
-        self._events[tick.tick] = event = asyncio.Event()
-        envelope = Envelope.wrap(tick, sender=COORDINATOR, recipient=self.keys.ticks, kind="event")
+        self._events[tick.tick] = asyncio.Event()
         try:
-            await self.bus.send(envelope)
-            while not wanted <= set(self._open[tick.tick]):
-                event.clear()
-                left = tick.deadline_unix - self.clock()
-                try:
-                    await asyncio.wait_for(event.wait(), min(left, self.config.heartbeat_s))
-                except TimeoutError:
-                    missing = sorted(wanted - set(self._open[tick.tick]))
-                    if left <= self.config.heartbeat_s:
-                        raise TimeoutError(
-                            f"tick {tick.tick}: no decision for {len(missing)} instrument(s) "
-                            f"after {self.config.tick_timeout_s:g}s: {', '.join(missing[:10])}"
-                        ) from None
-                    await self._check_failed(tick.tick, missing)
-            got = self._open[tick.tick]
+            await self.lease.renew()
+            await self.bus.client.hset(self.keys.open_ticks, tick.tick, tick.model_dump_json())
+            await self.bus.send(
+                Envelope.wrap(tick, sender=COORDINATOR, recipient=self.keys.ticks, kind="event")
+            )
+            got = await self._until_decided(tick, self._collected)
         finally:
             self._open.pop(tick.tick, None)
             self._events.pop(tick.tick, None)
+        return await self._result(tick, got, started)
+
+    async def take_over(self, wait_s: float = 0.0) -> list[ShardTickResult]:
+        """Become the pool's coordinator after one that stopped renewing its lease (a crash),
+        and finish every tick it left open: the workers went on deciding them, and their
+        decisions are read from the pool's record, each once.
+
+        Raises:
+            CoordinatorBusy: when the holder is still live after ``wait_s``.
+            TimeoutError / ShardTickFailed: as :meth:`tick`, for an open tick.
+        """
+        await self.lease.acquire(wait_s, self.config.poll_s)
+        await self.start()
+        results = []
+        for tick in await self.open_ticks():
+            started = time.perf_counter()
+            got = await self._until_decided(tick, self._recorded)
+            results.append(await self._result(tick, got, started))
+        return results
+
+    async def open_ticks(self) -> list[ShardTick]:
+        """Ticks published and not yet finished by a coordinator of the pool, oldest first."""
+        raw = await self.bus.client.hgetall(self.keys.open_ticks)
+        ticks = [ShardTick.model_validate_json(v) for v in raw.values()]
+        return sorted(ticks, key=lambda t: (t.deadline_unix, t.tick))
+
+    async def _until_decided(
+        self, tick: ShardTick, decided: Callable[[ShardTick], Awaitable[dict[str, Envelope]]]
+    ) -> dict[str, Envelope]:
+        """Wait until ``decided(tick)`` covers every instrument, renewing the lease."""
+        wanted = set(tick.instruments)
+        renewed = self.clock()
+        try:
+            while True:
+                # cleared before each look (no yield in between): a decision arriving after
+                # the look wakes the wait at once
+                self._clear(tick.tick)
+                got = await decided(tick)
+                if wanted <= set(got):
+                    break
+                left = tick.deadline_unix - self.clock()
+                missing = sorted(wanted - set(got))
+                if left <= 0:
+                    raise TimeoutError(
+                        f"tick {tick.tick}: no decision for {len(missing)} instrument(s) "
+                        f"after {self.config.tick_timeout_s:g}s: {', '.join(missing[:10])}"
+                    )
+                if self.clock() - renewed >= self.config.heartbeat_s:
+                    await self.lease.renew()
+                    await self._check_failed(tick.tick, missing)
+                    renewed = self.clock()
+                await self._wait(tick.tick, min(left, self.config.heartbeat_s))
+        except (TimeoutError, ShardTickFailed):
+            await self.bus.client.hdel(self.keys.open_ticks, tick.tick)
+            raise
+        await self.bus.client.hdel(self.keys.open_ticks, tick.tick)
+        return got
+
+    async def _wait(self, tick: str, timeout_s: float) -> None:
+        """Until a decision of ``tick`` arrives on the stream (or poll when taking over)."""
+        event = self._events.get(tick)
+        if event is None:
+            await asyncio.sleep(min(timeout_s, self.config.poll_s))
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout_s)
+
+    def _clear(self, tick: str) -> None:
+        event = self._events.get(tick)
+        if event is not None:
+            event.clear()
+
+    async def _collected(self, tick: ShardTick) -> dict[str, Envelope]:
+        return self._open[tick.tick]
+
+    async def _recorded(self, tick: ShardTick) -> dict[str, Envelope]:
+        raw = await self.bus.client.hgetall(self.keys.decided(tick.tick))
+        return {_text(k): Envelope.model_validate_json(v) for k, v in raw.items()}
+
+    async def _result(
+        self, tick: ShardTick, got: Mapping[str, Envelope], started: float
+    ) -> ShardTickResult:
         await self.prune()
         decisions = {i: got[i].unwrap(SunDecision) for i in tick.instruments}
         workers = {i: got[i].sender for i in tick.instruments}
         failed = await self._failed(tick.tick)
         elapsed = time.perf_counter() - started
-        return ShardTickResult(tick.tick, as_of, decisions, workers, elapsed, failed)
+        return ShardTickResult(tick.tick, tick.as_of, decisions, workers, elapsed, failed)
 
     async def _check_failed(self, tick: str, missing: Sequence[str]) -> None:
         """Raise :class:`ShardTickFailed` when every live worker has failed ``tick``."""

@@ -8,6 +8,10 @@ Keys under ``<prefix>shard:<pool>:``:
 - ``done:<tick>`` hash, instrument -> worker that published its decision
 - ``failed:<tick>`` hash, worker -> why its ``decide`` raised on this tick (that worker is
   out of the tick's ring; the others take its instruments over at once)
+- ``decided:<tick>`` hash, instrument -> the published decision envelope (kept two tick
+  timeouts, for a coordinator that takes over an open tick)
+- ``open`` hash, tick -> the tick, while its coordinator waits on it; ``coordinator`` the
+  lease of the pool's one coordinator (see :mod:`sun.shard._lease`)
 
 Every time is the caller's clock (injectable), so expiry is testable without waiting; across
 machines keep ``claim_ttl_s`` well above the clock skew. The decision envelope is added to
@@ -48,21 +52,25 @@ return won
 """
 
 COMMIT = """
--- KEYS[1] done hash, KEYS[2] the coordinator's bus stream, KEYS[3..] claim keys;
--- ARGV[1] worker, ARGV[2] done-hash lifetime (s), ARGV[3..] pairs: instrument, envelope JSON.
--- Publishes a decision only if this worker holds its claim and it is not done yet.
+-- KEYS[1] done hash, KEYS[2] the coordinator's bus stream, KEYS[3] decided hash,
+-- KEYS[4..] claim keys; ARGV[1] worker, ARGV[2] done-hash lifetime (s), ARGV[3] decided-hash
+-- lifetime (s), ARGV[4..] pairs: instrument, envelope JSON.
+-- Publishes a decision only if this worker holds its claim and it is not done yet; the
+-- decided hash keeps it for a coordinator that takes over the tick.
 local committed = {}
-for i = 3, #KEYS do
-  local instrument, data = ARGV[2 * i - 3], ARGV[2 * i - 2]
+for i = 4, #KEYS do
+  local instrument, data = ARGV[2 * i - 4], ARGV[2 * i - 3]
   local held = redis.call('GET', KEYS[i])
   if held and string.match(held, '^(.*)|[^|]*$') == ARGV[1]
       and redis.call('HSETNX', KEYS[1], instrument, ARGV[1]) == 1 then
     redis.call('XADD', KEYS[2], '*', 'e', data)
+    redis.call('HSET', KEYS[3], instrument, data)
     redis.call('DEL', KEYS[i])
     committed[#committed + 1] = instrument
   end
 end
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+if #committed > 0 then redis.call('EXPIRE', KEYS[3], ARGV[3]) end
 return committed
 """
 
@@ -105,6 +113,20 @@ class ShardKeys:
     def done(self, tick: str) -> str:
         """Hash of the instruments of ``tick`` already published."""
         return f"{self.base}done:{tick}"
+
+    def decided(self, tick: str) -> str:
+        """Hash of the decision envelopes of ``tick`` published so far."""
+        return f"{self.base}decided:{tick}"
+
+    @property
+    def open_ticks(self) -> str:
+        """Hash of the ticks a coordinator published and still waits on."""
+        return f"{self.base}open"
+
+    @property
+    def lease(self) -> str:
+        """The coordinator lease of the pool."""
+        return f"{self.base}coordinator"
 
     def failed(self, tick: str) -> str:
         """Hash of the workers whose ``decide`` raised on ``tick``, with the error."""
@@ -152,6 +174,7 @@ class Claims:
         ttl_s: float,
         keep_s: int,
         clock: Callable[[], float],
+        record_s: int = 120,
     ) -> None:
         self.client, self.keys, self.ttl_s, self.keep_s, self.clock = (
             client,
@@ -160,6 +183,7 @@ class Claims:
             keep_s,
             clock,
         )
+        self.record_s = record_s  # how long published decisions stay in the decided hash
         self._claim = client.register_script(CLAIM)
         self._commit = client.register_script(COMMIT)
         self._release = client.register_script(RELEASE)
@@ -200,9 +224,10 @@ class Claims:
         keys = [
             self.keys.done(tick),
             self.keys.decision_stream,
+            self.keys.decided(tick),
             *(self.keys.claim(tick, i) for i, _ in decisions),
         ]
-        args: list[str | int] = [worker, self.keep_s]
+        args: list[str | int] = [worker, self.keep_s, self.record_s]
         for instrument, data in decisions:
             args += [instrument, data]
         return [_text(i) for i in await self._commit(keys=keys, args=args)]

@@ -117,8 +117,9 @@ class ShardWorker:
         self.keys = ShardKeys(bus.keys.prefix, pool)
         self.members = Membership(bus.client, self.keys, self.config.member_ttl_s, clock)
         self.claims = Claims(
-            bus.client, self.keys, self.config.claim_ttl_s, self.config.keep_s, clock
-        )
+            bus.client, self.keys, self.config.claim_ttl_s, self.config.keep_s, clock,
+            record_s=self.config.record_s,
+        )  # fmt: skip
         self.stats = WorkerStats()
         self._ring = HashRing((name,), self.config.vnodes)
 
