@@ -4,37 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from _shard_helpers import Clock
+from _shard_helpers import CONFIG, Clock, untraced
 from typer.testing import CliRunner
 
-from bus import BarSeries, MarketSnapshot, RedisBus, SunDecision, to_datetime
-from heliarch.backtest import bundled_universe
+from bus import BarSeries, MarketSnapshot, RedisBus, to_datetime
 from heliarch.cli import app
 from sun import Sun
-from sun.shard import CoordinatorBusy, ShardConfig, ShardCoordinator, ShardTick, ShardWorker
-
-CONFIG = ShardConfig(heartbeat_s=0.2, member_ttl_s=3.0, claim_ttl_s=5.0, poll_s=0.02)
-
-
-@pytest.fixture(scope="module")
-def universe() -> tuple[dict[str, BarSeries], BarSeries]:
-    return bundled_universe(12, 300)
-
-
-@pytest.fixture(scope="module")
-def sun() -> Iterator[Sun]:
-    with Sun("quant", checkpoint="none") as made:
-        yield made
-
-
-@pytest.fixture
-async def bus(redis_url: str, prefix: str) -> AsyncIterator[RedisBus]:
-    made = RedisBus(redis_url, prefix=prefix, config=CONFIG.bus_config())
-    yield made
-    await made.close()
+from sun.shard import CoordinatorBusy, ShardCoordinator, ShardTick, ShardWorker
 
 
 async def _published_open_tick(coordinator: ShardCoordinator) -> ShardTick:
@@ -88,11 +66,7 @@ async def test_a_standby_finishes_the_tick_a_crashed_coordinator_left_open(
     assert await standby.open_ticks() == []
     whole = sun.decide_universe(MarketSnapshot.at(as_of, history, benchmark=benchmark))
     for name, decision in result.decisions.items():
-        assert _untraced(decision) == _untraced(whole[name]), name
-
-
-def _untraced(decision: SunDecision) -> SunDecision:
-    return decision.model_copy(update={"trace": ()})
+        assert untraced(decision) == untraced(whole[name]), name
 
 
 def test_the_cli_names_a_live_coordinator_in_one_line(redis_url: str, prefix: str) -> None:

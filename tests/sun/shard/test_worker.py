@@ -2,64 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
-from typing import Any
+from _shard_helpers import CONFIG, Clock, as_of_bar, published, tick_of, untraced
 
-import numpy as np
-import pytest
-from _shard_helpers import Clock
-
-from bus import BarSeries, MarketSnapshot, RedisBus, SunDecision, decode_entry, to_datetime
-from heliarch.backtest import bundled_universe
+from bus import BarSeries, MarketSnapshot, RedisBus
 from sun import Sun
 from sun.shard import (
     HashRing,
     ShardConfig,
     ShardCoordinator,
-    ShardTick,
-    ShardTickFailed,
     ShardWorker,
 )
-from sun.universe import NO_DATA, PortfolioLimits
+from sun.universe import NO_DATA
 
-CONFIG = ShardConfig(heartbeat_s=0.2, member_ttl_s=3.0, claim_ttl_s=5.0, poll_s=0.02)
 STEADY = ShardConfig(member_ttl_s=120.0, poll_s=0.02)  # one beat lasts the test (real clock)
-
-
-@pytest.fixture(scope="module")
-def universe() -> tuple[dict[str, BarSeries], BarSeries]:
-    return bundled_universe(16, 300)
-
-
-@pytest.fixture(scope="module")
-def sun() -> Iterator[Sun]:
-    with Sun("quant", checkpoint="none") as made:
-        yield made
-
-
-@pytest.fixture
-async def bus(redis_url: str, prefix: str) -> AsyncIterator[RedisBus]:
-    made = RedisBus(redis_url, prefix=prefix)
-    yield made
-    await made.close()
-
-
-def _as_of(benchmark: BarSeries, back: int = 0) -> datetime:
-    return to_datetime(benchmark.timestamps[-1 - back])
-
-
-def _tick(names: list[str], as_of: datetime, clock: Clock, tick: str = "t1") -> ShardTick:
-    return ShardTick(tick=tick, as_of=as_of, instruments=tuple(names), deadline_unix=clock() + 60)
-
-
-def _untraced(decision: SunDecision) -> SunDecision:
-    return decision.model_copy(update={"trace": ()})
-
-
-async def _published(bus: RedisBus, worker: ShardWorker) -> list[SunDecision]:
-    entries = await bus.client.xrange(worker.keys.decision_stream, "-", "+")
-    return [decode_entry(fields).unwrap(SunDecision) for _, fields in entries]
 
 
 async def test_a_dead_workers_instruments_are_taken_over_once(
@@ -74,7 +29,7 @@ async def test_a_dead_workers_instruments_are_taken_over_once(
     await worker.members.beat("ghost")
     ghost_share = HashRing(["a", "ghost"], CONFIG.vnodes).assign(names)["ghost"]
     assert 0 < len(ghost_share) < len(names)
-    tick = _tick(names, _as_of(benchmark), clock)
+    tick = tick_of(names, as_of_bar(benchmark), clock)
     assert await worker.claims.claim(tick.tick, "ghost", ghost_share) == ghost_share
 
     first = await worker.step(tick)
@@ -87,11 +42,11 @@ async def test_a_dead_workers_instruments_are_taken_over_once(
     assert sorted(last.published) == sorted(ghost_share) and last.finished
     assert await worker.claims.commit(tick.tick, "ghost", [(ghost_share[0], "{}")]) == []
 
-    published = await _published(bus, worker)
-    assert sorted(d.instrument for d in published) == names  # each exactly once
+    decided = await published(bus, worker)
+    assert sorted(d.instrument for d in decided) == names  # each exactly once
     whole = sun.decide_universe(MarketSnapshot.at(tick.as_of, history, benchmark=benchmark))
-    for decision in published:
-        assert _untraced(decision) == _untraced(whole[decision.instrument]), decision.instrument
+    for decision in decided:
+        assert untraced(decision) == untraced(whole[decision.instrument]), decision.instrument
 
 
 async def test_instruments_without_data_get_flat_no_data_decisions(
@@ -101,9 +56,9 @@ async def test_instruments_without_data_get_flat_no_data_decisions(
     kept = dict(list(history.items())[:2])
     worker = ShardWorker(bus, sun, kept, pool="p", name="a", config=CONFIG, clock=clock)
     names = [*kept, "MISSING001"]
-    step = await worker.step(_tick(names, _as_of(benchmark), clock))
+    step = await worker.step(tick_of(names, as_of_bar(benchmark), clock))
     assert sorted(step.published) == sorted(names) and step.finished
-    (missing,) = [d for d in await _published(bus, worker) if d.instrument == "MISSING001"]
+    (missing,) = [d for d in await published(bus, worker) if d.instrument == "MISSING001"]
     assert missing.fallback_level == NO_DATA and missing.target_position == 0.0
     assert not missing.planet_reports[0].has_data
     assert "not in worker a's data" in str(missing.planet_reports[0].model_dump())
@@ -114,11 +69,11 @@ async def test_an_expired_tick_is_dropped(
 ) -> None:
     history, benchmark = universe
     worker = ShardWorker(bus, sun, history, pool="p", name="a", config=CONFIG, clock=clock)
-    tick = _tick(sorted(history), _as_of(benchmark), clock)
+    tick = tick_of(sorted(history), as_of_bar(benchmark), clock)
     clock.advance(61.0)
     step = await worker.step(tick)
     assert step.expired and step.finished and not step.published
-    assert await _published(bus, worker) == []
+    assert await published(bus, worker) == []
 
 
 async def test_two_workers_decide_disjoint_halves_for_the_coordinator(
@@ -138,7 +93,7 @@ async def test_two_workers_decide_disjoint_halves_for_the_coordinator(
             await worker.bus.subscribe(worker.keys.ticks, worker.handle, group=worker.name)
         async with ShardCoordinator(buses[2], pool="p", config=STEADY) as coordinator:
             assert await coordinator.wait_for_workers(2, timeout_s=5) == {"a", "b"}
-            results = [await coordinator.tick(_as_of(benchmark, k), names) for k in (2, 1, 0)]
+            results = [await coordinator.tick(as_of_bar(benchmark, k), names) for k in (2, 1, 0)]
             assert coordinator.duplicates == 0
             marker = buses[2].keys.idempotency(coordinator.keys.decisions, "*", "*")
             idempotency = [k async for k in buses[2].client.scan_iter(match=marker)]
@@ -181,156 +136,9 @@ async def test_a_joining_worker_gets_its_share_from_the_next_pass(
     worker = ShardWorker(
         bus, sun, history, pool="p", name="a", config=CONFIG, benchmark=benchmark, clock=clock
     )
-    alone = await worker.step(_tick(names, _as_of(benchmark, 1), clock, "t1"))
+    alone = await worker.step(tick_of(names, as_of_bar(benchmark, 1), clock, "t1"))
     assert sorted(alone.published) == names
     await worker.members.beat("b")
     shares = HashRing(["a", "b"], CONFIG.vnodes).assign(names)
-    shared = await worker.step(_tick(names, _as_of(benchmark), clock, "t2"))
+    shared = await worker.step(tick_of(names, as_of_bar(benchmark), clock, "t2"))
     assert sorted(shared.published) == shares["a"] and sorted(shared.pending) == shares["b"]
-
-
-class FailingSun:
-    """The real sun, made to raise on its first ``fail_times`` universe passes."""
-
-    def __init__(self, sun: Sun, fail_times: int) -> None:
-        self.sun, self.left = sun, fail_times
-
-    def decide_universe(self, *args: Any, **kwargs: Any) -> dict[str, SunDecision]:
-        if self.left > 0:
-            self.left -= 1
-            raise RuntimeError("injected: model server unreachable")
-        return self.sun.decide_universe(*args, **kwargs)
-
-
-async def test_a_worker_whose_decide_raises_hands_its_share_over_at_once(
-    bus: RedisBus, sun: Sun, universe: tuple[dict[str, BarSeries], BarSeries], clock: Clock
-) -> None:
-    history, benchmark = universe
-    names = sorted(history)
-    made = {
-        name: ShardWorker(
-            bus,
-            decider,
-            history,
-            pool="p",
-            name=name,
-            config=CONFIG,
-            benchmark=benchmark,
-            clock=clock,
-        )  # fmt: skip
-        for name, decider in (("a", FailingSun(sun, 1)), ("b", sun))
-    }
-    for worker in made.values():
-        await worker.members.beat(worker.name)
-    shares = HashRing(["a", "b"], CONFIG.vnodes).assign(names)
-    tick = _tick(names, _as_of(benchmark), clock)
-
-    failed = await made["a"].step(tick)
-    assert failed.finished and not failed.published
-    assert failed.failed == "RuntimeError: injected: model server unreachable"
-    assert made["a"].stats.failed_ticks == 1
-    # no clock advance: a's claims were released, b owns the whole tick now
-    taken = await made["b"].step(tick)
-    assert sorted(taken.published) == names and taken.finished
-    assert (await made["a"].step(tick)).failed is not None  # a stays out of this tick
-    assert await made["a"].claims.failed(tick.tick) == {"a": failed.failed}
-    assert len(shares["a"]) > 0
-
-    published = await _published(bus, made["b"])
-    assert sorted(d.instrument for d in published) == names  # each exactly once
-    whole = sun.decide_universe(MarketSnapshot.at(tick.as_of, history, benchmark=benchmark))
-    for decision in published:
-        assert _untraced(decision) == _untraced(whole[decision.instrument]), decision.instrument
-    # a is still a member and decides its share of the next tick (the error was passing)
-    nxt = _tick(names, _as_of(benchmark), clock, "t2")
-    assert sorted((await made["a"].step(nxt)).published) == shares["a"]
-
-
-async def test_the_coordinator_raises_at_once_when_every_worker_failed(
-    redis_url: str, prefix: str, sun: Sun, universe: tuple[dict[str, BarSeries], BarSeries]
-) -> None:
-    history, benchmark = universe
-    names = sorted(history)
-    config = ShardConfig(member_ttl_s=120.0, heartbeat_s=0.1, poll_s=0.02, tick_timeout_s=600)
-    buses = [RedisBus(redis_url, prefix=prefix, config=config.bus_config()) for _ in range(3)]
-    workers = [
-        ShardWorker(
-            bus,
-            FailingSun(sun, 10),
-            history,
-            pool="p",
-            name=name,
-            config=config,
-            benchmark=benchmark,
-        )  # fmt: skip
-        for bus, name in zip(buses, ("a", "b"), strict=False)
-    ]
-    try:
-        for worker in workers:
-            await worker.members.beat(worker.name)
-            await worker.bus.subscribe(worker.keys.ticks, worker.handle, group=worker.name)
-        async with ShardCoordinator(buses[2], pool="p", config=config) as coordinator:
-            await coordinator.wait_for_workers(2, timeout_s=5)
-            with pytest.raises(ShardTickFailed) as raised:  # long before the 600 s timeout
-                await coordinator.tick(_as_of(benchmark), names)
-    finally:
-        for bus in buses:
-            await bus.close()
-    assert set(raised.value.errors) == {"a", "b"}
-    assert sorted(raised.value.missing) == names
-    assert "every live shard worker failed" in str(raised.value)
-    assert "injected: model server unreachable" in str(raised.value)
-
-
-TIGHT = PortfolioLimits(max_gross=0.3, max_net=0.15, max_cluster_gross=0.2)
-
-
-def _portfolio_tick(names: list[str], as_of: datetime, clock: Clock, tick: str) -> ShardTick:
-    return _tick(names, as_of, clock, tick).model_copy(update={"portfolio": TIGHT})
-
-
-async def test_one_worker_applies_the_portfolio_limits_as_one_universe_pass(
-    bus: RedisBus, sun: Sun, universe: tuple[dict[str, BarSeries], BarSeries], clock: Clock
-) -> None:
-    history, benchmark = universe
-    names = sorted(history)
-    worker = ShardWorker(
-        bus, sun, history, pool="p", name="a", config=CONFIG, benchmark=benchmark, clock=clock
-    )
-    tick = _portfolio_tick(names, _as_of(benchmark), clock, "t1")
-    assert sorted((await worker.step(tick)).published) == names
-    snapshot = MarketSnapshot.at(tick.as_of, history, benchmark=benchmark)
-    whole = sun.decide_universe(snapshot, portfolio=TIGHT)
-    assert any(c.rule.startswith("portfolio:") for d in whole.values() for c in d.corrections)
-    for decision in await _published(bus, worker):
-        assert _untraced(decision) == _untraced(whole[decision.instrument]), decision.instrument
-
-
-async def test_shards_together_stay_within_the_universes_portfolio_limits(
-    bus: RedisBus, sun: Sun, universe: tuple[dict[str, BarSeries], BarSeries], clock: Clock
-) -> None:
-    history, benchmark = universe
-    names = sorted(history)
-    workers = [
-        ShardWorker(
-            bus, sun, history, pool="p", name=name, config=CONFIG, benchmark=benchmark, clock=clock
-        )  # fmt: skip
-        for name in ("a", "b")
-    ]
-    for worker in workers:
-        await worker.members.beat(worker.name)
-    tick = _portfolio_tick(names, _as_of(benchmark), clock, "t1")
-    for worker in workers:
-        await worker.step(tick)
-    decided = {d.instrument: d for d in await _published(bus, workers[0])}
-    assert sorted(decided) == names
-    unguarded = sun.decide_universe(MarketSnapshot.at(tick.as_of, history, benchmark=benchmark))
-    targets = np.array([decided[n].target_position for n in names])
-    assert np.abs(targets).sum() <= TIGHT.max_gross + 1e-9
-    assert abs(targets.sum()) <= TIGHT.max_net + 1e-9
-    before = np.array([unguarded[n].target_position for n in names])
-    assert np.abs(before).sum() > TIGHT.max_gross  # the limits did bind
-    for name in names:
-        moved = decided[name].target_position != unguarded[name].target_position
-        recorded = [c for c in decided[name].corrections if c.rule.startswith("portfolio:")]
-        assert moved == bool(recorded), name
