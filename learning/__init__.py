@@ -14,6 +14,7 @@ from learning._regime import REGIMES, market_regime
 from learning._sentimentx_data import LabelledText, Split, grouped_split, load_labelled
 from learning._sentimentx_train import (
     TrainReport,
+    fit_featurizer,
     heldout_figures,
     lexicon_teacher,
     train_sentimentx,
@@ -40,6 +41,7 @@ __all__ = [
     "Split",
     "Stats",
     "TrainReport",
+    "fit_featurizer",
     "grouped_split",
     "lexicon_teacher",
     "load_labelled",
