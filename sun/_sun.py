@@ -12,7 +12,7 @@ from typing import Any
 
 from bus import MarketSnapshot, SunDecision
 from planets import Planet, RiskLimits, default_planets
-from sun._authority import MODEL_CHECKS_FILE, ModelCheckStore, grant_for
+from sun._assembly import ModelAssembly
 from sun._checkpoint import open_checkpointer
 from sun._config import ModelConfig, OrchestrationConfig, SunHooks
 from sun._context import SunContext
@@ -25,19 +25,14 @@ from sun._settings import Settings
 from sun._stream import astream_decision, stream_decision
 from sun._telemetry import Telemetry
 from sun.llm import (
-    CachingChatModel,
     LlmResponseCache,
     ModelRegistry,
-    StructuredLLM,
-    build_chat_model,
     default_model_spec,
-    parse_model_spec,
 )
-from sun.mesh import Budget, BudgetConfig, Mesh, choose_model, meter_chain
+from sun.mesh import Budget, BudgetConfig, Mesh, meter_chain
 from sun.resilience import (
     ChainPolicy,
     Council,
-    FallbackChain,
     HealthBoard,
     HealthEvent,
     default_variants,
@@ -77,7 +72,6 @@ class Sun(SunReviews):
         self.settings = settings or Settings()
         self.model_spec = sun_model or self.settings.sun_model or default_model_spec()
         self.models = models or ModelConfig()
-        self._built: set[str] = set()
         self.orchestration = orchestration or OrchestrationConfig()
         hooks = hooks or SunHooks()
         chosen_planets = dict(planets or default_planets())
@@ -88,13 +82,16 @@ class Sun(SunReviews):
         self.chain_policy = self.models.chain_policy or ChainPolicy(
             timeout_s=self.settings.llm_timeout_s
         )
+        self.assembly = ModelAssembly(
+            self.settings, self.models, self.chain_policy, self.health_board
+        )
         weights = self.orchestration.trust_weights
         self.context = SunContext(
             planets=chosen_planets,
             limits=limits or self.settings.limits,
             orchestration=self.orchestration,
             quant=QuantReasoner(weights),
-            chain=self._chain(),
+            chain=self.assembly.chain(self.model_spec),
             council=self.orchestration.council
             or Council(
                 default_variants(chosen_planets, self.orchestration.council_variants), weights
@@ -117,7 +114,7 @@ class Sun(SunReviews):
                 budget=budget,
             )
             self.context = replace(self.context, budget=budget)
-        self.authority = self._grant_authority()
+        self.authority = self.assembly.grant_authority(self.context.chain)
         if self.models.prompt_experiment is not None:
             self._attach_experiment()
         self._stack = ExitStack()
@@ -142,25 +139,6 @@ class Sun(SunReviews):
         self.orchestration = replace(self.orchestration, router=router)
         self.context = replace(self.context, orchestration=self.orchestration)
 
-    def _grant_authority(self) -> dict[str, dict[str, Any]]:
-        """Set each model level's authority; returns per level the level and its source."""
-        chain = self.context.chain
-        granted: dict[str, dict[str, Any]] = {}
-        if chain is None:
-            return granted
-        store = ModelCheckStore(self.settings.data_dir / MODEL_CHECKS_FILE)
-        for level in chain.levels:
-            record = grant_for(
-                level.label,
-                level.reasoner.prompt,
-                self.models.authority,
-                store,
-                measured=level.label in self._built,
-            )
-            level.reasoner.set_authority(record["authority"], self.models.authority_band)
-            granted[level.name] = record
-        return granted
-
     def _attach_experiment(self) -> None:
         chain = self.context.chain
         if chain is None:
@@ -177,63 +155,13 @@ class Sun(SunReviews):
         mesh = Mesh.build(
             mesh_config,
             self.context.chain,
-            self._backup,
+            self.assembly.backup,
             self.chain_policy,
             health=self.health_board,
             clock=self.models.clock,
             telemetry=self.telemetry,
         )
         self.context = replace(self.context, mesh=mesh, budget=mesh.budget)
-
-    def _build(self, spec: str) -> tuple[str, StructuredLLM]:
-        parsed = parse_model_spec(spec)
-        if not parsed.is_llm:
-            raise ValueError(f"backup model {spec!r} is not an LLM (the council follows them)")
-        model = build_chat_model(
-            parsed,
-            max_tokens=self.settings.llm_max_tokens,
-            timeout_s=self.chain_policy.timeout_s,
-            n_ctx=self.settings.local_n_ctx,
-            n_threads=self.settings.local_n_threads,
-        )
-        self._built.add(parsed.label)
-        return self._structured(parsed.label, model)
-
-    def _structured(self, label: str, model: Any) -> tuple[str, StructuredLLM]:
-        """A counted structured caller for ``model``, behind the LLM response cache if set."""
-        if self.llm_cache is not None:
-            model = CachingChatModel(inner=model, response_cache=self.llm_cache, model_label=label)
-        return label, StructuredLLM(model, label)
-
-    def _chain(self) -> FallbackChain | None:
-        spec = parse_model_spec(self.model_spec)
-        models: list[tuple[str, StructuredLLM]] = []
-        deep_tier = self.models.mesh.deep if self.models.mesh is not None else None
-        if deep_tier is not None:
-            assert self.models.mesh is not None
-            models.append(self._backup(choose_model(deep_tier, self.models.mesh.registry)))
-        elif self.models.chat_model is not None:
-            models.append(self._structured(spec.label, self.models.chat_model))
-        elif spec.is_llm:
-            models.append(self._build(self.model_spec))
-        if not models:
-            return None
-        backups = self.models.backup_models
-        if backups is None:
-            backups = list(self.settings.backup_models)
-        models.extend(self._backup(backup) for backup in backups)
-        return FallbackChain.build(
-            models, self.chain_policy, health=self.health_board, clock=self.models.clock
-        )
-
-    def _backup(self, backup: Any) -> tuple[str, StructuredLLM]:
-        if isinstance(backup, str):
-            return self._build(backup)
-        if isinstance(backup, tuple):
-            label, model = backup
-            return self._structured(label, model)
-        label = f"model:{getattr(backup, '_llm_type', type(backup).__name__)}"
-        return self._structured(label, backup)
 
     def health(self) -> dict[str, Any]:
         """Health view: per model level (breaker, throttle, heartbeat) and per planet.
