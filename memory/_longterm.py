@@ -131,26 +131,15 @@ class LongTermMemory:
         instrument: str | None = None,
         weights: RecallWeights | None = None,
     ) -> list[Recollection]:
-        """Top-``k`` past situations whose outcome was known at ``as_of`` (exact search).
-
-        Args:
-            vector: The query situation vector.
-            as_of: Query time: only situations whose horizon ended at or before it qualify.
-            k: How many to return.
-            instrument: Restrict to one instrument (None: any; the features are scale-free).
-            weights: Recall score weights.
-        """
+        """Top-``k`` past situations whose outcome was known at ``as_of``: exact search over
+        the in-process mirror (see :meth:`RecallIndex.recall`)."""
         return self._index.recall(vector, as_of, k, instrument=instrument, weights=weights)
 
     def most_important(
         self, as_of: datetime, k: int = 3, *, instrument: str | None = None
     ) -> list[Recollection]:
-        """The ``k`` most important situations whose outcome was known at ``as_of``.
-
-        Importance is the outcome's size relative to the risk known at decision time (see
-        ``importance_of``); ties keep insertion order. Nothing whose horizon ended after
-        ``as_of`` is returned.
-        """
+        """The ``k`` most important situations known at ``as_of`` (see
+        :meth:`RecallIndex.most_important`)."""
         return self._index.most_important(as_of, k, instrument=instrument)
 
     def recall_chroma(
