@@ -33,17 +33,24 @@ def compute_panel(
     snapshot: MarketSnapshot,
     spec: moons.PanelSpec = moons.DEFAULT_PANEL,
     cache: moons.MoonCache = moons.DEFAULT_CACHE,
+    carry: moons.PanelCarry | None = None,
 ) -> MoonPanel:
     """Moon values at the last bar of every instrument, plus its last ``close``.
 
-    Results come from the content-keyed moon cache when the same history was seen before.
+    With ``carry``, an instrument whose history extends the one it last saw under the same
+    name only runs its new bars (verified, equal bit for bit: see ``moons.PanelCarry``);
+    otherwise, and for a changed history, results come from the content-keyed moon cache
+    when the same history was seen before, else from a full pass.
     """
     hits, misses = cache.hits, cache.misses
     values: dict[str, dict[str, float]] = {}
     for name, series in snapshot.bars.items():
-        row = moons.last_panel_row(
-            _ohlcv(series), spec, _benchmark_close(series, snapshot.benchmark), cache
-        )
+        bench = _benchmark_close(series, snapshot.benchmark)
+        if carry is None:
+            row = moons.last_panel_row(_ohlcv(series), spec, bench, cache)
+        else:
+            row = carry.last_row(name, series.open, series.high, series.low, series.close,
+                                 series.volume, bench, spec=spec, cache=cache)  # fmt: skip
         values[name] = {"close": float(series.close[-1]), **{k: float(v) for k, v in row.items()}}
     return MoonPanel(
         as_of=snapshot.as_of,
