@@ -34,7 +34,15 @@ import numpy as np
 from numba import njit
 
 from moons._cache import MoonCache
-from moons._panel import LONG_HISTORY, _benchmark, _cache_key, _compute, _layout, last_panel_row
+from moons._panel import (
+    LONG_HISTORY,
+    _benchmark,
+    _cache_key,
+    _Compiled,
+    _compute,
+    _layout,
+    last_panel_row,
+)
 from moons._spec import DEFAULT_PANEL, PanelSpec
 from moons._types import Ohlcv
 from moons._validate import bad_bar
@@ -76,6 +84,7 @@ class _Carried:
     """One history's carried state: its own copy of the bars run, the state after them."""
 
     spec: PanelSpec
+    compiled: _Compiled
     has_b: bool
     bars: np.ndarray  # (_FIELDS, capacity); columns [:length] are the bars run
     length: int
@@ -191,12 +200,12 @@ class PanelCarry:
     ) -> dict[str, float] | None:
         """The row after running only the new bars, or None when ``held`` cannot continue."""
         n = fields[0].shape[0]
-        if held.spec != spec or held.has_b != has_b or n < held.length:
+        if (held.spec is not spec and held.spec != spec) or held.has_b != has_b or n < held.length:
             return None
         if not held.same_prefix(fields):
             return None
         m = held.length
-        columns = _layout(spec).columns
+        ip, fp, _, columns, compiled = held.compiled
         if n == m:
             with self._lock:
                 self.stats["repeated"] += 1
@@ -204,7 +213,6 @@ class PanelCarry:
         o, h, lo, c, v, b = (f[m:] for f in fields)
         if _first_bad_bar(o, h, lo, c, v, b, has_b) >= 0:
             return None  # the full pass raises the boundary's own error
-        ip, fp, _, columns, compiled = _layout(spec)
         out = np.empty((len(columns), n - m))
         compiled.panel_run(held.state, ip, fp, o, h, lo, c, v, b, has_b, out)
         held.row = out[:, -1].copy()
@@ -233,12 +241,13 @@ class PanelCarry:
             hit = cache.get(cache_key)
             if hit is not None:
                 return {name: float(arr[-1]) for name, arr in hit.items()}
-        state = np.zeros(_layout(spec).state_len)
+        compiled = _layout(spec)
+        state = np.zeros(compiled.state_len)
         columns = _compute(ohlcv, spec, bench, state)
         if cache is not None:
             cache.set(cache_key, columns)
         row = np.array([arr[-1] for arr in columns.values()])
-        carried = _Carried(spec, bench is not None, np.empty((_FIELDS, 0)), 0, state, row)
+        carried = _Carried(spec, compiled, bench is not None, np.empty((_FIELDS, 0)), 0, state, row)
         carried.append(fields)
         self._keep(key, carried)
         return {name: float(arr[-1]) for name, arr in columns.items()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 import moons
@@ -29,6 +31,12 @@ def _benchmark_close(series: BarSeries, benchmark: BarSeries | None) -> np.ndarr
     return benchmark.close[index]
 
 
+@functools.lru_cache(maxsize=64)
+def _spec_key(spec: moons.PanelSpec) -> str:
+    """``repr(spec)``, made once per spec (a dataclass repr of every field costs ~12 us)."""
+    return repr(spec)
+
+
 def compute_panel(
     snapshot: MarketSnapshot,
     spec: moons.PanelSpec = moons.DEFAULT_PANEL,
@@ -51,11 +59,11 @@ def compute_panel(
         else:
             row = carry.last_row(name, series.open, series.high, series.low, series.close,
                                  series.volume, bench, spec=spec, cache=cache)  # fmt: skip
-        values[name] = {"close": float(series.close[-1]), **{k: float(v) for k, v in row.items()}}
+        values[name] = {"close": float(series.close[-1]), **row}  # the row's values are floats
     return MoonPanel(
         as_of=snapshot.as_of,
         values=values,
-        spec_key=repr(spec),
+        spec_key=_spec_key(spec),
         cache_hits=cache.hits - hits,
         cache_misses=cache.misses - misses,
     )
