@@ -6,6 +6,9 @@ Walks GOOG forward over ``--decisions`` dates (each date a new history, so the m
 misses as it would live) and times one decision per date:
 
 * ``decision_ms_*``: ``Sun("quant", checkpoint="none")`` (inline planets, the fast path);
+* ``decision_ms_p50_full_moon_pass``: the fast path without the carried moon state
+  (``moon_carry=None``: every new date runs the moons over the whole history), timed in
+  alternation with the carried one (``decision_ms_p50_carried``), hence ``moon_carry_speedup``;
 * ``decision_ms_p50_subgraph_mode``: the same with each planet's compiled subgraph invoked;
 * ``decision_ms_p50_sqlite``: the fast path with the default durable SQLite checkpointer;
 * ``naive_langgraph_ms_p50``: ``benchmarks/_naive.py`` (Send per planet and per moon), timed
@@ -81,6 +84,11 @@ def run(decisions: int, local_decisions: int) -> dict[str, object]:
             sun.decide, lambda s: naive_graph.invoke({"snapshot": s}), snaps
         )
         fast_targets = [sun.decide(s).target_position for s in snaps]
+    with (
+        Sun("quant", checkpoint="none") as carried,
+        Sun("quant", checkpoint="none", orchestration=OrchestrationConfig(moon_carry=None)) as full,
+    ):
+        carried_ms, full_ms = time_interleaved(carried.decide, full.decide, snaps)
     with Sun(
         "quant", checkpoint="none", orchestration=OrchestrationConfig(planet_mode="subgraph")
     ) as sun:
@@ -91,6 +99,9 @@ def run(decisions: int, local_decisions: int) -> dict[str, object]:
     result.update(
         decision_ms_p50=round(percentile(fast, 0.5), 3),
         decision_ms_p95=round(percentile(fast, 0.95), 3),
+        decision_ms_p50_carried=round(percentile(carried_ms, 0.5), 3),
+        decision_ms_p50_full_moon_pass=round(percentile(full_ms, 0.5), 3),
+        moon_carry_speedup=round(percentile(full_ms, 0.5) / percentile(carried_ms, 0.5), 2),
         decision_ms_p50_subgraph_mode=round(percentile(nested, 0.5), 3),
         decision_ms_p50_sqlite=round(percentile(durable, 0.5), 3),
         naive_langgraph_ms_p50=round(percentile(naive, 0.5), 3),

@@ -6,13 +6,15 @@ one numba step kernel: ``moons.batch`` (history
 -> arrays), ``moons.incremental`` (O(1) per-bar state objects) and the warp (one compiled
 call advances N instruments: ``StreamingPanel``). The panel (``batch_panel``,
 ``StreamingPanel``) computes every moon in one fused pass; batch results are cached by
-content key.
+content key, and ``PanelCarry`` carries a history's state forward to the next call whose
+history extends it (O(new bars), verified equal).
 """
 
 from moons import batch, incremental
 from moons._book import order_book_imbalance
 from moons._cache import DEFAULT_CACHE, CacheBackend, LruBackend, MoonCache, content_key
 from moons._cache_redis import RedisBackend
+from moons._carry import PanelCarry
 from moons._moon import MoonDef, Param
 from moons._panel import HistoryPanel, StreamingPanel, batch_panel, last_panel_row
 from moons._registry import MOONS, REGISTRY
@@ -33,6 +35,7 @@ __all__ = [
     "MoonDef",
     "Ohlcv",
     "Param",
+    "PanelCarry",
     "PanelSpec",
     "RedisBackend",
     "HistoryPanel",

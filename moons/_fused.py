@@ -15,8 +15,9 @@ afresh), and imported. ``drivers(moons)`` does this for any subset of the regist
 
 Speed (profiled at 500 instruments): the step kernels are ``inline="always"`` (as plain
 calls, each cost a call frame and an NRT incref/decref pair of the state array), the
-drivers index one flat state and output array (no per-instrument views) and read every
-parameter into a local once per call.
+drivers index one flat state and output array (no per-instrument views; raw float64
+pointers, so no negative-index fix-up, see ``moons._flat``) and read every parameter into a
+local once per call.
 
 Layout (``build_layout``): ``ip`` = state offsets (one per moon), then every moon's int
 parameters; ``fp`` = the float parameters; the parameter positions are fixed per moon.
@@ -37,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from moons import _validate
+from moons import _flat, _validate
 from moons._moon import MoonDef
 from moons._registry import REGISTRY
 from moons._spec import panel_moons
@@ -186,9 +187,11 @@ def _run(m: int, moon: MoonDef) -> str:
 
 
 def _kernel_digest() -> str:
-    """Hash of the source files of every step kernel's module and of the input checks."""
+    """Hash of the source files of every step kernel's module, of the input checks and of
+    the flat pointer (all inlined into the drivers, which numba's cache does not track)."""
     files = {sys.modules[d.step.py_func.__module__].__file__ for d in REGISTRY}
     files.add(_validate.__file__)
+    files.add(_flat.__file__)
     h = hashlib.blake2b(digest_size=8)
     for name in sorted(f for f in files if f):
         h.update(Path(name).read_bytes())

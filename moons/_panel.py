@@ -46,14 +46,24 @@ def _benchmark(benchmark_close: object, n: int) -> np.ndarray | None:
     return b
 
 
-def _compute(ohlcv: Ohlcv, spec: PanelSpec, bench: np.ndarray | None) -> dict[str, np.ndarray]:
+def _compute(
+    ohlcv: Ohlcv, spec: PanelSpec, bench: np.ndarray | None, state: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """The full pass from a fresh ``state`` (zeros; given, it holds the final state after)."""
     ip, fp, state_len, columns, compiled = _layout(spec)
     out = np.empty((len(columns), len(ohlcv)))
     b = bench if bench is not None else ohlcv.close
-    compiled.panel_run(np.zeros(state_len), ip, fp, ohlcv.open, ohlcv.high, ohlcv.low,
+    st = np.zeros(state_len) if state is None else state
+    compiled.panel_run(st, ip, fp, ohlcv.open, ohlcv.high, ohlcv.low,
                        ohlcv.close, ohlcv.volume, b, bench is not None, out)  # fmt: skip
     out.flags.writeable = False
     return {name: out[j] for j, name in enumerate(columns)}
+
+
+def _cache_key(ohlcv: Ohlcv, spec: PanelSpec, bench: np.ndarray | None) -> str:
+    """The content key of one history's panel under ``spec`` (every input's bytes)."""
+    return content_key(ohlcv.open, ohlcv.high, ohlcv.low, ohlcv.close, ohlcv.volume, bench,
+                       params=spec, namespace=_CACHE_NAMESPACE)  # fmt: skip
 
 
 def batch_panel(
@@ -81,8 +91,7 @@ def batch_panel(
     bench = _benchmark(benchmark_close, len(ohlcv))
     if cache is None:
         return _compute(ohlcv, spec, bench)
-    key = content_key(ohlcv.open, ohlcv.high, ohlcv.low, ohlcv.close, ohlcv.volume, bench,
-                      params=spec, namespace=_CACHE_NAMESPACE)  # fmt: skip
+    key = _cache_key(ohlcv, spec, bench)
     hit = cache.get(key)
     if hit is not None:
         return dict(hit)

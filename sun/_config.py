@@ -110,6 +110,10 @@ class OrchestrationConfig:
             planets plus ``council_variants`` technical variants.
         council_variants: How many technical variants join the default council (0-5).
         moon_cache: Moon-result cache (default: the process-wide ``moons.DEFAULT_CACHE``).
+        moon_carry: Each instrument's moon state, carried to the next decision whose history
+            extends it (only the new bars are run; verified equal to the full pass, see
+            ``moons.PanelCarry``). One per config by default; None: a full pass (or a cache
+            hit) on every decision.
         panel_spec: The moon panel computed per decision.
         sizing: Lets a *calibrated* confidence scale the target (e.g.
             ``ConfidenceSizing(loop.calibrated)``); None: confidence never scales size.
@@ -124,6 +128,7 @@ class OrchestrationConfig:
     council: Council | None = None
     council_variants: int = 5
     moon_cache: moons.MoonCache = moons.DEFAULT_CACHE
+    moon_carry: moons.PanelCarry | None = field(default_factory=moons.PanelCarry, compare=False)
     panel_spec: moons.PanelSpec = moons.DEFAULT_PANEL
     policy: Policy | str | Path | None = None
     sizing: ConfidenceSizing | None = None

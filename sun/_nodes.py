@@ -55,7 +55,9 @@ def ingest(state: SunState, runtime: Runtime[SunContext]) -> SunState:
 def moon_panel(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     """The moon panel of every instrument, in one cached pass."""
     settings = runtime.context.orchestration
-    panel = compute_panel(state["snapshot"], settings.panel_spec, settings.moon_cache)
+    panel = compute_panel(
+        state["snapshot"], settings.panel_spec, settings.moon_cache, settings.moon_carry
+    )
     # Past this point only the panel and the last bars are read; dropping the long history
     # keeps every later checkpoint (and every planet task) small.
     return {"panel": panel, "snapshot": recent_view(state["snapshot"])}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 import moons
@@ -29,26 +31,39 @@ def _benchmark_close(series: BarSeries, benchmark: BarSeries | None) -> np.ndarr
     return benchmark.close[index]
 
 
+@functools.lru_cache(maxsize=64)
+def _spec_key(spec: moons.PanelSpec) -> str:
+    """``repr(spec)``, made once per spec (a dataclass repr of every field costs ~12 us)."""
+    return repr(spec)
+
+
 def compute_panel(
     snapshot: MarketSnapshot,
     spec: moons.PanelSpec = moons.DEFAULT_PANEL,
     cache: moons.MoonCache = moons.DEFAULT_CACHE,
+    carry: moons.PanelCarry | None = None,
 ) -> MoonPanel:
     """Moon values at the last bar of every instrument, plus its last ``close``.
 
-    Results come from the content-keyed moon cache when the same history was seen before.
+    With ``carry``, an instrument whose history extends the one it last saw under the same
+    name only runs its new bars (verified, equal bit for bit: see ``moons.PanelCarry``);
+    otherwise, and for a changed history, results come from the content-keyed moon cache
+    when the same history was seen before, else from a full pass.
     """
     hits, misses = cache.hits, cache.misses
     values: dict[str, dict[str, float]] = {}
     for name, series in snapshot.bars.items():
-        row = moons.last_panel_row(
-            _ohlcv(series), spec, _benchmark_close(series, snapshot.benchmark), cache
-        )
-        values[name] = {"close": float(series.close[-1]), **{k: float(v) for k, v in row.items()}}
+        bench = _benchmark_close(series, snapshot.benchmark)
+        if carry is None:
+            row = moons.last_panel_row(_ohlcv(series), spec, bench, cache)
+        else:
+            row = carry.last_row(name, series.open, series.high, series.low, series.close,
+                                 series.volume, bench, spec=spec, cache=cache)  # fmt: skip
+        values[name] = {"close": float(series.close[-1]), **row}  # the row's values are floats
     return MoonPanel(
         as_of=snapshot.as_of,
         values=values,
-        spec_key=repr(spec),
+        spec_key=_spec_key(spec),
         cache_hits=cache.hits - hits,
         cache_misses=cache.misses - misses,
     )

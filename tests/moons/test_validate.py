@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numba import njit
 
 from moons import PRICE_MAX, VOLUME_MAX
 from moons._flat import flat
@@ -24,8 +25,22 @@ def test_bars_ok_is_true_exactly_when_no_bar_breaks_a_rule(bars, has_b):
     assert bars_ok(o, h, lo, c, v, b, has_b) == expected
 
 
-def test_flat_refuses_a_strided_array():
+@njit
+def _through_flat(a, i, x):
+    """Every value of ``a`` read through ``flat``, after writing ``x`` at flat index ``i``."""
+    p = flat(a)
+    p[i] = x
+    out = np.empty(a.size)
+    for j in range(a.size):
+        out[j] = p[j]
+    return out
+
+
+def test_flat_reads_and_writes_in_place_and_refuses_a_strided_array():
     a = np.arange(12.0).reshape(3, 4)
-    np.testing.assert_array_equal(flat(a), np.arange(12.0))
+    expected = np.arange(12.0)
+    expected[7] = -1.0
+    np.testing.assert_array_equal(_through_flat(a, 7, -1.0), expected)
+    assert a[1, 3] == -1.0  # the pointer writes the array itself
     with pytest.raises(ValueError, match="C-contiguous"):
-        flat(a[:, 1])
+        _through_flat(a[:, 1], 0, 0.0)

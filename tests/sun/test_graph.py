@@ -73,3 +73,26 @@ def test_the_guarded_paths_are_exercised(goog: BarSeries) -> None:
     with Sun("quant", checkpoint="none", limits=NO_REVIEW, **guarded) as sun:
         early = sun.decide(at(goog, AGREE), position=0.2)
     assert early.disposition_reason.startswith("checkpoint agree")
+
+
+@pytest.mark.parametrize(
+    ("scenario", "nodes"),
+    [
+        ("default", ["prepare"]),  # nothing else to consult: one superstep after the input
+        ("own_task_and_recall", ["prepare", "consult", "recall", "conclude"]),
+    ],
+)
+def test_the_fused_graph_concludes_in_prepare_when_nothing_else_runs(
+    goog: BarSeries, scenario: str, nodes: list[str]
+) -> None:
+    snapshot = at(goog, AGREE)
+    with Sun("quant", checkpoint="none", **SCENARIOS[scenario]) as sun:
+        updates = list(
+            build_sun_graph(fused=True).stream(
+                {"snapshot": snapshot, "position": 0.2}, context=sun.context
+            )
+        )
+        expected = sun.decide(snapshot, position=0.2)
+    assert sorted(name for update in updates for name in update) == sorted(nodes)
+    final = next(u[n] for u in updates for n in u if "decision" in (u[n] or {}))
+    assert untimed(decision_of(final)) == untimed(expected)
