@@ -12,6 +12,7 @@ import numpy as np
 from bus import MarketSnapshot, PlanetReport
 from planets._base import Planet, PlanetContext, Verdict
 from planets._limits import RiskLimits
+from planets._packing import no_data_reason, package_rows
 
 
 @dataclass(frozen=True)
@@ -127,12 +128,18 @@ def report_many(planet: Planet, batch: PlanetBatch) -> list[PlanetReport]:
     if verdicts is None:
         return [planet.report(batch.context(i)) for i in range(len(batch))]
     scored = dict(zip(rows.tolist(), verdicts, strict=True))
+
+    def light(i: int, found: Mapping[str, float]) -> PlanetContext:
+        return _light_context(batch, i, batch.instruments[i], found)
+
+    fast = package_rows(planet, (batch.instruments, batch.as_of, light), evidence, missing, scored)
+    if fast is not None:
+        return fast
     reports = []
     for i, instrument in enumerate(batch.instruments):
         context = _light_context(batch, i, instrument, evidence[i])
         if missing[i]:
-            reason = f"no data: {', '.join(missing[i])} unavailable"
-            reports.append(planet.no_data(context, evidence[i], reason))
+            reports.append(planet.no_data(context, evidence[i], no_data_reason(missing[i])))
         else:
             reports.append(planet.package(context, evidence[i], scored[i]))
     return reports

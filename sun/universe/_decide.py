@@ -37,7 +37,7 @@ from sun._reason import decide_reasoning, planets_agree
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
 from sun.universe._config import UniverseConfig
 from sun.universe._consulting import Consulting
-from sun.universe._dispose import apply_failure_rule
+from sun.universe._dispose import StopMemo, apply_failure_rule
 from sun.universe._guardian import PortfolioLimits
 from sun.universe._moons import UniverseMoons, last_bars
 from sun.universe._packaging import Packaging
@@ -204,6 +204,7 @@ class _Run(Consulting, Packaging):
         if portfolio is not None:
             targets = self._apply_portfolio(targets, portfolio, extra)
         decided = {}
+        memo: StopMemo = {}
         for k, i in enumerate(self.live):
             decision = self._decision(
                 i, routes[k], reports[k], recalled[k], reasonings[k], guarded[k],
@@ -211,7 +212,7 @@ class _Run(Consulting, Packaging):
             )  # fmt: skip
             decided[self.names[i]] = apply_failure_rule(
                 decision, routes[k], self.failed[k], reasonings[k],
-                self.positions.get(self.names[i], 0.0), self.context,
+                self.positions.get(self.names[i], 0.0), self.context, memo,
             )  # fmt: skip
         return decided
 
