@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -31,51 +32,61 @@ _ACTIONS = {"BUY": 1, "SELL": -1, "HOLD": 0}
 _set = object.__setattr__
 
 
-_Field = tuple[str, Any, Callable[[], Any] | None]
+@dataclass(frozen=True)
+class _Layout:
+    """What :func:`prechecked` needs of a model class, worked out once per class."""
+
+    template: dict[str, Any]  # every field in declaration order: its default (or a marker)
+    required: frozenset[str]
+    factories: tuple[tuple[str, Callable[[], Any]], ...]
 
 
 @functools.cache
-def _layout(cls: type[BaseModel]) -> tuple[tuple[_Field, ...], frozenset[str]]:
-    """(name, default, default factory) of each field of ``cls`` in declaration order, and
-    the field names."""
-    fields: list[_Field] = []
+def _layout(cls: type[BaseModel]) -> _Layout:
+    template: dict[str, Any] = {}
+    required, factories = [], []
     for name, info in cls.model_fields.items():
         if info.default_factory_takes_validated_data:
             raise TypeError(f"{cls.__name__}.{name}: a default factory reading other fields")
-        factory: Callable[[], Any] | None = info.default_factory  # type: ignore[assignment]  # no-arg (checked above)
-        fields.append((name, info.default, factory))
-    return tuple(fields), frozenset(cls.model_fields)
+        template[name] = info.default
+        if info.default_factory is not None:
+            factories.append((name, info.default_factory))
+        elif info.default is PydanticUndefined:
+            required.append(name)
+    return _Layout(template, frozenset(required), tuple(factories))  # type: ignore[arg-type]  # no-arg factories (checked above)
 
 
 def prechecked(cls: type[Model], values: Mapping[str, Any]) -> Model:
     """An instance of ``cls`` holding ``values`` (defaults for the rest), not validated again.
 
-    The object equals ``cls(**values)`` (same field values, same ``model_fields_set``) when
-    the values passed the row checks of this module and have the types validation returns.
+    The object equals ``cls(**values)`` (same field values in the same order, same
+    ``model_fields_set``) when the values passed the row checks of this module and have the
+    types validation returns.
 
     Raises:
         TypeError: naming a field ``cls`` does not have, or a required field not given.
     """
-    fields, names = _layout(cls)
-    if not values.keys() <= names:
-        unknown = sorted(set(values) - names)
-        raise TypeError(f"{cls.__name__} has no field {unknown[0]!r}")
-    state: dict[str, Any] = {}
-    for name, default, factory in fields:
-        if name in values:
-            state[name] = values[name]
-        elif factory is not None:
+    layout = _layout(cls)
+    state = {**layout.template, **values}
+    if len(state) != len(layout.template) or not layout.required <= values.keys():
+        _explain(cls, layout, values)
+    for name, factory in layout.factories:
+        if name not in values:
             state[name] = factory()
-        elif default is PydanticUndefined:
-            raise TypeError(f"{cls.__name__}: required field {name!r} not given")
-        else:
-            state[name] = default
     obj = cls.__new__(cls)
     _set(obj, "__dict__", state)
     _set(obj, "__pydantic_fields_set__", set(values))
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
+
+
+def _explain(cls: type[BaseModel], layout: _Layout, values: Mapping[str, Any]) -> None:
+    unknown = sorted(set(values) - set(layout.template))
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no field {unknown[0]!r}")
+    absent = sorted(layout.required - set(values))
+    raise TypeError(f"{cls.__name__}: required field {absent[0]!r} not given")
 
 
 def report_rows_ok(score: np.ndarray, confidence: np.ndarray, has_data: np.ndarray) -> np.ndarray:
