@@ -13,6 +13,7 @@ from bus import MarketSnapshot, PlanetReport
 from planets._base import Planet, PlanetContext, Verdict
 from planets._limits import RiskLimits
 from planets._packing import no_data_reason, package_rows
+from planets._verdicts import VerdictColumns
 
 
 @dataclass(frozen=True)
@@ -115,34 +116,45 @@ def select_many(planet: Planet, batch: PlanetBatch) -> list[dict[str, float]]:
 def report_many(planet: Planet, batch: PlanetBatch) -> list[PlanetReport]:
     """``planet``'s report on every instrument of ``batch``, equal to one ``report`` each.
 
-    A :class:`VectorPlanet` scores all instruments with complete evidence in one array call;
-    any other planet is asked one instrument at a time with the context a single decision
-    would give it.
+    A :class:`VectorPlanet` scores all instruments with complete evidence in one array call
+    (its ``verdict_columns`` if it has one, else ``score_many``) and the reports are built
+    from the checked columns (:func:`planets._packing.package_rows`); any other planet is
+    asked one instrument at a time with the context a single decision would give it.
     """
     if not isinstance(planet, VectorPlanet) or not planet.moons:
         return [planet.report(batch.context(i)) for i in range(len(batch))]
     evidence = select_many(planet, batch)
     missing = [planet.missing(e) for e in evidence]
     rows = np.array([i for i, m in enumerate(missing) if not m], dtype=np.int64)
-    verdicts = planet.score_many(batch, rows)
-    if verdicts is None:
+    columns = _columns(planet, batch, rows)
+    if columns is None:
         return [planet.report(batch.context(i)) for i in range(len(batch))]
-    scored = dict(zip(rows.tolist(), verdicts, strict=True))
 
     def light(i: int, found: Mapping[str, float]) -> PlanetContext:
         return _light_context(batch, i, batch.instruments[i], found)
 
+    scored = (rows.tolist(), columns)
     fast = package_rows(planet, (batch.instruments, batch.as_of, light), evidence, missing, scored)
     if fast is not None:
         return fast
-    reports = []
-    for i, instrument in enumerate(batch.instruments):
-        context = _light_context(batch, i, instrument, evidence[i])
-        if missing[i]:
-            reports.append(planet.no_data(context, evidence[i], no_data_reason(missing[i])))
-        else:
-            reports.append(planet.package(context, evidence[i], scored[i]))
-    return reports
+    by_row = dict(zip(scored[0], columns.verdicts(), strict=True))
+    return [
+        planet.no_data(light(i, found), found, no_data_reason(missing[i]))
+        if missing[i]
+        else planet.package(light(i, found), found, by_row[i])
+        for i, found in enumerate(evidence)
+    ]
+
+
+def _columns(planet: VectorPlanet, batch: PlanetBatch, rows: np.ndarray) -> VerdictColumns | None:
+    """The planet's verdicts on ``rows`` as columns (None: its ``score`` was overridden)."""
+    by_columns = getattr(planet, "verdict_columns", None)
+    if by_columns is not None:
+        found: VerdictColumns | None = by_columns(batch, rows)
+        if found is not None:
+            return found
+    verdicts = planet.score_many(batch, rows)
+    return None if verdicts is None else VerdictColumns.of(verdicts)
 
 
 def _light_context(

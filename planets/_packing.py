@@ -1,12 +1,12 @@
-"""A batch's reports built from its verdicts at once: checked over arrays, not one by one.
+"""A batch's reports built from its verdict columns at once: checked over arrays.
 
 :func:`package_rows` gives, for every instrument of a batch, the report the planet's own
-:meth:`Planet.no_data` / :meth:`Planet.package` would give, equal field for field. The score
-and confidence are clipped as :func:`planets.clip` clips them and checked over arrays
-(:func:`bus.report_rows_ok`); the text fields and evidence are checked per row for the types
-validation would keep unchanged. A row that fails any check (a NaN score, an int, an empty
-veto reason, an invalid instrument name) is packaged by the planet's own method, so it
-raises or converts exactly as it always did. Why: validating 1,500 reports one by one was
+:meth:`Planet.no_data` / :meth:`Planet.package` would give, equal field for field. Scores
+and confidences are clipped as :func:`planets.clip` clips them and checked over arrays
+(:func:`bus.report_rows_ok`); the reports are then built without validating each again
+(:func:`bus.prechecked`). A row that fails a check (a NaN score, a value of another type,
+an empty veto reason, an invalid instrument name) is packaged by the planet's own method, so
+it raises or converts exactly as it always did. Why: validating 1,500 reports one by one was
 the largest part of a 500-instrument tick.
 """
 
@@ -19,7 +19,8 @@ from datetime import datetime
 import numpy as np
 
 from bus import PlanetReport, instrument_id, prechecked, report_rows_ok
-from planets._base import Planet, PlanetContext, Verdict
+from planets._base import Planet, PlanetContext
+from planets._verdicts import VerdictColumns
 
 Light = Callable[[int, Mapping[str, float]], PlanetContext]
 """Instrument ``i``'s context for the planet's own methods, given its evidence."""
@@ -30,7 +31,7 @@ def package_rows(
     rows: tuple[Sequence[str], datetime, Light],
     evidence: Sequence[Mapping[str, float]],
     missing: Sequence[tuple[str, ...]],
-    verdicts: Mapping[int, Verdict],
+    scored: tuple[list[int], VerdictColumns],
 ) -> list[PlanetReport] | None:
     """The report of every instrument of a batch (None: the planet packages its own).
 
@@ -38,70 +39,89 @@ def package_rows(
         planet: The planet reporting (its ``package`` and ``no_data`` must be the base's).
         rows: The batch's instruments, its ``as_of``, and the context of one instrument
             (for the rows packaged by the planet's own methods).
-        evidence: Per instrument, the finite moon values the planet read.
+        evidence: Per instrument, the finite moon values the planet read (a scored row's
+            dict becomes its report's evidence).
         missing: Per instrument, the required moons without a value (empty: scored).
-        verdicts: The verdict of every instrument with nothing missing, by index.
+        scored: The instruments with nothing missing (ascending) and their verdicts.
     """
     kind = type(planet)
     if kind.package is not Planet.package or kind.no_data is not Planet.no_data:
         return None
     instruments, as_of, light = rows
-    if type(planet.name) is not str or not planet.name or type(as_of) is not datetime:
-        return [
-            _one(planet, light, i, evidence[i], missing[i], verdicts)
-            for i in range(len(instruments))
-        ]
-    scored = sorted(verdicts)
-    score, confidence = _clipped(verdicts, scored)
-    valid = report_rows_ok(score, confidence, np.ones(len(scored), dtype=np.bool_))
-    ok = dict(zip(scored, valid.tolist(), strict=True))
-    scores = dict(zip(scored, score.tolist(), strict=True))
-    confidences = dict(zip(scored, confidence.tolist(), strict=True))
+    indices, columns = scored
+    slot = {i: j for j, i in enumerate(indices)}
+    name = planet.name
+    if type(name) is not str or not name or type(as_of) is not datetime:
+        return [_one(planet, light, i, evidence[i], missing[i], columns, slot)
+                for i in range(len(instruments))]  # fmt: skip
+    score = _clip(np.asarray(columns.score, dtype=np.float64), -1.0, 1.0)
+    confidence = _clip(np.asarray(columns.confidence, dtype=np.float64), 0.0, 1.0)
+    ok = report_rows_ok(score, confidence, np.ones(len(indices), dtype=np.bool_)).tolist()
+    plain = columns.plain
+    fields = _Fields(score.tolist(), confidence.tolist(), columns)
     reports = []
-    for i, name in enumerate(instruments):
-        if not _valid_id(name):
-            reports.append(_one(planet, light, i, evidence[i], missing[i], verdicts))
-        elif missing[i]:
-            reports.append(_no_data(planet.name, name, as_of, evidence[i], missing[i]))
-        elif ok[i] and _plain(verdicts[i]):
-            reports.append(_packaged(planet.name, name, as_of, evidence[i], verdicts[i],
-                                     scores[i], confidences[i]))  # fmt: skip
+    for i, instrument in enumerate(instruments):
+        j = slot.get(i)
+        if not _valid_id(instrument):
+            reports.append(_one(planet, light, i, evidence[i], missing[i], columns, slot))
+        elif j is None:
+            reports.append(_no_data(name, instrument, as_of, evidence[i], missing[i]))
+        elif ok[j] and (plain is None or plain[j]) and fields.values_ok(j):
+            reports.append(fields.report(name, instrument, as_of, dict(evidence[i]), j))
         else:
-            reports.append(_one(planet, light, i, evidence[i], missing[i], verdicts))
+            reports.append(_one(planet, light, i, evidence[i], missing[i], columns, slot))
     return reports
 
 
-def _clipped(verdicts: Mapping[int, Verdict], rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Scores clipped into [-1, 1] and confidences into [0, 1] as :func:`planets.clip` does
-    (``min(high, max(low, v))``: the bound wins ties, so +0.0 stays the lower bound 0.0);
-    NaN stays NaN (rejected by the row check). Non-floats become NaN (their row falls back)."""
-    score = np.array([_float(verdicts[i].score) for i in rows], dtype=np.float64)
-    confidence = np.array([_float(verdicts[i].confidence) for i in rows], dtype=np.float64)
-    return _clip(score, -1.0, 1.0), _clip(confidence, 0.0, 1.0)
+class _Fields:
+    """The per-row values of a batch's checked verdict columns."""
+
+    def __init__(self, score: list[float], confidence: list[float], columns: VerdictColumns):
+        n = len(score)
+        self.score = score
+        self.confidence = confidence
+        self.recommendations = columns.recommendations
+        self.veto = columns.veto_reason if columns.veto_reason is not None else [None] * n
+        self.critical = (
+            columns.critical_reason if columns.critical_reason is not None else [None] * n
+        )
+        self.extra = columns.extra_evidence
+
+    def values_ok(self, j: int) -> bool:
+        """A veto or critical reason given is a non-empty text (the report's validator), and
+        any extra evidence is floats under text keys (kept as they are by validation)."""
+        veto, critical = self.veto[j], self.critical[j]
+        if veto is not None and (type(veto) is not str or veto == ""):
+            return False
+        if critical is not None and (type(critical) is not str or critical == ""):
+            return False
+        extra = self.extra[j] if self.extra is not None else None
+        return not extra or all(type(k) is str and type(v) is float for k, v in extra.items())
+
+    def report(
+        self, planet: str, instrument: str, as_of: datetime, evidence: dict[str, float], j: int
+    ) -> PlanetReport:
+        """:meth:`Planet.package` of checked row ``j`` (``evidence``: a dict of its own)."""
+        if self.extra is not None:
+            evidence.update(self.extra[j])
+        veto, critical = self.veto[j], self.critical[j]
+        return prechecked(PlanetReport, {
+            "planet": planet, "instrument": instrument, "as_of": as_of, "score": self.score[j],
+            "confidence": self.confidence[j], "evidence": evidence,
+            "recommendations": self.recommendations[j], "veto": veto is not None,
+            "veto_reason": veto, "critical": critical is not None, "critical_reason": critical,
+        })  # fmt: skip
 
 
 def _clip(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """``values`` clipped as :func:`planets.clip` clips (``min(high, max(low, v))``: on a tie
+    the bound is kept, so -0.0 clipped to [0, 1] is 0.0); NaN stays NaN (the row check
+    refuses it and the planet's own ``package`` raises on it)."""
     with np.errstate(invalid="ignore"):
         raised = np.where(values > low, values, low)
         clipped = np.where(raised < high, raised, high)
     result: np.ndarray = np.where(np.isnan(values), np.nan, clipped)
     return result
-
-
-def _float(value: object) -> float:
-    return value if type(value) is float else float("nan")
-
-
-def _plain(verdict: Verdict) -> bool:
-    """Whether validation would keep the verdict's text and evidence unchanged (and accept)."""
-    recommendations = verdict.recommendations
-    if type(recommendations) is not tuple or any(type(r) is not str for r in recommendations):
-        return False
-    for reason in (verdict.veto_reason, verdict.critical_reason):
-        if reason is not None and (type(reason) is not str or not reason):
-            return False
-    extra = verdict.extra_evidence
-    return all(type(k) is str and type(v) is float for k, v in extra.items())
 
 
 @functools.lru_cache(maxsize=65536)
@@ -111,25 +131,6 @@ def _valid_id(name: object) -> bool:
         return type(name) is str and instrument_id(name) == name
     except ValueError:
         return False
-
-
-def _packaged(
-    planet: str,
-    instrument: str,
-    as_of: datetime,
-    evidence: Mapping[str, float],
-    verdict: Verdict,
-    score: float,
-    confidence: float,
-) -> PlanetReport:
-    """:meth:`Planet.package` of a checked row."""
-    return prechecked(PlanetReport, {
-        "planet": planet, "instrument": instrument, "as_of": as_of, "score": score,
-        "confidence": confidence, "evidence": {**evidence, **verdict.extra_evidence},
-        "recommendations": verdict.recommendations, "veto": verdict.veto_reason is not None,
-        "veto_reason": verdict.veto_reason, "critical": verdict.critical_reason is not None,
-        "critical_reason": verdict.critical_reason,
-    })  # fmt: skip
 
 
 def _no_data(
@@ -158,10 +159,11 @@ def _one(
     i: int,
     evidence: Mapping[str, float],
     missing: tuple[str, ...],
-    verdicts: Mapping[int, Verdict],
+    columns: VerdictColumns,
+    slot: Mapping[int, int],
 ) -> PlanetReport:
     """Row ``i`` packaged by the planet's own (validating) methods."""
     row = light(i, evidence)
     if missing:
         return planet.no_data(row, evidence, no_data_reason(missing))
-    return planet.package(row, evidence, verdicts[i])
+    return planet.package(row, evidence, columns.verdict(slot[i]))

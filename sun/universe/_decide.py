@@ -26,6 +26,7 @@ import numpy as np
 from bus import (
     FallbackAttempt,
     GuardCorrection,
+    LlmUsage,
     MarketSnapshot,
     PlanetReport,
     ReasonedDecision,
@@ -44,6 +45,8 @@ from sun.universe._packaging import Packaging
 from sun.universe._quality import quality_reasons
 from sun.universe._quant import quant_reports
 from sun.universe._reflex import ReflexBook
+
+_NO_USAGE = LlmUsage()
 
 
 class UniverseEngine:
@@ -271,12 +274,13 @@ class _Run(Consulting, Packaging):
         return "model"
 
     def _quant_reasoning(self, decision: ReasonedDecision, kind: str) -> Reasoning:
-        if kind == QUANT:
-            return Reasoning(decision=decision, reasoner=QUANT, level=QUANT)
+        if kind == QUANT:  # no model asked: the empty usage (immutable), shared
+            return Reasoning(decision=decision, reasoner=QUANT, level=QUANT, usage=_NO_USAGE)
         chain = self.context.chain
         assert chain is not None
         note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
-        return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
+        return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,),
+                         usage=_NO_USAGE)  # fmt: skip
 
     def _state(
         self, k: int, route: dict[str, Any], reports: list[PlanetReport], recalled: tuple[str, ...]

@@ -101,6 +101,7 @@ class Packaging(RunData):
         checked = decision_rows_ok(actions, np.array(finals, dtype=np.float64),
                                    np.array(confidences, dtype=np.float64)).tolist()  # fmt: skip
         intents = self._intents(finals)
+        checked = _shared_values_ok(checked, routes, reports)
         return [
             self._decision(
                 i, routes[k], reports[k], recalled[k], reasonings[k], guarded[k], extra[k],
@@ -216,9 +217,25 @@ class Packaging(RunData):
         )
 
 
+def _shared_values_ok(
+    checked: list[bool], routes: list[dict[str, Any]], reports: list[list[PlanetReport]]
+) -> list[bool]:
+    """``checked``, and the reports and routed planets (shared between instruments) of the
+    types validation keeps as they are: checked once per pass, not once per decision."""
+    if not all(type(r) is PlanetReport for rs in reports for r in rs):
+        return [False] * len(checked)
+    plain: dict[int, bool] = {}
+    for route in routes:
+        planets = route["planets"]
+        if id(planets) not in plain:
+            plain[id(planets)] = _all_of(planets, str)
+    return [ok and plain[id(r["planets"])] for ok, r in zip(checked, routes, strict=True)]
+
+
 def plain_decision(values: Mapping[str, Any]) -> bool:
-    """Whether validating a :class:`SunDecision` of ``values`` (numbers already checked)
-    would keep every other value as it is: exact types, tuples of the contract models."""
+    """Whether validating a :class:`SunDecision` of ``values`` (numbers already checked, and
+    the reports and routed planets checked once per pass) would keep every other value as
+    it is: exact types, tuples of the contract models."""
     return (
         type(values["instrument"]) is str
         and type(values["rationale"]) is str
@@ -228,12 +245,10 @@ def plain_decision(values: Mapping[str, Any]) -> bool:
         and (values["prompt"] is None or type(values["prompt"]) is PromptRef)
         and (values["order_intent"] is None or type(values["order_intent"]) is OrderIntent)
         and _all_of(values["attempts"], FallbackAttempt)
-        and _all_of(values["planet_reports"], PlanetReport)
         and _all_of(values["corrections"], GuardCorrection)
-        and _all_of(values["routed_planets"], str)
         and _all_of(values["recalled"], str)
     )
 
 
 def _all_of(items: object, kind: type) -> bool:
-    return type(items) is tuple and all(type(item) is kind for item in items)
+    return type(items) is tuple and (not items or all(type(item) is kind for item in items))
