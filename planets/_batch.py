@@ -113,6 +113,24 @@ def select_many(planet: Planet, batch: PlanetBatch) -> list[dict[str, float]]:
     ]
 
 
+def _missing_many(
+    planet: Planet, batch: PlanetBatch, evidence: list[dict[str, float]]
+) -> list[tuple[str, ...]]:
+    """Per instrument, :meth:`Planet.missing` of its evidence (the base's, over arrays: the
+    required moons that are not finite)."""
+    if type(planet).missing is not Planet.missing:
+        return [planet.missing(e) for e in evidence]
+    names = planet.moons
+    finite = np.isfinite(np.stack([batch.column(name) for name in names]))
+    if finite.all():
+        return [()] * len(batch)
+    complete = finite.all(axis=0).tolist()
+    return [
+        () if whole else tuple(m for m in names if m not in found)
+        for whole, found in zip(complete, evidence, strict=True)
+    ]
+
+
 def report_many(planet: Planet, batch: PlanetBatch) -> list[PlanetReport]:
     """``planet``'s report on every instrument of ``batch``, equal to one ``report`` each.
 
@@ -124,7 +142,7 @@ def report_many(planet: Planet, batch: PlanetBatch) -> list[PlanetReport]:
     if not isinstance(planet, VectorPlanet) or not planet.moons:
         return [planet.report(batch.context(i)) for i in range(len(batch))]
     evidence = select_many(planet, batch)
-    missing = [planet.missing(e) for e in evidence]
+    missing = _missing_many(planet, batch, evidence)
     rows = np.array([i for i, m in enumerate(missing) if not m], dtype=np.int64)
     columns = _columns(planet, batch, rows)
     if columns is None:

@@ -57,20 +57,57 @@ def package_rows(
     score = _clip(np.asarray(columns.score, dtype=np.float64), -1.0, 1.0)
     confidence = _clip(np.asarray(columns.confidence, dtype=np.float64), 0.0, 1.0)
     ok = report_rows_ok(score, confidence, np.ones(len(indices), dtype=np.bool_)).tolist()
-    plain = columns.plain
+    plain = plain_rows(columns)
+    if plain is not None:
+        ok = [a and b for a, b in zip(ok, plain, strict=True)]
+    ids = all(map(_valid_id, instruments))
     fields = _Fields(score.tolist(), confidence.tolist(), columns)
     reports = []
     for i, instrument in enumerate(instruments):
         j = slot.get(i)
-        if not _valid_id(instrument):
+        if not ids and not _valid_id(instrument):
             reports.append(_one(planet, light, i, evidence[i], missing[i], columns, slot))
         elif j is None:
             reports.append(_no_data(name, instrument, as_of, evidence[i], missing[i]))
-        elif ok[j] and (plain is None or plain[j]) and fields.values_ok(j):
+        elif ok[j]:
             reports.append(fields.report(name, instrument, as_of, dict(evidence[i]), j))
         else:
             reports.append(_one(planet, light, i, evidence[i], missing[i], columns, slot))
     return reports
+
+
+def plain_rows(columns: VerdictColumns) -> list[bool] | None:
+    """Per row, whether validation keeps its values as they are (None: every row does):
+    recommendations a tuple of texts, a veto or critical reason a non-empty text, extra
+    evidence floats under text keys. Checked over whole columns first (the common case)."""
+    rows = [True] * len(columns) if columns.plain is None else list(columns.plain)
+    recommendations = columns.recommendations
+    if not all(type(t) is tuple for t in recommendations) or not all(
+        type(r) is str for t in recommendations for r in t
+    ):
+        rows = [ok and _texts(t) for ok, t in zip(rows, recommendations, strict=True)]
+    for reasons in (columns.veto_reason, columns.critical_reason):
+        if reasons is not None and not all(r is None or _reason(r) for r in reasons):
+            rows = [ok and (r is None or _reason(r)) for ok, r in zip(rows, reasons, strict=True)]
+    extras = columns.extra_evidence
+    if extras is not None and not (
+        all(type(k) is str for e in extras for k in e)
+        and all(type(v) is float for e in extras for v in e.values())
+    ):
+        rows = [ok and _floats(e) for ok, e in zip(rows, extras, strict=True)]
+    return None if all(rows) else rows
+
+
+def _texts(texts: object) -> bool:
+    return type(texts) is tuple and all(type(t) is str for t in texts)
+
+
+def _reason(reason: object) -> bool:
+    return type(reason) is str and reason != ""
+
+
+def _floats(evidence: Mapping[str, float]) -> bool:
+    return all(type(k) is str and type(v) is float for k, v in evidence.items())
 
 
 class _Fields:
@@ -86,17 +123,6 @@ class _Fields:
             columns.critical_reason if columns.critical_reason is not None else [None] * n
         )
         self.extra = columns.extra_evidence
-
-    def values_ok(self, j: int) -> bool:
-        """A veto or critical reason given is a non-empty text (the report's validator), and
-        any extra evidence is floats under text keys (kept as they are by validation)."""
-        veto, critical = self.veto[j], self.critical[j]
-        if veto is not None and (type(veto) is not str or veto == ""):
-            return False
-        if critical is not None and (type(critical) is not str or critical == ""):
-            return False
-        extra = self.extra[j] if self.extra is not None else None
-        return not extra or all(type(k) is str and type(v) is float for k, v in extra.items())
 
     def report(
         self, planet: str, instrument: str, as_of: datetime, evidence: dict[str, float], j: int

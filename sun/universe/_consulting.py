@@ -4,6 +4,7 @@ instrument; and memory's recall."""
 
 from __future__ import annotations
 
+import operator
 import time
 from typing import Any, TypeGuard
 
@@ -15,6 +16,8 @@ from bus import (
 from planets import Planet, PlanetBatch, VectorPlanet, report_many
 from sun._routing import PolicyRouter, Router, RoutingTree
 from sun.universe._working import RunData
+
+_PLANET = operator.attrgetter("planet")
 
 
 class Consulting(RunData):
@@ -53,8 +56,11 @@ class Consulting(RunData):
     def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
         """Every routed planet's reports: one batch per planet (vectorized where it can)."""
         reports: list[list[PlanetReport]] = [[] for _ in self.live]
+        route_of = [id(route) for route in routes]  # routes repeat: one membership test each
+        distinct = {id(route): route for route in routes}
         for name, planet in self.context.planets.items():
-            ks = [k for k, route in enumerate(routes) if name in route["planets"]]  # fmt: skip
+            asked = {key for key, route in distinct.items() if name in route["planets"]}
+            ks = [k for k, key in enumerate(route_of) if key in asked]
             if not ks:
                 continue
             params = [dict(routes[k]["params"].get(name) or {}) for k in ks]
@@ -68,7 +74,7 @@ class Consulting(RunData):
                 reports[k].append(report)
                 if failure is not None:
                     self.failed[k][name] = failure
-        return [sorted(rs, key=lambda r: r.planet) for rs in reports]
+        return [sorted(rs, key=_PLANET) for rs in reports]
 
     def _batch(self, indices: list[int], params: list[dict[str, Any]]) -> PlanetBatch:
         idx = np.array(indices, dtype=np.int64)
