@@ -38,6 +38,7 @@ from planets._sentimentx import (
 )
 from planets._styles import MeanReversionPlanet, MomentumPlanet, TechnicalVariant, style_planets
 from planets._technical import MEAN_REVERSION, MOMENTUM, TechnicalPlanet
+from planets._verdicts import VerdictColumns
 
 __all__ = [
     "DEFAULT_SENTIMENTX_PATH",
@@ -69,6 +70,7 @@ __all__ = [
     "TechnicalVariant",
     "VectorPlanet",
     "Verdict",
+    "VerdictColumns",
     "clip",
     "dedupe_key",
     "default_planets",
