@@ -49,8 +49,8 @@ def apply_failure_rule(
     """
     if not route["rule"]:
         return decision  # routed_rule: no rule, no failure rule (checked before the policy)
-    key = (route["rule"], route["planets"], tuple(sorted(failed.items())),
-           reasoner_status(reasoning))  # fmt: skip
+    failures = tuple(sorted(failed.items())) if failed else ()
+    key = (route["rule"], route["planets"], failures, reasoner_status(reasoning))
     known = memo.get(key) if memo is not None else None
     if known is None:
         known = _stop(route, failed, reasoning, context)
