@@ -30,10 +30,15 @@ class Consulting(RunData):
         untagged = any(h.instrument is None for h in self.snapshot.headlines)
         tagged = {h.instrument for h in self.snapshot.headlines}
         headlines = [untagged or self.names[i] in tagged for i in self.live]
+        index: list[int] | None = None
         if _vectorized(router):
             live = np.array(self.live, dtype=np.int64)
             columns = {c: self.rows[live, j] for j, c in enumerate(self.columns)}
-            chosen = router.route_many(columns, np.array(headlines, dtype=np.bool_))
+            flags = np.array(headlines, dtype=np.bool_)
+            if isinstance(router, PolicyRouter):  # one route per class of profiles
+                chosen, index = router.route_classes(columns, flags)
+            else:
+                chosen = router.route_many(columns, flags)
         else:
             chosen = [
                 router.route(self.moons[i], h) for i, h in zip(self.live, headlines, strict=True)
@@ -51,6 +56,8 @@ class Consulting(RunData):
                 known[key] = {"planets": tuple(planets), "params": dict(route.params),
                               "rule": route.rule, "path": route.path}  # fmt: skip
             routes.append(known[key])
+        if index is not None:
+            routes = [routes[k] for k in index]
         return routes
 
     def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
