@@ -18,6 +18,9 @@ from bus import OrderIntent, prechecked
 from planets._execution import ExecutionPlanet
 from planets._limits import RiskLimits
 
+_KEYS = frozenset(("instrument", "as_of", "side", "quantity", "reference_price", "notional",
+                   "target_position", "caps", "reason"))  # fmt: skip
+
 
 def order_intents(
     planet: ExecutionPlanet,
@@ -62,17 +65,16 @@ def order_intents(
             & np.isfinite(quantity) & np.isfinite(notional)
             & (targets >= -1.0) & (targets <= 1.0)
         )  # fmt: skip
+    rows = np.flatnonzero(ordered)  # the rest order nothing
     columns = zip(
-        instruments, ordered.tolist(), ok.tolist(), targets.tolist(),
-        (delta > 0).tolist(), quantity.tolist(), price.tolist(), notional.tolist(),
-        (scale < 1.0).tolist(), over_notional.tolist(), over_quantity.tolist(), vol.tolist(),
-        np.asarray(currents, dtype=np.float64).tolist(), strict=True,
+        rows.tolist(), ok[rows].tolist(), targets[rows].tolist(), (delta[rows] > 0).tolist(),
+        quantity[rows].tolist(), price[rows].tolist(), notional[rows].tolist(),
+        (scale[rows] < 1.0).tolist(), over_notional[rows].tolist(), over_quantity[rows].tolist(),
+        vol[rows].tolist(), np.asarray(currents, dtype=np.float64)[rows].tolist(), strict=True,
     )  # fmt: skip
-    intents: list[OrderIntent | None] = []
-    for name, go, good, target, buy, qty, px, value, scaled, big, many, v, current in columns:
-        if not go:
-            intents.append(None)
-            continue
+    intents: list[OrderIntent | None] = [None] * len(targets)
+    for i, good, target, buy, qty, px, value, scaled, big, many, v, current in columns:
+        name = instruments[i]
         caps: list[str] = []
         if scaled:
             caps.append(f"vol target {limits.target_volatility:.0%} / realized {v:.0%}")
@@ -87,5 +89,5 @@ def order_intents(
             "reason": f"move position {current:+.2f} -> {target:+.2f}",
         }  # fmt: skip
         fast = good and type(name) is str
-        intents.append(prechecked(OrderIntent, values) if fast else OrderIntent(**values))
+        intents[i] = prechecked(OrderIntent, values, _KEYS) if fast else OrderIntent(**values)
     return intents

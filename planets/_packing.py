@@ -22,6 +22,23 @@ from bus import PlanetReport, instrument_id, prechecked, report_rows_ok
 from planets._base import Planet, PlanetContext
 from planets._verdicts import VerdictColumns
 
+_PACKAGED = frozenset(
+    (
+        "planet",
+        "instrument",
+        "as_of",
+        "score",
+        "confidence",
+        "evidence",
+        "recommendations",
+        "veto",
+        "veto_reason",
+        "critical",
+        "critical_reason",
+    )
+)
+_NO_DATA = frozenset(("planet", "instrument", "as_of", "score", "confidence", "has_data",
+                      "evidence", "recommendations"))  # fmt: skip
 Light = Callable[[int, Mapping[str, float]], PlanetContext]
 """Instrument ``i``'s context for the planet's own methods, given its evidence."""
 
@@ -136,7 +153,7 @@ class _Fields:
             "confidence": self.confidence[j], "evidence": evidence,
             "recommendations": self.recommendations[j], "veto": veto is not None,
             "veto_reason": veto, "critical": critical is not None, "critical_reason": critical,
-        })  # fmt: skip
+        }, _PACKAGED)  # fmt: skip
 
 
 def _clip(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -171,7 +188,7 @@ def _no_data(
         "planet": planet, "instrument": instrument, "as_of": as_of, "score": 0.0,
         "confidence": 0.0, "has_data": False, "evidence": dict(evidence),
         "recommendations": (no_data_reason(missing),),
-    })  # fmt: skip
+    }, _NO_DATA)  # fmt: skip
 
 
 def no_data_reason(missing: tuple[str, ...]) -> str:

@@ -263,8 +263,9 @@ class _Run(Consulting, Packaging):
         self, reports: list[PlanetReport], inputs: Callable[[int], ReasonInputs], k: int
     ) -> str:
         """Which branch of ``decide_reasoning`` instrument ``k`` takes."""
-        if any(r.critical for r in reports):
-            return "emergency"
+        for report in reports:
+            if report.critical:
+                return "emergency"
         if self.context.chain is None:
             return QUANT
         if self.context.orchestration.llm_policy == "auto" and planets_agree(

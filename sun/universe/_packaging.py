@@ -31,6 +31,10 @@ from sun.universe._working import RunData
 
 NO_DATA = "no_data"
 UNIVERSE = "universe"
+_DECISION_KEYS = frozenset(("instrument", "as_of", "action", "target_position", "confidence",
+                            "rationale", "reasoner", "fallback_level", "attempts", "emergency",
+                            "planet_reports", "corrections", "order_intent", "llm_usage",
+                            "prompt", "routed_planets", "recalled"))  # fmt: skip
 
 
 class Packaging(RunData):
@@ -148,7 +152,7 @@ class Packaging(RunData):
             "recalled": recalled,
         }
         if checked and plain_decision(values):
-            return prechecked(SunDecision, values)
+            return prechecked(SunDecision, values, _DECISION_KEYS)
         return SunDecision(**values)
 
     def _intents(self, finals: list[float]) -> list[OrderIntent | None]:

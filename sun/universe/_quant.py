@@ -18,6 +18,7 @@ from sun._reasoning import QuantReasoner, ReasonInputs
 
 _NO_VOTERS = "[quant] no data from any directional planet: holding"
 _ACTION = {1.0: "BUY", -1.0: "SELL"}
+_KEYS = frozenset(("action", "target_position", "confidence", "rationale"))
 
 
 def quant_many(reasoner: QuantReasoner, inputs: Sequence[ReasonInputs]) -> list[ReasonedDecision]:
@@ -102,7 +103,8 @@ def _decision(
 ) -> ReasonedDecision:
     if not voters:
         return prechecked(ReasonedDecision, {"action": "HOLD", "target_position": 0.0,
-                                             "confidence": 0.0, "rationale": _NO_VOTERS})  # fmt: skip
+                                             "confidence": 0.0, "rationale": _NO_VOTERS},
+                          _KEYS)  # fmt: skip
     parts = ", ".join(f"{r.planet} {r.score:+.2f}@{r.confidence:.2f}" for r in voters)
     band = f"; inside the hold band {hold_band}" if position == 0.0 else ""
     values = {
@@ -112,5 +114,5 @@ def _decision(
         "rationale": f"[quant] trust-weighted planet score {combined:+.3f} ({parts}){band}",
     }
     if checked and len(values["rationale"]) <= 600:
-        return prechecked(ReasonedDecision, values)
+        return prechecked(ReasonedDecision, values, _KEYS)
     return ReasonedDecision(**values)  # raises as ``QuantReasoner.reason`` would

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bus import (
     LlmUsage,
@@ -168,3 +168,22 @@ def test_prechecked_refuses_unknown_and_missing_fields(
 ) -> None:
     with pytest.raises(TypeError, match=message):
         prechecked(PlanetReport, values)
+
+
+def test_objects_built_with_the_same_keys_share_one_fields_set() -> None:
+    keys = frozenset(REPORT)
+    one, two = prechecked(PlanetReport, REPORT, keys), prechecked(PlanetReport, dict(REPORT), keys)
+    assert one == PlanetReport(**REPORT) and one.model_fields_set == set(REPORT)
+    assert one.model_fields_set is two.model_fields_set
+    copied = one.model_copy(update={"score": 0.5})  # pydantic copies the set before changing it
+    assert "score" in copied.model_fields_set and one.model_fields_set == set(REPORT)
+    with pytest.raises(TypeError, match="are not"):
+        prechecked(PlanetReport, {**REPORT, "narrative": "n"}, keys)
+
+
+def test_only_frozen_models_share_a_fields_set() -> None:
+    class Loose(BaseModel):
+        value: float
+
+    with pytest.raises(TypeError, match="Loose is not frozen"):
+        prechecked(Loose, {"value": 1.0}, frozenset({"value"}))
