@@ -18,7 +18,7 @@ with ``float`` values, a validated instrument id, a ``datetime``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -126,7 +126,9 @@ def report_rows_ok(score: np.ndarray, confidence: np.ndarray, has_data: np.ndarr
     return ok & (np.asarray(has_data, dtype=np.bool_) | (confidence == 0.0))
 
 
-def decision_rows_ok(actions: list[str], target: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+def decision_rows_ok(
+    actions: Sequence[str], target: np.ndarray, confidence: np.ndarray
+) -> np.ndarray:
     """Per row, whether :class:`ReasonedDecision` and :class:`SunDecision` accept this action,
     target position and confidence.
 

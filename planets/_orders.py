@@ -23,7 +23,7 @@ _KEYS = frozenset(("instrument", "as_of", "side", "quantity", "reference_price",
 
 
 def order_intents(
-    planet: ExecutionPlanet,
+    planet: object,
     instruments: Sequence[str],
     as_of: datetime,
     targets: np.ndarray,

@@ -107,12 +107,13 @@ def _decision(
                           _KEYS)  # fmt: skip
     parts = ", ".join(f"{r.planet} {r.score:+.2f}@{r.confidence:.2f}" for r in voters)
     band = f"; inside the hold band {hold_band}" if position == 0.0 else ""
+    rationale = f"[quant] trust-weighted planet score {combined:+.3f} ({parts}){band}"
     values = {
         "action": action,
         "target_position": position,
         "confidence": confidence,
-        "rationale": f"[quant] trust-weighted planet score {combined:+.3f} ({parts}){band}",
+        "rationale": rationale,
     }
-    if checked and len(values["rationale"]) <= 600:
+    if checked and len(rationale) <= 600:
         return prechecked(ReasonedDecision, values, _KEYS)
     return ReasonedDecision(**values)  # raises as ``QuantReasoner.reason`` would
