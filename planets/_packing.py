@@ -46,7 +46,7 @@ Light = Callable[[int, Mapping[str, float]], PlanetContext]
 def package_rows(
     planet: Planet,
     rows: tuple[Sequence[str], datetime, Light],
-    evidence: Sequence[Mapping[str, float]],
+    evidence: Sequence[dict[str, float]],
     missing: Sequence[tuple[str, ...]],
     scored: tuple[list[int], VerdictColumns],
 ) -> list[PlanetReport] | None:
@@ -56,8 +56,9 @@ def package_rows(
         planet: The planet reporting (its ``package`` and ``no_data`` must be the base's).
         rows: The batch's instruments, its ``as_of``, and the context of one instrument
             (for the rows packaged by the planet's own methods).
-        evidence: Per instrument, the finite moon values the planet read (a scored row's
-            dict becomes its report's evidence).
+        evidence: Per instrument, a fresh dict of the finite moon values the planet read
+            (a row packaged here keeps it as its report's evidence, extended by the verdict's
+            extra evidence: no copy; a row packaged by the planet's own method copies it).
         missing: Per instrument, the required moons without a value (empty: scored).
         scored: The instruments with nothing missing (ascending) and their verdicts.
     """
@@ -87,7 +88,7 @@ def package_rows(
         elif j is None:
             reports.append(_no_data(name, instrument, as_of, evidence[i], missing[i]))
         elif ok[j]:
-            reports.append(fields.report(name, instrument, as_of, dict(evidence[i]), j))
+            reports.append(fields.report(name, instrument, as_of, evidence[i], j))
         else:
             reports.append(_one(planet, light, i, evidence[i], missing[i], columns, slot))
     return reports
@@ -180,13 +181,13 @@ def _no_data(
     planet: str,
     instrument: str,
     as_of: datetime,
-    evidence: Mapping[str, float],
+    evidence: dict[str, float],
     missing: tuple[str, ...],
 ) -> PlanetReport:
     """:meth:`Planet.no_data` with the reason ``report_many`` gives (checked types)."""
     return prechecked(PlanetReport, {
         "planet": planet, "instrument": instrument, "as_of": as_of, "score": 0.0,
-        "confidence": 0.0, "has_data": False, "evidence": dict(evidence),
+        "confidence": 0.0, "has_data": False, "evidence": evidence,
         "recommendations": (no_data_reason(missing),),
     }, _NO_DATA)  # fmt: skip
 
