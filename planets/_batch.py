@@ -101,15 +101,19 @@ def select_many(planet: Planet, batch: PlanetBatch) -> list[dict[str, float]]:
     names = planet.moons
     if not names:
         return [{} for _ in batch.instruments]
-    stacked = np.stack([batch.column(name) for name in names])
+    # float64 as ``Planet.select`` gives floats (and a report's evidence holds floats)
+    stacked = np.stack([batch.column(name) for name in names]).astype(np.float64, copy=False)
     finite = np.isfinite(stacked)
-    values = stacked.tolist()
+    rows = stacked.T.tolist()
     if finite.all():
-        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-    ok = finite.T.tolist()
+        return [dict(zip(names, row, strict=True)) for row in rows]
+    complete = finite.all(axis=0).tolist()
+    masks = finite.T.tolist()
     return [
-        {name: float(value) for name, value, good in zip(names, row, mask, strict=True) if good}
-        for row, mask in zip(zip(*values, strict=True), ok, strict=True)
+        dict(zip(names, row, strict=True))
+        if whole
+        else {name: value for name, value, good in zip(names, row, mask, strict=True) if good}
+        for row, whole, mask in zip(rows, complete, masks, strict=True)
     ]
 
 
