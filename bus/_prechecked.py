@@ -37,6 +37,7 @@ class _Layout:
     """What :func:`prechecked` needs of a model class, worked out once per class."""
 
     template: dict[str, Any]  # every field in declaration order: its default (or a marker)
+    names: frozenset[str]
     required: frozenset[str]
     factories: tuple[tuple[str, Callable[[], Any]], ...]
 
@@ -53,7 +54,7 @@ def _layout(cls: type[BaseModel]) -> _Layout:
             factories.append((name, info.default_factory))
         elif info.default is PydanticUndefined:
             required.append(name)
-    return _Layout(template, frozenset(required), tuple(factories))  # type: ignore[arg-type]  # no-arg factories (checked above)
+    return _Layout(template, frozenset(template), frozenset(required), tuple(factories))  # type: ignore[arg-type]  # no-arg factories (checked above)
 
 
 def prechecked(
@@ -78,15 +79,15 @@ def prechecked(
             when ``values`` are not exactly ``keys``.
     """
     layout = _layout(cls)
-    state = {**layout.template, **values}
-    if len(state) != len(layout.template) or not layout.required <= values.keys():
-        _explain(cls, layout, values)
     if keys is None:
         given = set(values)
+        if not values.keys() <= layout.names or not layout.required <= given:
+            _explain(cls, layout, values)
     else:
-        given = _shared(cls, keys)
+        given = _shared(cls, keys)  # ``keys`` checked once: fields of ``cls``, every required
         if values.keys() != keys:
             raise TypeError(f"{cls.__name__}: fields {sorted(values)} are not {sorted(keys)}")
+    state = {**layout.template, **values}
     for name, factory in layout.factories:
         if name not in values:
             state[name] = factory()
@@ -103,6 +104,9 @@ def _shared(cls: type[BaseModel], keys: frozenset[str]) -> set[str]:
     """The one fields set of ``cls`` objects built with ``keys`` (frozen models only)."""
     if not cls.model_config.get("frozen"):
         raise TypeError(f"{cls.__name__} is not frozen: its objects cannot share a fields set")
+    layout = _layout(cls)
+    if not keys <= layout.names or not layout.required <= keys:
+        _explain(cls, layout, dict.fromkeys(keys))
     return set(keys)
 
 

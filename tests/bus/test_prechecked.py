@@ -187,3 +187,17 @@ def test_only_frozen_models_share_a_fields_set() -> None:
 
     with pytest.raises(TypeError, match="Loose is not frozen"):
         prechecked(Loose, {"value": 1.0}, frozenset({"value"}))
+
+
+@pytest.mark.parametrize(
+    "keys,message",
+    [
+        (frozenset({*REPORT, "colour"}), "PlanetReport has no field 'colour'"),
+        (frozenset(REPORT) - {"as_of"}, "required field 'as_of'"),
+    ],
+)
+def test_shared_keys_are_fields_and_cover_the_required_ones(
+    keys: frozenset[str], message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        prechecked(PlanetReport, {k: REPORT.get(k, "red") for k in keys}, keys)
