@@ -108,7 +108,7 @@ def select_many(planet: Planet, batch: PlanetBatch) -> list[dict[str, float]]:
     if finite.all():
         return [dict(zip(names, row, strict=True)) for row in rows]
     complete = finite.all(axis=0).tolist()
-    masks = finite.T.tolist()
+    masks: list[list[bool]] = finite.T.tolist()
     return [
         dict(zip(names, row, strict=True))
         if whole
