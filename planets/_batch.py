@@ -104,10 +104,10 @@ def select_many(planet: Planet, batch: PlanetBatch) -> list[dict[str, float]]:
     # float64 as ``Planet.select`` gives floats (and a report's evidence holds floats)
     stacked = np.stack([batch.column(name) for name in names]).astype(np.float64, copy=False)
     finite = np.isfinite(stacked)
-    rows = stacked.T.tolist()
+    rows: list[list[float]] = stacked.T.tolist()
     if finite.all():
         return [dict(zip(names, row, strict=True)) for row in rows]
-    complete = finite.all(axis=0).tolist()
+    complete = np.asarray(finite.all(axis=0)).tolist()
     masks: list[list[bool]] = finite.T.tolist()
     return [
         dict(zip(names, row, strict=True))
@@ -128,7 +128,7 @@ def _missing_many(
     finite = np.isfinite(np.stack([batch.column(name) for name in names]))
     if finite.all():
         return [()] * len(batch)
-    complete = finite.all(axis=0).tolist()
+    complete = np.asarray(finite.all(axis=0)).tolist()
     return [
         () if whole else tuple(m for m in names if m not in found)
         for whole, found in zip(complete, evidence, strict=True)
