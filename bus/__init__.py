@@ -88,6 +88,7 @@ from bus._instrument import (
 )
 from bus._journal import Journal, JsonlJournal, decision_envelope
 from bus._lazy import lazy_names
+from bus._prechecked import decision_rows_ok, prechecked, report_rows_ok
 from bus._security import RedisSecurity, acl_users, read_password, render_acl
 from bus._signals import stop_on_signals
 from bus._snapshot import Headline, MarketSnapshot, OrderBookSizes
@@ -170,6 +171,7 @@ __all__ = [
     "check_direction",
     "current_delivery",
     "decision_envelope",
+    "decision_rows_ok",
     "decode_entry",
     "decode_envelope",
     "instrument_file_stem",
@@ -181,8 +183,10 @@ __all__ = [
     "to_datetime",
     "payload_model",
     "payload_type_of",
+    "prechecked",
     "register_payload",
     "read_password",
     "render_acl",
+    "report_rows_ok",
     "stop_on_signals",
 ]

@@ -22,6 +22,7 @@ from planets._factory import DynamicPlanet, PlanetFactory, PlanetSpec, SpecError
 from planets._kernels import risk_one, technical_one
 from planets._lexicon import SentimentScore, load_lexicon, score_text, score_texts
 from planets._limits import RiskLimits
+from planets._orders import order_intents
 from planets._risk import RiskPlanet
 from planets._sentiment import SentimentPlanet
 from planets._sentimentx import DEFAULT_MODEL_PATH as DEFAULT_SENTIMENTX_PATH
@@ -37,6 +38,7 @@ from planets._sentimentx import (
 )
 from planets._styles import MeanReversionPlanet, MomentumPlanet, TechnicalVariant, style_planets
 from planets._technical import MEAN_REVERSION, MOMENTUM, TechnicalPlanet
+from planets._verdicts import VerdictColumns
 
 __all__ = [
     "DEFAULT_SENTIMENTX_PATH",
@@ -68,6 +70,7 @@ __all__ = [
     "TechnicalVariant",
     "VectorPlanet",
     "Verdict",
+    "VerdictColumns",
     "clip",
     "dedupe_key",
     "default_planets",
@@ -75,6 +78,7 @@ __all__ = [
     "extract_grams",
     "lexicon_features",
     "load_lexicon",
+    "order_intents",
     "report_many",
     "risk_one",
     "score_text",

@@ -12,6 +12,8 @@ import numpy as np
 from bus import MarketSnapshot, PlanetReport
 from planets._base import Planet, PlanetContext, Verdict
 from planets._limits import RiskLimits
+from planets._packing import no_data_reason, package_rows
+from planets._verdicts import VerdictColumns
 
 
 @dataclass(frozen=True)
@@ -99,43 +101,82 @@ def select_many(planet: Planet, batch: PlanetBatch) -> list[dict[str, float]]:
     names = planet.moons
     if not names:
         return [{} for _ in batch.instruments]
-    stacked = np.stack([batch.column(name) for name in names])
+    # float64 as ``Planet.select`` gives floats (and a report's evidence holds floats)
+    stacked = np.stack([batch.column(name) for name in names]).astype(np.float64, copy=False)
     finite = np.isfinite(stacked)
-    values = stacked.tolist()
+    rows: list[list[float]] = stacked.T.tolist()
     if finite.all():
-        return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
-    ok = finite.T.tolist()
+        return [dict(zip(names, row, strict=True)) for row in rows]
+    complete = np.asarray(finite.all(axis=0)).tolist()
+    masks: list[list[bool]] = finite.T.tolist()
     return [
-        {name: float(value) for name, value, good in zip(names, row, mask, strict=True) if good}
-        for row, mask in zip(zip(*values, strict=True), ok, strict=True)
+        dict(zip(names, row, strict=True))
+        if whole
+        else {name: value for name, value, good in zip(names, row, mask, strict=True) if good}
+        for row, whole, mask in zip(rows, complete, masks, strict=True)
+    ]
+
+
+def _missing_many(
+    planet: Planet, batch: PlanetBatch, evidence: list[dict[str, float]]
+) -> list[tuple[str, ...]]:
+    """Per instrument, :meth:`Planet.missing` of its evidence (the base's, over arrays: the
+    required moons that are not finite)."""
+    if type(planet).missing is not Planet.missing:
+        return [planet.missing(e) for e in evidence]
+    names = planet.moons
+    finite = np.isfinite(np.stack([batch.column(name) for name in names]))
+    if finite.all():
+        return [()] * len(batch)
+    complete = np.asarray(finite.all(axis=0)).tolist()
+    return [
+        () if whole else tuple(m for m in names if m not in found)
+        for whole, found in zip(complete, evidence, strict=True)
     ]
 
 
 def report_many(planet: Planet, batch: PlanetBatch) -> list[PlanetReport]:
     """``planet``'s report on every instrument of ``batch``, equal to one ``report`` each.
 
-    A :class:`VectorPlanet` scores all instruments with complete evidence in one array call;
-    any other planet is asked one instrument at a time with the context a single decision
-    would give it.
+    A :class:`VectorPlanet` scores all instruments with complete evidence in one array call
+    (its ``verdict_columns`` if it has one, else ``score_many``) and the reports are built
+    from the checked columns (:func:`planets._packing.package_rows`); any other planet is
+    asked one instrument at a time with the context a single decision would give it.
     """
     if not isinstance(planet, VectorPlanet) or not planet.moons:
         return [planet.report(batch.context(i)) for i in range(len(batch))]
     evidence = select_many(planet, batch)
-    missing = [planet.missing(e) for e in evidence]
+    missing = _missing_many(planet, batch, evidence)
     rows = np.array([i for i, m in enumerate(missing) if not m], dtype=np.int64)
-    verdicts = planet.score_many(batch, rows)
-    if verdicts is None:
+    columns = _columns(planet, batch, rows)
+    if columns is None:
         return [planet.report(batch.context(i)) for i in range(len(batch))]
-    scored = dict(zip(rows.tolist(), verdicts, strict=True))
-    reports = []
-    for i, instrument in enumerate(batch.instruments):
-        context = _light_context(batch, i, instrument, evidence[i])
-        if missing[i]:
-            reason = f"no data: {', '.join(missing[i])} unavailable"
-            reports.append(planet.no_data(context, evidence[i], reason))
-        else:
-            reports.append(planet.package(context, evidence[i], scored[i]))
-    return reports
+
+    def light(i: int, found: Mapping[str, float]) -> PlanetContext:
+        return _light_context(batch, i, batch.instruments[i], found)
+
+    scored = (rows.tolist(), columns)
+    fast = package_rows(planet, (batch.instruments, batch.as_of, light), evidence, missing, scored)
+    if fast is not None:
+        return fast
+    by_row = dict(zip(scored[0], columns.verdicts(), strict=True))
+    return [
+        planet.no_data(light(i, found), found, no_data_reason(missing[i]))
+        if missing[i]
+        else planet.package(light(i, found), found, by_row[i])
+        for i, found in enumerate(evidence)
+    ]
+
+
+def _columns(planet: VectorPlanet, batch: PlanetBatch, rows: np.ndarray) -> VerdictColumns | None:
+    """The planet's verdicts on ``rows`` as columns (None: its ``score`` was overridden)."""
+    by_columns = getattr(planet, "verdict_columns", None)
+    if by_columns is not None:
+        found: VerdictColumns | None = by_columns(batch, rows)
+        if found is not None:
+            return found
+    verdicts = planet.score_many(batch, rows)
+    return None if verdicts is None else VerdictColumns.of(verdicts)
 
 
 def _light_context(

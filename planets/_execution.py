@@ -11,6 +11,7 @@ from bus import OrderBookSizes, OrderIntent
 from moons import order_book_imbalance
 from planets._base import Planet, PlanetContext, Role, Verdict
 from planets._batch import PlanetBatch
+from planets._verdicts import VerdictColumns
 
 
 class ExecutionPlanet(Planet):
@@ -32,12 +33,23 @@ class ExecutionPlanet(Planet):
 
     def score_many(self, batch: PlanetBatch, rows: np.ndarray) -> list[Verdict] | None:
         """Verdicts of the batch's instruments ``rows`` (the book lookups are per instrument)."""
+        columns = self.verdict_columns(batch, rows)
+        return None if columns is None else columns.verdicts()
+
+    def verdict_columns(self, batch: PlanetBatch, rows: np.ndarray) -> VerdictColumns | None:
+        """:meth:`score_many` as columns (what :func:`planets.report_many` packages)."""
         if type(self).score is not ExecutionPlanet.score:
             return None  # a subclass changed the formula: the loop asks it one by one
         books = batch.snapshot.order_books
         volume_z = batch.column("volume_z")[rows].tolist()
         names = [batch.instruments[i] for i in rows.tolist()]
-        return [_verdict(books.get(name), z) for name, z in zip(names, volume_z, strict=True)]
+        parts = [_parts(books.get(name), z) for name, z in zip(names, volume_z, strict=True)]
+        return VerdictColumns(
+            score=np.array([score for score, _, _, _ in parts], dtype=np.float64),
+            confidence=np.array([confidence for _, confidence, _, _ in parts], dtype=np.float64),
+            recommendations=[notes for _, _, notes, _ in parts],
+            extra_evidence=[extra for _, _, _, extra in parts],
+        )
 
     def order_intent(
         self, context: PlanetContext, target_position: float, current_position: float = 0.0
@@ -78,7 +90,10 @@ class ExecutionPlanet(Planet):
         )
 
 
-def _verdict(book: OrderBookSizes | None, volume_z: float) -> Verdict:
+def _parts(
+    book: OrderBookSizes | None, volume_z: float
+) -> tuple[float, float, tuple[str, ...], dict[str, float]]:
+    """(score, confidence, notes, extra evidence) of one verdict."""
     extra: dict[str, float] = {}
     score = 0.0
     notes = [f"volume z {volume_z:+.2f}"]
@@ -88,4 +103,9 @@ def _verdict(book: OrderBookSizes | None, volume_z: float) -> Verdict:
         score = imbalance
         notes.append(f"order-book imbalance {imbalance:+.2f}")
     confidence = 0.5 if book is not None else 0.2
-    return Verdict(score, confidence, tuple(notes), extra_evidence=extra)
+    return score, confidence, tuple(notes), extra
+
+
+def _verdict(book: OrderBookSizes | None, volume_z: float) -> Verdict:
+    score, confidence, notes, extra = _parts(book, volume_z)
+    return Verdict(score, confidence, notes, extra_evidence=extra)

@@ -10,6 +10,7 @@ from planets._base import Planet, PlanetContext, Role, Verdict
 from planets._batch import PlanetBatch
 from planets._kernels import empty_outputs, risk_many, risk_one
 from planets._limits import RiskLimits
+from planets._verdicts import VerdictColumns
 
 
 class RiskPlanet(Planet):
@@ -37,6 +38,11 @@ class RiskPlanet(Planet):
 
     def score_many(self, batch: PlanetBatch, rows: np.ndarray) -> list[Verdict] | None:
         """Verdicts of the batch's instruments ``rows``: one kernel call over arrays."""
+        columns = self.verdict_columns(batch, rows)
+        return None if columns is None else columns.verdicts()
+
+    def verdict_columns(self, batch: PlanetBatch, rows: np.ndarray) -> VerdictColumns | None:
+        """:meth:`score_many` as columns (what :func:`planets.report_many` packages)."""
         if type(self).score is not RiskPlanet.score:
             return None  # a subclass changed the formula: the loop asks it one by one
         limits = batch.limits
@@ -45,36 +51,41 @@ class RiskPlanet(Planet):
         score, cap, breach = empty_outputs(len(rows))
         risk_many(var95, drawdown, limits.max_position, limits.max_var95, limits.max_drawdown,
                   score, cap, breach)  # fmt: skip
-        return [
-            _verdict(v, abs(d), s, c, b, limits)
-            for v, d, s, c, b in zip(
-                var95.tolist(),
-                drawdown.tolist(),
-                score.tolist(),
-                cap.tolist(),
-                breach.tolist(),
-                strict=True,
-            )  # fmt: skip
-        ]
+        texts = [
+            _texts(v, abs(d), c, b, limits)
+            for v, d, c, b in zip(var95.tolist(), drawdown.tolist(), cap.tolist(),
+                                  breach.tolist(), strict=True)
+        ]  # fmt: skip
+        reasons = [reason for _, reason in texts]
+        return VerdictColumns(
+            score=score,
+            confidence=np.ones(len(rows)),
+            recommendations=[recommendations for recommendations, _ in texts],
+            veto_reason=reasons,
+            critical_reason=reasons,
+            extra_evidence=[{"position_cap": c} for c in cap.tolist()],
+        )
+
+
+def _texts(
+    var95: float, drawdown: float, cap: float, breach: bool, limits: RiskLimits
+) -> tuple[tuple[str], str | None]:
+    """(recommendations, veto and critical reason or None) of one verdict."""
+    if breach:
+        reason = f"drawdown breaker: drawdown {drawdown:.1%} >= limit {limits.max_drawdown:.1%}"
+        return ("go flat",), reason
+    return (f"position cap {cap:.2f} (VaR95 {var95:.2%} vs {limits.max_var95:.2%})",), None
 
 
 def _verdict(
     var95: float, drawdown: float, score: float, cap: float, breach: bool, limits: RiskLimits
 ) -> Verdict:
-    if breach:
-        reason = f"drawdown breaker: drawdown {drawdown:.1%} >= limit {limits.max_drawdown:.1%}"
-        return Verdict(
-            score=score,
-            confidence=1.0,
-            recommendations=("go flat",),
-            veto_reason=reason,
-            critical_reason=reason,
-            extra_evidence={"position_cap": cap},
-        )
-    recommendations = (f"position cap {cap:.2f} (VaR95 {var95:.2%} vs {limits.max_var95:.2%})",)
+    recommendations, reason = _texts(var95, drawdown, cap, breach, limits)
     return Verdict(
         score=score,
         confidence=1.0,
         recommendations=recommendations,
+        veto_reason=reason,
+        critical_reason=reason,
         extra_evidence={"position_cap": cap},
     )

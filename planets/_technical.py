@@ -9,6 +9,7 @@ import numpy as np
 from planets._base import Planet, PlanetContext, Role, Verdict
 from planets._batch import PlanetBatch
 from planets._kernels import empty_outputs, style_code, technical_many, technical_one
+from planets._verdicts import VerdictColumns
 
 MOMENTUM = "momentum"
 MEAN_REVERSION = "mean_reversion"
@@ -43,6 +44,11 @@ class TechnicalPlanet(Planet):
 
     def score_many(self, batch: PlanetBatch, rows: np.ndarray) -> list[Verdict] | None:
         """Verdicts of the batch's instruments ``rows``: one kernel call over arrays."""
+        columns = self.verdict_columns(batch, rows)
+        return None if columns is None else columns.verdicts()
+
+    def verdict_columns(self, batch: PlanetBatch, rows: np.ndarray) -> VerdictColumns | None:
+        """:meth:`score_many` as columns (what :func:`planets.report_many` packages)."""
         if type(self).score is not TechnicalPlanet.score:
             return None  # a subclass changed the formula: the loop asks it one by one
         styles = [self.style_of(batch.params_of(i)) for i in rows.tolist()]
@@ -51,20 +57,21 @@ class TechnicalPlanet(Planet):
         score, confidence, flat = empty_outputs(len(rows))
         technical_many(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], codes, score, confidence,
                        flat)  # fmt: skip
-        return [
-            _verdict(s, c, f, style)
-            for s, c, f, style in zip(
-                score.tolist(), confidence.tolist(), flat.tolist(), styles, strict=True
-            )
+        score[flat] = 0.0
+        confidence[flat] = 0.0
+        recommendations = [
+            _FLAT if f else _bias(s, style)
+            for s, f, style in zip(score.tolist(), flat.tolist(), styles, strict=True)
         ]
+        return VerdictColumns(score, confidence, recommendations)
+
+
+def _bias(score: float, style: object) -> tuple[str]:
+    label = style or "blend"
+    return (f"{label}: {'long' if score > 0 else 'short'} bias {score:+.2f}",)
 
 
 def _verdict(score: float, confidence: float, flat: bool, style: object) -> Verdict:
     if flat:
         return Verdict(0.0, 0.0, _FLAT)
-    label = style or "blend"
-    return Verdict(
-        score=score,
-        confidence=confidence,
-        recommendations=(f"{label}: {'long' if score > 0 else 'short'} bias {score:+.2f}",),
-    )
+    return Verdict(score=score, confidence=confidence, recommendations=_bias(score, style))

@@ -117,12 +117,8 @@ def guard_many(
             f"instrument {instruments[int(bad[0])]!r}: a reasoner produced a non-finite "
             "target position"
         )
-    risks = [next((r for r in rs if r.planet == risk_planet), None) for rs in reports]
-    state = np.array([_risk_state(r) for r in risks], dtype=np.int64)
-    risk_cap = np.array(
-        [math.nan if r is None else r.evidence.get("position_cap", math.nan) for r in risks],
-        dtype=np.float64,
-    )
+    risks = [_risk_report(rs, risk_planet) for rs in reports]
+    state, risk_cap = _risk_states(risks)
     tighter = (state == _ASSESSED) & (risk_cap < limits.max_position)
     cap = np.where(tighter, np.maximum(0.0, risk_cap), limits.max_position)
     clamped = np.where(np.abs(targets) > cap, np.copysign(cap, targets), targets)
@@ -138,6 +134,42 @@ def guard_many(
             )
         results.append(_guarded(decision, after, corrections))
     return results
+
+
+def _risk_report(reports: Sequence[PlanetReport], risk_planet: str) -> PlanetReport | None:
+    for report in reports:
+        if report.planet == risk_planet:
+            return report
+    return None
+
+
+def _risk_states(risks: Sequence[PlanetReport | None]) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`_risk_state`, the ``position_cap`` or NaN) per risk report. The numbers of
+    reports holding floats are screened over arrays; any other report (missing, without
+    data, values of other types, a screen failing) gets :func:`risk_problem` itself."""
+    nan = math.nan
+    rows = [
+        (r.score, r.confidence, r.evidence.get("position_cap"), r.veto)
+        if r is not None and r.has_data is True
+        else (nan, nan, nan, False)
+        for r in risks
+    ]
+    score = np.array([row[0] if type(row[0]) is float else nan for row in rows])
+    confidence = np.array([row[1] if type(row[1]) is float else nan for row in rows])
+    caps = [row[2] for row in rows]  # None (no cap) screens as 0.0, a non-float as NaN
+    cap = np.array([0.0 if c is None else c if type(c) is float else nan for c in caps])
+    with np.errstate(invalid="ignore"):
+        fine = (score >= -1.0) & (score <= 1.0) & (confidence >= 0.0) & (confidence <= 1.0)
+        fine &= np.isfinite(cap) & (cap >= 0.0)
+    vetoed = np.array([row[3] for row in rows], dtype=np.bool_)
+    state = np.where(fine, np.where(vetoed, _VETO, _ASSESSED), _UNTRUSTED).astype(np.int64)
+    for i in np.flatnonzero(~fine).tolist():  # the exact rule (and its reason) decides
+        state[i] = _risk_state(risks[i])
+    risk_cap = np.array(
+        [nan if r is None else r.evidence.get("position_cap", nan) for r in risks],
+        dtype=np.float64,
+    )
+    return state, risk_cap
 
 
 def _risk_state(risk: PlanetReport | None) -> int:

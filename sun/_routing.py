@@ -279,20 +279,48 @@ class PolicyRouter:
         """
         counts = [int(bool(h)) for h in has_headlines]
         profiles = self.classifier.classify_many(columns, counts)
-        classes = self.policy.profile_classes
-        keys = classes.keys({name: [p[name] for p in profiles] for name in classes.fields})
-        first: dict[tuple[Any, ...], Route] = {}
+        fields = self.policy.profile_classes.fields
+        distinct, index = self._classes(
+            columns, counts, {name: [p[name] for p in profiles] for name in fields}
+        )
         routes = []
-        for i, (key, values) in enumerate(zip(keys, profiles, strict=True)):
-            chosen = first.get(key)
-            if chosen is None:
-                row = {name: float(column[i]) for name, column in columns.items()}
-                chosen = first[key] = self.route(row, bool(counts[i]))
+        for k, values in zip(index, profiles, strict=True):
+            chosen = distinct[k]
             routes.append(
                 Route(chosen.planets, chosen.params, chosen.path, chosen.skipped, chosen.llm,
                       chosen.rule, values, chosen.nodes, chosen.expansions)
             )  # fmt: skip
         return routes
+
+    def route_classes(
+        self, columns: Mapping[str, np.ndarray], has_headlines: np.ndarray
+    ) -> tuple[list[Route], list[int]]:
+        """:meth:`route_many` without one :class:`Route` (and profile) per instrument: the
+        distinct routes (each its class's first instrument's route) and, per instrument, the
+        index of its route. Instrument ``i``'s ``route_many`` route has the planets, params,
+        path, rule and nodes of ``routes[index[i]]`` (only its profile is its own)."""
+        counts = [int(bool(h)) for h in has_headlines]
+        table = self.classifier.classify_columns(columns, counts)
+        fields = self.policy.profile_classes.fields
+        return self._classes(columns, counts, {name: table[name] for name in fields})
+
+    def _classes(
+        self, columns: Mapping[str, np.ndarray], counts: list[int], table: Mapping[str, Any]
+    ) -> tuple[list[Route], list[int]]:
+        """The distinct routes and each instrument's index (``table``: the profile fields
+        the policy's classes read, as columns)."""
+        keys = self.policy.profile_classes.keys(table)
+        first: dict[tuple[Any, ...], int] = {}
+        distinct: list[Route] = []
+        index = []
+        for i, key in enumerate(keys):
+            k = first.get(key)
+            if k is None:
+                row = {name: float(column[i]) for name, column in columns.items()}
+                k = first[key] = len(distinct)
+                distinct.append(self.route(row, bool(counts[i])))
+            index.append(k)
+        return distinct, index
 
     def _skip_reason(self, node: PlanNode, values: Mapping[str, Any]) -> str | None:
         if not node.skip_if or self.policy.static_condition(node.skip_if, values) is not True:

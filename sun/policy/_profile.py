@@ -188,6 +188,15 @@ class TradingClassifier:
         """``classify(row_i, headline_counts[i]).model_dump()`` for every instrument ``i``,
         where ``row_i`` holds element ``i`` of each moon column; the thresholds run over
         arrays (a subclass, a custom profile type or extra fields: one by one)."""
+        table = self.classify_columns(columns, headline_counts)
+        names = list(table)
+        return [dict(zip(names, row, strict=True)) for row in zip(*table.values(), strict=True)]
+
+    def classify_columns(
+        self, columns: Mapping[str, ArrayLike], headline_counts: Sequence[int]
+    ) -> dict[str, list[Any]]:
+        """:meth:`classify_many` as columns: profile field (in the profile's order) -> one
+        value per instrument, without one dict per instrument."""
         counts = [int(count) for count in headline_counts]
         n = len(counts)
         names = list(columns)
@@ -197,10 +206,12 @@ class TradingClassifier:
             or self.profile_type is not TradingProfile
         ):
             rows = zip(*(np.asarray(columns[k]).tolist() for k in names), strict=True)
-            return [
+            profiles = [
                 self.classify(dict(zip(names, row, strict=True)), count).model_dump()
                 for row, count in zip(rows if names else [()] * n, counts, strict=True)
             ]
+            fields = list(profiles[0]) if profiles else list(self.profile_type.model_fields)
+            return {name: [p[name] for p in profiles] for name in fields}
         raw = {k: np.asarray(columns[k], dtype=np.float64) for k in names}
         nan = np.full(n, np.nan)
         close, sma, atr = (raw.get(k, nan) for k in ("close", "sma", "atr"))
@@ -219,30 +230,22 @@ class TradingClassifier:
         every = np.all(np.isfinite(np.stack(list(raw.values()))), axis=0) if raw else True
         failed = ~np.isfinite(close) | ~(close > 0) if "close" in raw else np.ones(n, np.bool_)
         quality = np.where(failed, 2, np.where(ready & every, 0, 1))
-        fields = zip(
-            regime.tolist(), strength.tolist(), ready.tolist(), tier.tolist(), vol.tolist(),
-            urgency.tolist(), shock.tolist(), gap.tolist(), burst.tolist(), volume_z.tolist(),
-            counts, quality.tolist(), strict=True,
-        )  # fmt: skip
-        return [
-            {
-                "regime": _REGIMES[r],
-                "trend_strength": s,
-                "technical_ready": ok,
-                "volatility_tier": _TIERS[t],
-                "realized_vol": v,
-                "materiality": 0.0,
-                "urgency": _URGENCY[u],
-                "volume_shock": sh,
-                "gap": g,
-                "headline_burst": b,
-                "abs_volume_z": z,
-                "has_headlines": c > 0,
-                "headline_count": c,
-                "data_quality": _QUALITY[q],
-            }  # fmt: skip
-            for r, s, ok, t, v, u, sh, g, b, z, c, q in fields
-        ]
+        return {
+            "regime": [_REGIMES[r] for r in regime.tolist()],
+            "trend_strength": strength.tolist(),
+            "technical_ready": ready.tolist(),
+            "volatility_tier": [_TIERS[t] for t in tier.tolist()],
+            "realized_vol": vol.tolist(),
+            "materiality": [0.0] * n,
+            "urgency": [_URGENCY[u] for u in urgency.tolist()],
+            "volume_shock": shock.tolist(),
+            "gap": gap.tolist(),
+            "headline_burst": burst.tolist(),
+            "abs_volume_z": volume_z.tolist(),
+            "has_headlines": [c > 0 for c in counts],
+            "headline_count": counts,
+            "data_quality": [_QUALITY[q] for q in quality.tolist()],
+        }
 
     def _tier(self, vol: float) -> str:
         if vol >= self.vol_high:

@@ -4,6 +4,7 @@ instrument; and memory's recall."""
 
 from __future__ import annotations
 
+import operator
 import time
 from typing import Any, TypeGuard
 
@@ -16,6 +17,8 @@ from planets import Planet, PlanetBatch, VectorPlanet, report_many
 from sun._routing import PolicyRouter, Router, RoutingTree
 from sun.universe._working import RunData
 
+_PLANET = operator.attrgetter("planet")
+
 
 class Consulting(RunData):
     """Routing, planet batches and recall of one pass."""
@@ -27,10 +30,15 @@ class Consulting(RunData):
         untagged = any(h.instrument is None for h in self.snapshot.headlines)
         tagged = {h.instrument for h in self.snapshot.headlines}
         headlines = [untagged or self.names[i] in tagged for i in self.live]
+        index: list[int] | None = None
         if _vectorized(router):
             live = np.array(self.live, dtype=np.int64)
             columns = {c: self.rows[live, j] for j, c in enumerate(self.columns)}
-            chosen = router.route_many(columns, np.array(headlines, dtype=np.bool_))
+            flags = np.array(headlines, dtype=np.bool_)
+            if isinstance(router, PolicyRouter):  # one route per class of profiles
+                chosen, index = router.route_classes(columns, flags)
+            else:
+                chosen = router.route_many(columns, flags)
         else:
             chosen = [
                 router.route(self.moons[i], h) for i, h in zip(self.live, headlines, strict=True)
@@ -48,13 +56,18 @@ class Consulting(RunData):
                 known[key] = {"planets": tuple(planets), "params": dict(route.params),
                               "rule": route.rule, "path": route.path}  # fmt: skip
             routes.append(known[key])
+        if index is not None:
+            routes = [routes[k] for k in index]
         return routes
 
     def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
         """Every routed planet's reports: one batch per planet (vectorized where it can)."""
         reports: list[list[PlanetReport]] = [[] for _ in self.live]
+        route_of = [id(route) for route in routes]  # routes repeat: one membership test each
+        distinct = {id(route): route for route in routes}
         for name, planet in self.context.planets.items():
-            ks = [k for k, route in enumerate(routes) if name in route["planets"]]  # fmt: skip
+            asked = {key for key, route in distinct.items() if name in route["planets"]}
+            ks = [k for k, key in enumerate(route_of) if key in asked]
             if not ks:
                 continue
             params = [dict(routes[k]["params"].get(name) or {}) for k in ks]
@@ -68,7 +81,7 @@ class Consulting(RunData):
                 reports[k].append(report)
                 if failure is not None:
                     self.failed[k][name] = failure
-        return [sorted(rs, key=lambda r: r.planet) for rs in reports]
+        return [sorted(rs, key=_PLANET) for rs in reports]
 
     def _batch(self, indices: list[int], params: list[dict[str, Any]]) -> PlanetBatch:
         idx = np.array(indices, dtype=np.int64)

@@ -17,7 +17,7 @@ import contextlib
 import gc
 import math
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,6 +26,7 @@ import numpy as np
 from bus import (
     FallbackAttempt,
     GuardCorrection,
+    LlmUsage,
     MarketSnapshot,
     PlanetReport,
     ReasonedDecision,
@@ -37,13 +38,15 @@ from sun._reason import decide_reasoning, planets_agree
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
 from sun.universe._config import UniverseConfig
 from sun.universe._consulting import Consulting
-from sun.universe._dispose import apply_failure_rule
+from sun.universe._dispose import StopMemo, apply_failure_rule
 from sun.universe._guardian import PortfolioLimits
 from sun.universe._moons import UniverseMoons, last_bars
 from sun.universe._packaging import Packaging
 from sun.universe._quality import quality_reasons
-from sun.universe._quant import quant_many
+from sun.universe._quant import quant_reports
 from sun.universe._reflex import ReflexBook
+
+_NO_USAGE = LlmUsage()
 
 
 class UniverseEngine:
@@ -203,15 +206,13 @@ class _Run(Consulting, Packaging):
         targets = self._apply_alerts(targets, alerts, extra)
         if portfolio is not None:
             targets = self._apply_portfolio(targets, portfolio, extra)
+        packaged = self._package(routes, reports, recalled, reasonings, guarded, targets, extra)
         decided = {}
+        memo: StopMemo = {}
         for k, i in enumerate(self.live):
-            decision = self._decision(
-                i, routes[k], reports[k], recalled[k], reasonings[k], guarded[k],
-                float(targets[k]), extra[k],
-            )  # fmt: skip
             decided[self.names[i]] = apply_failure_rule(
-                decision, routes[k], self.failed[k], reasonings[k],
-                self.positions.get(self.names[i], 0.0), self.context,
+                packaged[k], routes[k], self.failed[k], reasonings[k],
+                self.positions.get(self.names[i], 0.0), self.context, memo,
             )  # fmt: skip
         return decided
 
@@ -224,9 +225,10 @@ class _Run(Consulting, Packaging):
     ) -> list[Reasoning]:
         """Emergency / quant / policy skip over arrays; the model chain, bounded, for the rest."""
         context = self.context
-        inputs = [
-            ReasonInputs(
-                instrument=self.names[i],
+
+        def inputs(k: int) -> ReasonInputs:
+            return ReasonInputs(
+                instrument=self.names[self.live[k]],
                 as_of=self.as_of.isoformat(),
                 reports=tuple(reports[k]),
                 recalled=recalled[k],
@@ -234,15 +236,16 @@ class _Run(Consulting, Packaging):
                 directional=self.directional,
                 risk_planet=self.risk_planet,
             )
-            for k, i in enumerate(self.live)
-        ]
-        kinds = [self._kind(one) for one in inputs]
-        result: list[Reasoning | None] = [None] * len(inputs)
+
+        kinds = [self._kind(reports[k], inputs, k) for k in range(len(self.live))]
+        result: list[Reasoning | None] = [None] * len(kinds)
         quant = [k for k, kind in enumerate(kinds) if kind in (QUANT, "policy")]
-        for k, decided in zip(
-            quant, quant_many(context.quant, [inputs[k] for k in quant]), strict=True
-        ):
-            result[k] = self._quant_reasoning(decided, kinds[k])
+        decided = quant_reports(
+            context.quant, [reports[k] for k in quant], self.directional,
+            lambda j: inputs(quant[j]),
+        )  # fmt: skip
+        for k, one in zip(quant, decided, strict=True):
+            result[k] = self._quant_reasoning(one, kinds[k])
         for k in [k for k, kind in enumerate(kinds) if kind == "emergency"]:  # no model call
             state = self._state(k, routes[k], reports[k], recalled[k])
             result[k] = decide_reasoning(state, context)
@@ -256,23 +259,29 @@ class _Run(Consulting, Packaging):
                     result[k] = answer
         return [r for r in result if r is not None]
 
-    def _kind(self, inputs: ReasonInputs) -> str:
-        """Which branch of ``decide_reasoning`` this instrument takes."""
-        if any(r.critical for r in inputs.reports):
-            return "emergency"
+    def _kind(
+        self, reports: list[PlanetReport], inputs: Callable[[int], ReasonInputs], k: int
+    ) -> str:
+        """Which branch of ``decide_reasoning`` instrument ``k`` takes."""
+        for report in reports:
+            if report.critical:
+                return "emergency"
         if self.context.chain is None:
             return QUANT
-        if self.context.orchestration.llm_policy == "auto" and planets_agree(inputs, self.context):
+        if self.context.orchestration.llm_policy == "auto" and planets_agree(
+            inputs(k), self.context
+        ):
             return "policy"
         return "model"
 
     def _quant_reasoning(self, decision: ReasonedDecision, kind: str) -> Reasoning:
-        if kind == QUANT:
-            return Reasoning(decision=decision, reasoner=QUANT, level=QUANT)
+        if kind == QUANT:  # no model asked: the empty usage (immutable), shared
+            return Reasoning(decision=decision, reasoner=QUANT, level=QUANT, usage=_NO_USAGE)
         chain = self.context.chain
         assert chain is not None
         note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
-        return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
+        return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,),
+                         usage=_NO_USAGE)  # fmt: skip
 
     def _state(
         self, k: int, route: dict[str, Any], reports: list[PlanetReport], recalled: tuple[str, ...]

@@ -15,8 +15,11 @@ from typing import Any
 from bus import SunDecision, TraceStep
 from sun._context import SunContext
 from sun._gate import dispose
-from sun._plan_runtime import failure_stop, routed_rule
+from sun._plan_runtime import Stop, failure_stop, reasoner_status, routed_rule
 from sun._reasoning import Reasoning
+
+StopMemo = dict[tuple[Any, ...], tuple[Stop | None, tuple[TraceStep, ...]]]
+"""Per pass: the failure rule's verdict per (rule, planets, failures, reasoner status)."""
 
 
 def consult_steps(planets: Collection[str], failed: Mapping[str, str]) -> list[TraceStep]:
@@ -36,13 +39,24 @@ def apply_failure_rule(
     reasoning: Reasoning,
     position: float,
     context: SunContext,
+    memo: StopMemo | None = None,
 ) -> SunDecision:
-    """``decision`` disposed by its plan's failure rule (unchanged when nothing is missing)."""
-    chosen = routed_rule(context, {"rule": route["rule"]})
-    if chosen is None:
-        return decision
-    steps = consult_steps(route["planets"], failed)
-    stop = failure_stop(*chosen, steps, reasoning)
+    """``decision`` disposed by its plan's failure rule (unchanged when nothing is missing).
+
+    ``memo`` (one per pass) keeps the rule's verdict for each (rule, routed planets,
+    failures, reasoner status): the verdict reads nothing else, and a universe's
+    instruments share a handful of routes, so each is worked out once per pass.
+    """
+    if not route["rule"]:
+        return decision  # routed_rule: no rule, no failure rule (checked before the policy)
+    failures = tuple(sorted(failed.items())) if failed else ()
+    key = (route["rule"], route["planets"], failures, reasoner_status(reasoning))
+    known = memo.get(key) if memo is not None else None
+    if known is None:
+        known = _stop(route, failed, reasoning, context)
+        if memo is not None:
+            memo[key] = known
+    stop, steps = known
     if stop is None:
         return decision
     why = f"-> {stop['disposition']}: {stop['reason']}"
@@ -54,3 +68,14 @@ def apply_failure_rule(
     if disposed.alert is not None and context.alert_sink is not None:
         context.alert_sink(disposed.alert)
     return disposed
+
+
+def _stop(
+    route: Mapping[str, Any], failed: Mapping[str, str], reasoning: Reasoning, context: SunContext
+) -> tuple[Stop | None, tuple[TraceStep, ...]]:
+    """The failure rule's stop for this route (None: none applies) and the consult steps."""
+    chosen = routed_rule(context, {"rule": route["rule"]})
+    if chosen is None:
+        return None, ()
+    steps = tuple(consult_steps(route["planets"], failed))
+    return failure_stop(*chosen, steps, reasoning), steps

@@ -40,13 +40,15 @@ class _LastBars:
 def last_bars(series: Sequence[BarSeries]) -> _LastBars:
     """The last bars of ``series`` as arrays (one Python read per field and instrument)."""
     nat = np.datetime64("NaT", "ns")
+    lengths = [len(s.timestamps) for s in series]
+    longer = list(zip(series, [n > 1 for n in lengths], strict=True))
     return _LastBars(
-        length=np.array([len(s) for s in series], dtype=np.int64),
+        length=np.array(lengths, dtype=np.int64),
         stamp=np.array([s.timestamps[-1] for s in series], dtype="datetime64[ns]"),
         prev_stamp=np.array(
-            [s.timestamps[-2] if len(s) > 1 else nat for s in series], dtype="datetime64[ns]"
+            [s.timestamps[-2] if two else nat for s, two in longer], dtype="datetime64[ns]"
         ),
-        prev_close=np.array([s.close[-2] if len(s) > 1 else np.nan for s in series]),
+        prev_close=np.array([s.close[-2] if two else np.nan for s, two in longer]),
         open=np.array([s.open[-1] for s in series]),
         high=np.array([s.high[-1] for s in series]),
         low=np.array([s.low[-1] for s in series]),

@@ -11,14 +11,19 @@ from typing import Any
 import numpy as np
 
 from bus import (
+    FallbackAttempt,
     GuardCorrection,
+    LlmUsage,
     OrderIntent,
     PlanetReport,
+    PromptRef,
     ReasonedDecision,
     SunDecision,
     action_for,
+    decision_rows_ok,
+    prechecked,
 )
-from planets import ExecutionPlanet, PlanetContext
+from planets import ExecutionPlanet, PlanetContext, order_intents
 from sun._reasoning import Reasoning
 from sun.universe._guardian import PortfolioLimits, corrections_of, portfolio_guard
 from sun.universe._reflex import alert_cap
@@ -26,6 +31,10 @@ from sun.universe._working import RunData
 
 NO_DATA = "no_data"
 UNIVERSE = "universe"
+_DECISION_KEYS = frozenset(("instrument", "as_of", "action", "target_position", "confidence",
+                            "rationale", "reasoner", "fallback_level", "attempts", "emergency",
+                            "planet_reports", "corrections", "order_intent", "llm_usage",
+                            "prompt", "routed_planets", "recalled"))  # fmt: skip
 
 
 class Packaging(RunData):
@@ -74,6 +83,37 @@ class Packaging(RunData):
 
     # -- packaging --------------------------------------------------------------------------
 
+    def _package(
+        self,
+        routes: list[dict[str, Any]],
+        reports: list[list[PlanetReport]],
+        recalled: list[tuple[str, ...]],
+        reasonings: list[Reasoning],
+        guarded: list[tuple[ReasonedDecision, tuple[GuardCorrection, ...]]],
+        targets: np.ndarray,
+        extra: list[list[GuardCorrection]],
+    ) -> list[SunDecision]:
+        """One decision per live instrument: targets, actions and confidences checked over
+        arrays, each decision then built without validating it again (a row failing the
+        check is built by the validating constructor, which raises as it always did)."""
+        after = targets.tolist()
+        finals = [t if x else g.target_position for (g, _), t, x in zip(guarded, after, extra,
+                                                                        strict=True)]  # fmt: skip
+        actions = [action_for(t) if x else g.action for (g, _), t, x in zip(guarded, after, extra,
+                                                                            strict=True)]  # fmt: skip
+        confidences = [g.confidence for g, _ in guarded]
+        checked = decision_rows_ok(actions, np.array(finals, dtype=np.float64),
+                                   np.array(confidences, dtype=np.float64)).tolist()  # fmt: skip
+        intents = self._intents(finals)
+        checked = _shared_values_ok(checked, routes, reports)
+        return [
+            self._decision(
+                i, routes[k], reports[k], recalled[k], reasonings[k], guarded[k], extra[k],
+                (finals[k], actions[k], intents[k]), checked[k],
+            )
+            for k, i in enumerate(self.live)
+        ]  # fmt: skip
+
     def _decision(
         self,
         i: int,
@@ -82,35 +122,60 @@ class Packaging(RunData):
         recalled: tuple[str, ...],
         reasoning: Reasoning,
         guarded: tuple[ReasonedDecision, tuple[GuardCorrection, ...]],
-        target: float,
         extra: list[GuardCorrection],
+        final: tuple[float, str, OrderIntent | None],
+        checked: bool,
     ) -> SunDecision:
         decided, corrections = guarded
+        target, action, intent = final
         rationale = decided.rationale
         if extra:
             notes = "; ".join(f"{c.rule}: {c.before:+.3f} -> {c.after:+.3f}" for c in extra)
             rationale = f"{rationale} [{notes}]"[:600]
-        name = self.names[i]
-        final = target if extra else decided.target_position
-        return SunDecision(
-            instrument=name,
-            as_of=self.as_of,
-            action=action_for(target) if extra else decided.action,
-            target_position=final,
-            confidence=decided.confidence,
-            rationale=rationale,
-            reasoner=reasoning.reasoner,
-            fallback_level=reasoning.level,
-            attempts=reasoning.attempts,
-            emergency=reasoning.level == "emergency",
-            planet_reports=tuple(reports),
-            corrections=(*corrections, *extra),
-            order_intent=self._intent(i, final),
-            llm_usage=reasoning.usage,
-            prompt=reasoning.prompt,
-            routed_planets=route["planets"],
-            recalled=recalled,
+        values = {
+            "instrument": self.names[i],
+            "as_of": self.as_of,
+            "action": action,
+            "target_position": target,
+            "confidence": decided.confidence,
+            "rationale": rationale,
+            "reasoner": reasoning.reasoner,
+            "fallback_level": reasoning.level,
+            "attempts": reasoning.attempts,
+            "emergency": reasoning.level == "emergency",
+            "planet_reports": tuple(reports),
+            "corrections": (*corrections, *extra),
+            "order_intent": intent,
+            "llm_usage": reasoning.usage,
+            "prompt": reasoning.prompt,
+            "routed_planets": route["planets"],
+            "recalled": recalled,
+        }
+        if checked and plain_decision(values):
+            return prechecked(SunDecision, values, _DECISION_KEYS)
+        return SunDecision(**values)
+
+    def _intents(self, finals: list[float]) -> list[OrderIntent | None]:
+        """The execution planet's order toward each live instrument's final target (the
+        built-in planet's sizing over arrays, any other planet asked one by one)."""
+        if self.execution is None:
+            return [None] * len(finals)
+        live = np.array(self.live, dtype=np.int64)
+        columns = {c: self.rows[live, self.columns.index(c)] for c in ("close", "realized_vol")
+                   if c in self.columns}  # fmt: skip
+        nan = np.full(len(live), np.nan)
+        found = order_intents(
+            self.execution,
+            [self.names[i] for i in self.live],
+            self.as_of,
+            np.array(finals, dtype=np.float64),
+            np.array([self.positions.get(self.names[i], 0.0) for i in self.live], dtype=np.float64),
+            {"close": columns.get("close", nan), "realized_vol": columns.get("realized_vol", nan)},
+            self.context.limits,
         )
+        if found is not None:
+            return found
+        return [self._intent(i, target) for i, target in zip(self.live, finals, strict=True)]
 
     def _intent(self, i: int, target: float) -> OrderIntent | None:
         """The execution planet's order toward ``target`` (as the graph's propagate node)."""
@@ -154,3 +219,40 @@ class Packaging(RunData):
             planet_reports=reports,
             order_intent=self._intent(self.names.index(name), 0.0) if name in self.names else None,
         )
+
+
+def _shared_values_ok(
+    checked: list[bool], routes: list[dict[str, Any]], reports: list[list[PlanetReport]]
+) -> list[bool]:
+    """``checked``, and the reports and routed planets (shared between instruments) of the
+    types validation keeps as they are: checked once per pass, not once per decision."""
+    if not all(type(r) is PlanetReport for rs in reports for r in rs):
+        return [False] * len(checked)
+    plain: dict[int, bool] = {}
+    for route in routes:
+        planets = route["planets"]
+        if id(planets) not in plain:
+            plain[id(planets)] = _all_of(planets, str)
+    return [ok and plain[id(r["planets"])] for ok, r in zip(checked, routes, strict=True)]
+
+
+def plain_decision(values: Mapping[str, Any]) -> bool:
+    """Whether validating a :class:`SunDecision` of ``values`` (numbers already checked, and
+    the reports and routed planets checked once per pass) would keep every other value as
+    it is: exact types, tuples of the contract models."""
+    return (
+        type(values["instrument"]) is str
+        and type(values["rationale"]) is str
+        and type(values["reasoner"]) is str
+        and type(values["fallback_level"]) is str
+        and type(values["llm_usage"]) is LlmUsage
+        and (values["prompt"] is None or type(values["prompt"]) is PromptRef)
+        and (values["order_intent"] is None or type(values["order_intent"]) is OrderIntent)
+        and _all_of(values["attempts"], FallbackAttempt)
+        and _all_of(values["corrections"], GuardCorrection)
+        and _all_of(values["recalled"], str)
+    )
+
+
+def _all_of(items: object, kind: type) -> bool:
+    return type(items) is tuple and (not items or all(type(item) is kind for item in items))

@@ -1,45 +1,69 @@
 """The quant reasoner over many instruments: the trust-weighted vote as array arithmetic.
 
 Each result equals ``QuantReasoner.reason`` on that instrument's reports: the sums run over
-the directional planets in the same (name) order, non-voters adding an exact ``0.0``.
+the directional planets in the same (name) order, non-voters adding an exact ``0.0``. The
+decisions are checked over arrays (:func:`bus.decision_rows_ok`) and built without
+validating each again; a row that fails the check is built by the validating constructor,
+so it raises exactly as ``reason`` would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from bus import PlanetReport, ReasonedDecision, action_for
+from bus import PlanetReport, ReasonedDecision, decision_rows_ok, prechecked
 from sun._reasoning import QuantReasoner, ReasonInputs
 
 _NO_VOTERS = "[quant] no data from any directional planet: holding"
+_ACTION = {1.0: "BUY", -1.0: "SELL"}
+_KEYS = frozenset(("action", "target_position", "confidence", "rationale"))
 
 
 def quant_many(reasoner: QuantReasoner, inputs: Sequence[ReasonInputs]) -> list[ReasonedDecision]:
     """``reasoner.reason(inputs[i])`` for every instrument, the vote computed over arrays."""
-    if type(reasoner).reason is not QuantReasoner.reason:
-        return [reasoner.reason(one) for one in inputs]  # a custom reasoner: one by one
     if not inputs:
         return []
-    directional = inputs[0].directional
-    reports = [one.reports for one in inputs]
-    planets = sorted({r.planet for rs in reports for r in rs if r.planet in directional})
+    return quant_reports(
+        reasoner, [one.reports for one in inputs], inputs[0].directional, inputs.__getitem__
+    )
+
+
+def quant_reports(
+    reasoner: QuantReasoner,
+    reports: Sequence[Sequence[PlanetReport]],
+    directional: frozenset[str],
+    inputs: Callable[[int], ReasonInputs],
+) -> list[ReasonedDecision]:
+    """:func:`quant_many` from each instrument's reports (sorted by planet), the
+    :class:`ReasonInputs` of instrument ``k`` built by ``inputs(k)`` only for a custom
+    reasoner (asked one by one)."""
+    if type(reasoner).reason is not QuantReasoner.reason:
+        return [reasoner.reason(inputs(k)) for k in range(len(reports))]
+    if not reports:
+        return []
+    voters = [[r for r in rs if r.planet in directional and r.has_data] for rs in reports]
+    planets = sorted({r.planet for vs in voters for r in vs})
     slot = {name: k for k, name in enumerate(planets)}
     n = len(reports)
     score = np.zeros((len(planets), n))
     conf = np.zeros((len(planets), n))
     voter = np.zeros((len(planets), n), dtype=np.bool_)
-    for i, rs in enumerate(reports):
-        for r in rs:
-            k = slot.get(r.planet)
-            if k is not None and r.has_data:
-                score[k, i], conf[k, i], voter[k, i] = r.score, r.confidence, True
+    for i, vs in enumerate(voters):
+        for r in vs:
+            k = slot[r.planet]
+            score[k, i], conf[k, i], voter[k, i] = r.score, r.confidence, True
     combined, confidence = _vote(reasoner.weights, planets, score, conf, voter)
+    band = reasoner.hold_band
+    position = np.where(np.abs(combined) < band, 0.0, combined)
+    actions = [_ACTION.get(s, "HOLD") for s in np.sign(position).tolist()]
+    checked = decision_rows_ok(actions, position, confidence).tolist()
     return [
-        _decision(rs, directional, c, k, reasoner.hold_band)
-        for rs, c, k in zip(reports, combined.tolist(), confidence.tolist(), strict=True)
-    ]
+        _decision(vs, c, k, p, a, band, ok)
+        for vs, c, k, p, a, ok in zip(voters, combined.tolist(), confidence.tolist(),
+                                      position.tolist(), actions, checked, strict=True)
+    ]  # fmt: skip
 
 
 def _vote(
@@ -69,23 +93,27 @@ def _vote(
 
 
 def _decision(
-    reports: Sequence[PlanetReport],
-    directional: frozenset[str],
+    voters: Sequence[PlanetReport],
     combined: float,
     confidence: float,
+    position: float,
+    action: str,
     hold_band: float,
+    checked: bool,
 ) -> ReasonedDecision:
-    voters = [r for r in reports if r.planet in directional and r.has_data]
     if not voters:
-        return ReasonedDecision(
-            action="HOLD", target_position=0.0, confidence=0.0, rationale=_NO_VOTERS
-        )
-    position = 0.0 if abs(combined) < hold_band else combined
+        return prechecked(ReasonedDecision, {"action": "HOLD", "target_position": 0.0,
+                                             "confidence": 0.0, "rationale": _NO_VOTERS},
+                          _KEYS)  # fmt: skip
     parts = ", ".join(f"{r.planet} {r.score:+.2f}@{r.confidence:.2f}" for r in voters)
     band = f"; inside the hold band {hold_band}" if position == 0.0 else ""
-    return ReasonedDecision(
-        action=action_for(position),
-        target_position=position,
-        confidence=confidence,
-        rationale=f"[quant] trust-weighted planet score {combined:+.3f} ({parts}){band}",
-    )
+    rationale = f"[quant] trust-weighted planet score {combined:+.3f} ({parts}){band}"
+    values = {
+        "action": action,
+        "target_position": position,
+        "confidence": confidence,
+        "rationale": rationale,
+    }
+    if checked and len(rationale) <= 600:
+        return prechecked(ReasonedDecision, values, _KEYS)
+    return ReasonedDecision(**values)  # raises as ``QuantReasoner.reason`` would

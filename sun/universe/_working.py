@@ -39,7 +39,7 @@ class RunData:
         self.columns = columns
         self.live = live
         self.positions = positions
-        self.moons = [dict(zip(columns, r, strict=True)) for r in rows.tolist()]
+        self.moons = _Rows(rows, columns)
         self.execution = context.execution_planet
         self.directional = context.directional
         self.risk_planet = context.risk_planet
@@ -56,3 +56,20 @@ class RunData:
     def panel(self, indices: Sequence[int] | range) -> MoonPanel:
         """A :class:`MoonPanel` of the instruments ``indices``."""
         return MoonPanel(as_of=self.as_of, values={self.names[i]: self.moons[i] for i in indices})
+
+
+class _Rows:
+    """Instrument ``i``'s moon values as a dict (``rows[i]`` of the panel), built on first
+    use: a pass whose router and execution planet read the columns never builds them."""
+
+    def __init__(self, rows: np.ndarray, columns: tuple[str, ...]) -> None:
+        self._rows = rows
+        self._columns = columns
+        self._built: dict[int, dict[str, float]] = {}
+
+    def __getitem__(self, i: int) -> dict[str, float]:
+        row = self._built.get(i)
+        if row is None:
+            row = dict(zip(self._columns, self._rows[i].tolist(), strict=True))
+            self._built[i] = row
+        return row

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bus import PlanetReport, ReasonedDecision, action_for
 from planets import RiskLimits
 from sun import guard
+from sun._guard import guard_many
 
 AS_OF = datetime(2020, 1, 1)
 positions = st.floats(-1.0, 1.0, allow_nan=False)
@@ -111,3 +112,34 @@ def test_no_risk_report_yields_a_position_outside_the_true_limits(
     )
     bound = min(max_position, cap if valid_cap and cap is not None else max_position)
     assert abs(guarded.target_position) <= (bound if trusted else 0.0) + 1e-12
+
+
+ODD = st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 1.5, -2.0, 1, 0, "0.5", None, True])
+SCORES = st.one_of(st.floats(-1.0, 1.0), ODD)  # valid often, so the other values decide
+CONFIDENCES = st.one_of(st.floats(0.0, 1.0), ODD)
+CAPS = st.one_of(
+    st.sampled_from(["none", math.nan, math.inf, -math.inf, -0.0, -0.5, 0.3, 2.0, 0, 1, "1"]),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+MOSTLY = st.sampled_from([True, True, True, False])
+risk_rows = st.tuples(MOSTLY, SCORES, CONFIDENCES, CAPS, st.booleans(), MOSTLY)
+
+
+@settings(max_examples=500, deadline=None)
+@given(rows=st.lists(st.tuples(positions, risk_rows), min_size=1, max_size=8))
+def test_guard_many_screens_risk_reports_exactly_as_guard(rows: list[tuple]) -> None:
+    """Unvalidated risk reports (``model_construct``: any value, NaN, ints, text, no report):
+    the array screen of ``guard_many`` decides each exactly as ``guard`` (risk fails closed)."""
+    decisions, reports = [], []
+    for target, (present, score, confidence, cap, veto, has_data) in rows:
+        evidence = {} if cap == "none" else {"position_cap": cap}
+        report = PlanetReport.model_construct(
+            planet="risk", instrument="X", as_of=AS_OF, score=score, confidence=confidence,
+            has_data=has_data, evidence=evidence, veto=veto, veto_reason="breaker",
+        )  # fmt: skip
+        decisions.append(decision(target))
+        reports.append([report] if present else [])
+    limits = RiskLimits(max_position=0.8)
+    names = [f"X{i}" for i in range(len(rows))]
+    expected = [guard(d, rs, limits) for d, rs in zip(decisions, reports, strict=True)]
+    assert guard_many(names, decisions, reports, limits) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,22 @@ def test_route_many_equals_route_on_a_real_universe(floats_policy: Any, which: i
     # far fewer classes than instruments
     if which < 2:
         assert len({id(route.params) for route in many}) < len(many) // 4
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=moon_columns(), which=st.integers(0, 2))
+def test_route_classes_equal_route_many_without_a_route_per_instrument(
+    floats_policy: Any, data: tuple[dict[str, np.ndarray], np.ndarray], which: int
+) -> None:
+    columns, headlines = data
+    router = routers(floats_policy)[which]
+    many = router.route_many(columns, headlines)
+    distinct, index = router.route_classes(columns, headlines)
+    assert len(index) == len(many) and len(set(index)) == len(distinct)
+    for route, k in zip(many, index, strict=True):
+        assert route == dataclasses.replace(distinct[k], profile=route.profile, deferred={})
+    table = router.classifier.classify_columns(columns, [int(h) for h in headlines])
+    profiles = router.classifier.classify_many(columns, [int(h) for h in headlines])
+    assert [
+        dict(zip(table, row, strict=True)) for row in zip(*table.values(), strict=True)
+    ] == profiles
