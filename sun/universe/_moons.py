@@ -3,10 +3,12 @@
 The first snapshot (or a new instrument list) warms a :class:`moons.StreamingPanel` up from
 each history. A later snapshot whose histories each grew by exactly one bar (the previous
 last bar unchanged) advances every instrument with ONE compiled call. An instrument whose
-history did anything else (a gap, a revision, no new bar) is detached from the stream and
-computed by the cached batch pass, exactly as a single decision computes it; the stream is
-rebuilt when too many are detached. Streaming and batch share one kernel, so every row
-equals ``sun.compute_panel``'s.
+history did anything else (a gap, a revision anywhere in it, no new bar) is detached from the
+stream and computed by the cached batch pass, exactly as a single decision computes it; the
+stream is rebuilt when too many are detached. "Grew by one" and "unchanged" are verified bit
+for bit against the universe's own copy of every history and of the benchmark (see
+``_prefix``), so an edit deep in a history is never carried. Streaming and batch share one
+kernel, so every row equals ``sun.compute_panel``'s.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import numpy as np
 import moons
 from bus import BarSeries, MarketSnapshot
 from sun._panel import _benchmark_close
+from sun.universe._prefix import CHANGED, GREW_ONE, SAME, BarStore
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class UniverseMoons:
         spec: The moon panel parameters.
         cache: The moon cache of the batch pass (detached instruments).
         detach_limit: Rebuild the stream when more than this fraction is detached.
+        max_bars: Instrument bars the verifying copy holds at most (48 bytes a bar); an
+            instrument past it is computed by the batch pass every tick.
     """
 
     def __init__(
@@ -71,6 +76,7 @@ class UniverseMoons:
         spec: moons.PanelSpec = moons.DEFAULT_PANEL,
         cache: moons.MoonCache = moons.DEFAULT_CACHE,
         detach_limit: float = 0.1,
+        max_bars: int = 4_000_000,
     ) -> None:
         self.spec = spec
         self.cache = cache
@@ -83,7 +89,8 @@ class UniverseMoons:
         self._seen: _LastBars | None = None
         self._rows = np.empty((0, len(self.columns)))
         self._detached = np.zeros(0, dtype=np.bool_)
-        self._bench_seen: tuple[int, np.datetime64, float] | None = None
+        self._store = BarStore(max_bars)
+        self._covered = np.zeros(0, dtype=np.bool_)  # row unaffected by the benchmark growing
         self.stats = {"warmups": 0, "stream_updates": 0, "batch_rows": 0}
 
     def rows(
@@ -99,20 +106,26 @@ class UniverseMoons:
         series = [snapshot.bars[name] for name in names]
         bars = bars if bars is not None else last_bars(series)
         with self._lock:
-            bench = self._stream_benchmark(snapshot, names, bars)
+            if names != self._names:
+                self._store.reset(len(names))
+            status = self._store.sync(series)  # the copies now equal these histories
+            bench_status = self._store.sync_benchmark(snapshot.benchmark)
+            bench = self._stream_benchmark(snapshot, names, bars, bench_status)
             if bench is None:
                 benches = [_benchmark_close(s, snapshot.benchmark) for s in series]
                 self._warm_up(names, series, bars, benches)
+                self._covered = np.array([b is not None for b in benches], dtype=np.bool_)
+                self._covered |= snapshot.benchmark is None
             else:
-                self._advance(snapshot, series, bars, bench)
-            self._bench_seen = _bench_end(snapshot.benchmark)
+                self._advance(snapshot, series, bars, bench, status, bench_status)
             return self._rows.copy()
 
     def _stream_benchmark(
-        self, snapshot: MarketSnapshot, names: tuple[str, ...], bars: _LastBars
+        self, snapshot: MarketSnapshot, names: tuple[str, ...], bars: _LastBars, bench_status: int
     ) -> np.ndarray | None:
         """The benchmark close at each instrument's last bar (NaN where it has none; ones
-        for a stream without benchmark), or None when the stream cannot continue."""
+        for a stream without benchmark), or None when the stream cannot continue (the
+        benchmark's bars the stream saw changed, or it appeared or disappeared)."""
         if self._panel is None or self._seen is None or names != self._names:
             return None
         if self._detached.mean() > self.detach_limit:
@@ -120,7 +133,7 @@ class UniverseMoons:
         benchmark = snapshot.benchmark
         if (benchmark is not None) != self._bench:
             return None
-        if not _bench_continues(benchmark, self._bench_seen):
+        if bench_status == CHANGED:
             return None
         if benchmark is None:
             return np.ones(len(names))
@@ -161,13 +174,19 @@ class UniverseMoons:
         series: list[BarSeries],
         bars: _LastBars,
         bench: np.ndarray,
+        status: np.ndarray,
+        bench_status: int,
     ) -> None:
-        seen = self._seen
-        assert seen is not None and self._panel is not None
-        same = (bars.length == seen.length) & (bars.stamp == seen.stamp)
-        same &= bars.close == seen.close
-        grew = (bars.length == seen.length + 1) & (bars.prev_stamp == seen.stamp)
-        grew &= (bars.prev_close == seen.close) & np.isfinite(bench)
+        """Stream the rows verified to have grown by one bar; batch every other changed row.
+
+        ``status`` and ``bench_status`` come from ``BarStore`` (bit-for-bit checks). A row
+        computed without benchmark coverage is recomputed whenever the benchmark grew, since
+        the new benchmark bars may now cover it."""
+        assert self._panel is not None
+        same = status == SAME
+        if bench_status != SAME:
+            same &= self._covered
+        grew = (status == GREW_ONE) & np.isfinite(bench)
         if same.all():
             return
         stream = grew & ~self._detached
@@ -191,6 +210,8 @@ class UniverseMoons:
             for s, stale_row in zip(series, ~stream & ~same, strict=True)
         ]
         self._batch(stale, series, benches)
+        self._covered[stale] = [benches[i] is not None for i in stale.tolist()]
+        self._covered[stale] |= snapshot.benchmark is None
         self._seen = bars
 
     def _batch(
@@ -201,26 +222,6 @@ class UniverseMoons:
             self._rows[i, 0] = float(series[i].close[-1])
             self._rows[i, 1:] = [row[c] for c in self.columns[1:]]
         self.stats["batch_rows"] += len(indices)
-
-
-def _bench_end(benchmark: BarSeries | None) -> tuple[int, np.datetime64, float] | None:
-    if benchmark is None:
-        return None
-    return len(benchmark), benchmark.timestamps[-1], float(benchmark.close[-1])
-
-
-def _bench_continues(
-    benchmark: BarSeries | None, seen: tuple[int, np.datetime64, float] | None
-) -> bool:
-    """The benchmark kept the bars the stream saw (it may have grown): beta stays valid."""
-    if benchmark is None or seen is None:
-        return benchmark is None and seen is None
-    length, stamp, close = seen
-    return (
-        len(benchmark) >= length
-        and benchmark.timestamps[length - 1] == stamp
-        and float(benchmark.close[length - 1]) == close
-    )
 
 
 def _ohlcv(series: BarSeries) -> moons.Ohlcv:
