@@ -36,7 +36,7 @@ _FIELDS = 6  # timestamps, open, high, low, close, volume
 
 
 @njit(cache=True)
-def _sync(store, m, t, o, h, lo, c, v):  # type: ignore[no-untyped-def]  # numba kernel
+def _sync(store, m, t, o, h, lo, c, v):
     """Compare ``store[:, :m]`` with the new fields word by word, then copy them into ``store``.
 
     Returns SAME, GREW_ONE, GREW_MORE (the first ``m`` bars unchanged) or CHANGED.
