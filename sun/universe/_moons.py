@@ -67,8 +67,10 @@ class UniverseMoons:
         spec: The moon panel parameters.
         cache: The moon cache of the batch pass (detached instruments).
         detach_limit: Rebuild the stream when more than this fraction is detached.
-        max_bars: Instrument bars the verifying copy holds at most (48 bytes a bar); an
-            instrument past it is computed by the batch pass every tick.
+        max_bars: Storage columns the verifying copy holds at most, over all instruments
+            (48 bytes each: default 96 MB; columns grow by a quarter, at least 64, ahead of
+            the history). An instrument past it is computed by the batch pass every tick
+            (correct, slower; many such instruments also re-warm the stream each tick).
     """
 
     def __init__(
@@ -76,7 +78,7 @@ class UniverseMoons:
         spec: moons.PanelSpec = moons.DEFAULT_PANEL,
         cache: moons.MoonCache = moons.DEFAULT_CACHE,
         detach_limit: float = 0.1,
-        max_bars: int = 4_000_000,
+        max_bars: int = 2_000_000,
     ) -> None:
         self.spec = spec
         self.cache = cache

@@ -17,7 +17,7 @@ equal the new history. Why this is exact:
   with the same close: only an instrument whose stamps were NOT all covered can change when the
   benchmark grows, and the caller recomputes those (``covered`` in ``UniverseMoons``).
 
-Memory is bounded: at most ``max_bars`` instrument bars are copied (48 bytes a bar); an
+Memory is bounded: at most ``max_bars`` storage columns are held (48 bytes each); an
 instrument that would go past it is not held, reports ``CHANGED`` every tick, and its row is
 computed by the batch pass (correct, only slower). The benchmark copy is one series.
 """
