@@ -98,16 +98,15 @@ class BarStore:
     def sync(self, series: Sequence[BarSeries]) -> np.ndarray:
         """Each row's status against its copy (SAME, GREW_ONE, GREW_MORE, CHANGED); afterwards
         every held copy equals the new history."""
-        status = np.empty(len(series), dtype=np.int8)
-        for i, s in enumerate(series):
-            status[i] = self._sync_row(i, s)
-        return status
+        status = [self._sync_row(i, s) for i, s in enumerate(series)]
+        return np.array(status, dtype=np.int8)
 
     def _sync_row(self, i: int, s: BarSeries) -> int:
         store = self._stores[i]
         if store is None:
             return CHANGED
-        n = len(s)
+        stamps = s.timestamps
+        n = stamps.shape[0]
         if n > store.shape[1]:
             grown = _fits(store, n)
             extra = grown.shape[1] - store.shape[1]
@@ -118,7 +117,7 @@ class BarStore:
             self._held_bars += extra
             self._stores[i] = store = grown
         m, self._lengths[i] = self._lengths[i], n
-        return int(_sync(store, m, s.timestamps.view(np.int64), s.open, s.high, s.low, s.close,
+        return int(_sync(store, m, stamps.view(np.int64), s.open, s.high, s.low, s.close,
                          s.volume))  # fmt: skip
 
     def sync_benchmark(self, benchmark: BarSeries | None) -> int:
