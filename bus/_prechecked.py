@@ -78,19 +78,20 @@ def prechecked(
         TypeError: naming a field ``cls`` does not have, or a required field not given, or
             when ``values`` are not exactly ``keys``.
     """
-    layout = _layout(cls)
     if keys is None:
+        layout = _layout(cls)
         given = set(values)
         if not values.keys() <= layout.names or not layout.required <= given:
             _explain(cls, layout, values)
+        template, factories = layout.template, _absent(layout.factories, values)
     else:
-        given = _shared(cls, keys)  # ``keys`` checked once: fields of ``cls``, every required
+        # ``keys`` checked once per (class, keys): fields of ``cls``, every required
+        template, given, factories = _shared(cls, keys)
         if values.keys() != keys:
             raise TypeError(f"{cls.__name__}: fields {sorted(values)} are not {sorted(keys)}")
-    state = {**layout.template, **values}
-    for name, factory in layout.factories:
-        if name not in values:
-            state[name] = factory()
+    state = {**template, **values}
+    for name, factory in factories:
+        state[name] = factory()
     obj = cls.__new__(cls)
     _set(obj, "__dict__", state)
     _set(obj, "__pydantic_fields_set__", given)
@@ -99,15 +100,27 @@ def prechecked(
     return obj
 
 
+_Factories = tuple[tuple[str, Callable[[], Any]], ...]
+
+
+def _absent(factories: _Factories, given: Mapping[str, Any] | frozenset[str]) -> _Factories:
+    """The default factories of the fields not ``given``."""
+    return tuple((name, factory) for name, factory in factories if name not in given)
+
+
 @functools.cache
-def _shared(cls: type[BaseModel], keys: frozenset[str]) -> set[str]:
-    """The one fields set of ``cls`` objects built with ``keys`` (frozen models only)."""
+def _shared(
+    cls: type[BaseModel], keys: frozenset[str]
+) -> tuple[dict[str, Any], set[str], _Factories]:
+    """For ``cls`` objects built with ``keys`` (frozen models only), worked out once: the
+    template, the one fields set they share, the factories of the fields not in ``keys``
+    (one cached look-up per object instead of two and a loop over every factory)."""
     if not cls.model_config.get("frozen"):
         raise TypeError(f"{cls.__name__} is not frozen: its objects cannot share a fields set")
     layout = _layout(cls)
     if not keys <= layout.names or not layout.required <= keys:
         _explain(cls, layout, dict.fromkeys(keys))
-    return set(keys)
+    return layout.template, set(keys), _absent(layout.factories, keys)
 
 
 def _explain(cls: type[BaseModel], layout: _Layout, values: Mapping[str, Any]) -> None:
