@@ -46,14 +46,7 @@ def quant_reports(
     voters = [[r for r in rs if r.planet in directional and r.has_data] for rs in reports]
     planets = sorted({r.planet for vs in voters for r in vs})
     slot = {name: k for k, name in enumerate(planets)}
-    n = len(reports)
-    score = np.zeros((len(planets), n))
-    conf = np.zeros((len(planets), n))
-    voter = np.zeros((len(planets), n), dtype=np.bool_)
-    for i, vs in enumerate(voters):
-        for r in vs:
-            k = slot[r.planet]
-            score[k, i], conf[k, i], voter[k, i] = r.score, r.confidence, True
+    score, conf, voter = _grids(voters, slot, len(planets))
     combined, confidence = _vote(reasoner.weights, planets, score, conf, voter)
     band = reasoner.hold_band
     position = np.where(np.abs(combined) < band, 0.0, combined)
@@ -64,6 +57,28 @@ def quant_reports(
         for vs, c, k, p, a, ok in zip(voters, combined.tolist(), confidence.tolist(),
                                       position.tolist(), actions, checked, strict=True)
     ]  # fmt: skip
+
+
+def _grids(
+    voters: Sequence[Sequence[PlanetReport]], slot: Mapping[str, int], planets: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(score, confidence, voted) per (planet slot, instrument): 0.0 / False where a planet
+    did not vote. Filled as flat lists and converted once (a numpy item write per value
+    costs ~100 ns; a list item ~10 ns)."""
+    n = len(voters)
+    score = [0.0] * (planets * n)
+    conf = [0.0] * (planets * n)
+    voter = [False] * (planets * n)
+    for i, vs in enumerate(voters):
+        for r in vs:
+            at = slot[r.planet] * n + i
+            score[at], conf[at], voter[at] = r.score, r.confidence, True
+    shape = (planets, n)
+    return (
+        np.array(score, dtype=np.float64).reshape(shape),
+        np.array(conf, dtype=np.float64).reshape(shape),
+        np.array(voter, dtype=np.bool_).reshape(shape),
+    )
 
 
 def _vote(
