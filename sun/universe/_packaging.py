@@ -21,7 +21,7 @@ from bus import (
     SunDecision,
     action_for,
     decision_rows_ok,
-    prechecked,
+    prechecked_builder,
 )
 from planets import ExecutionPlanet, PlanetContext, order_intents
 from sun._reasoning import Reasoning
@@ -35,6 +35,7 @@ _DECISION_KEYS = frozenset(("instrument", "as_of", "action", "target_position", 
                             "rationale", "reasoner", "fallback_level", "attempts", "emergency",
                             "planet_reports", "corrections", "order_intent", "llm_usage",
                             "prompt", "routed_planets", "recalled"))  # fmt: skip
+_BUILD = prechecked_builder(SunDecision, _DECISION_KEYS)
 
 
 class Packaging(RunData):
@@ -152,7 +153,7 @@ class Packaging(RunData):
             "recalled": recalled,
         }
         if checked and plain_decision(values):
-            return prechecked(SunDecision, values, _DECISION_KEYS)
+            return _BUILD(values)
         return SunDecision(**values)
 
     def _intents(self, finals: list[float]) -> list[OrderIntent | None]:

@@ -13,12 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from bus import PlanetReport, ReasonedDecision, decision_rows_ok, prechecked
+from bus import PlanetReport, ReasonedDecision, decision_rows_ok, prechecked_builder
 from sun._reasoning import QuantReasoner, ReasonInputs
 
 _NO_VOTERS = "[quant] no data from any directional planet: holding"
 _ACTION = {1.0: "BUY", -1.0: "SELL"}
-_KEYS = frozenset(("action", "target_position", "confidence", "rationale"))
+_BUILD = prechecked_builder(
+    ReasonedDecision, frozenset(("action", "target_position", "confidence", "rationale"))
+)
 
 
 def quant_many(reasoner: QuantReasoner, inputs: Sequence[ReasonInputs]) -> list[ReasonedDecision]:
@@ -117,9 +119,8 @@ def _decision(
     checked: bool,
 ) -> ReasonedDecision:
     if not voters:
-        return prechecked(ReasonedDecision, {"action": "HOLD", "target_position": 0.0,
-                                             "confidence": 0.0, "rationale": _NO_VOTERS},
-                          _KEYS)  # fmt: skip
+        return _BUILD({"action": "HOLD", "target_position": 0.0, "confidence": 0.0,
+                       "rationale": _NO_VOTERS})  # fmt: skip
     rationale = quant_rationale(voters, combined, position, hold_band)
     values = {
         "action": action,
@@ -128,7 +129,7 @@ def _decision(
         "rationale": rationale,
     }
     if checked and len(rationale) <= 600:
-        return prechecked(ReasonedDecision, values, _KEYS)
+        return _BUILD(values)
     return ReasonedDecision(**values)  # raises as ``QuantReasoner.reason`` would
 
 
@@ -137,6 +138,9 @@ def quant_rationale(
 ) -> str:
     """``QuantReasoner.reason``'s rationale, the same text: ``%`` formatting (one C call per
     voter) instead of an f-string (one ``format`` call per field), ~40% cheaper per tick."""
-    parts = ", ".join(["%s %+.2f@%.2f" % (r.planet, r.score, r.confidence) for r in voters])
+    # UP031 (% over format specifiers) is the point here: the same text, measured cheaper
+    part = "%s %+.2f@%.2f"
+    parts = ", ".join([part % (r.planet, r.score, r.confidence) for r in voters])  # noqa: UP031
     band = f"; inside the hold band {hold_band}" if position == 0.0 else ""
-    return "[quant] trust-weighted planet score %+.3f (%s)%s" % (combined, parts, band)
+    text = "[quant] trust-weighted planet score %+.3f (%s)%s"
+    return text % (combined, parts, band)  # noqa: UP031
