@@ -88,7 +88,7 @@ from bus._instrument import (
 )
 from bus._journal import Journal, JsonlJournal, decision_envelope
 from bus._lazy import lazy_names
-from bus._prechecked import decision_rows_ok, prechecked, report_rows_ok
+from bus._prechecked import decision_rows_ok, prechecked, prechecked_builder, report_rows_ok
 from bus._security import RedisSecurity, acl_users, read_password, render_acl
 from bus._signals import stop_on_signals
 from bus._snapshot import Headline, MarketSnapshot, OrderBookSizes
@@ -184,6 +184,7 @@ __all__ = [
     "payload_model",
     "payload_type_of",
     "prechecked",
+    "prechecked_builder",
     "register_payload",
     "read_password",
     "render_acl",

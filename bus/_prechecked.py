@@ -57,6 +57,14 @@ def _layout(cls: type[BaseModel]) -> _Layout:
     return _Layout(template, frozenset(template), frozenset(required), tuple(factories))  # type: ignore[arg-type]  # no-arg factories (checked above)
 
 
+_Factories = tuple[tuple[str, Callable[[], Any]], ...]
+
+
+def _absent(factories: _Factories, given: Mapping[str, Any] | frozenset[str]) -> _Factories:
+    """The default factories of the fields not ``given``."""
+    return tuple((name, factory) for name, factory in factories if name not in given)
+
+
 def prechecked(
     cls: type[Model], values: Mapping[str, Any], keys: frozenset[str] | None = None
 ) -> Model:
@@ -78,19 +86,30 @@ def prechecked(
         TypeError: naming a field ``cls`` does not have, or a required field not given, or
             when ``values`` are not exactly ``keys``.
     """
+    if keys is not None:
+        return _builder(cls, keys)(values)
     layout = _layout(cls)
-    if keys is None:
-        given = set(values)
-        if not values.keys() <= layout.names or not layout.required <= given:
-            _explain(cls, layout, values)
-    else:
-        given = _shared(cls, keys)  # ``keys`` checked once: fields of ``cls``, every required
-        if values.keys() != keys:
-            raise TypeError(f"{cls.__name__}: fields {sorted(values)} are not {sorted(keys)}")
-    state = {**layout.template, **values}
-    for name, factory in layout.factories:
-        if name not in values:
-            state[name] = factory()
+    given = set(values)
+    if not values.keys() <= layout.names or not layout.required <= given:
+        _explain(cls, layout, values)
+    return _make(cls, {**layout.template, **values}, _absent(layout.factories, values), given)
+
+
+def prechecked_builder(
+    cls: type[Model], keys: frozenset[str]
+) -> Callable[[Mapping[str, Any]], Model]:
+    """``lambda values: prechecked(cls, values, keys)``, everything about ``cls`` and ``keys``
+    worked out once (for a caller building thousands of objects per pass).
+
+    Raises:
+        TypeError: as :func:`prechecked` (``keys`` at once, ``values`` per object).
+    """
+    return _builder(cls, keys)
+
+
+def _make(cls: type[Model], state: dict[str, Any], factories: _Factories, given: set[str]) -> Model:
+    for name, factory in factories:
+        state[name] = factory()
     obj = cls.__new__(cls)
     _set(obj, "__dict__", state)
     _set(obj, "__pydantic_fields_set__", given)
@@ -100,14 +119,38 @@ def prechecked(
 
 
 @functools.cache
-def _shared(cls: type[BaseModel], keys: frozenset[str]) -> set[str]:
-    """The one fields set of ``cls`` objects built with ``keys`` (frozen models only)."""
+def _builder(cls: type[Model], keys: frozenset[str]) -> Callable[[Mapping[str, Any]], Model]:
+    template, given, factories = _shared(cls, keys)  # ``keys`` checked here, once
+    new = cls.__new__
+
+    def build(values: Mapping[str, Any]) -> Model:
+        if values.keys() != keys:
+            raise TypeError(f"{cls.__name__}: fields {sorted(values)} are not {sorted(keys)}")
+        if factories:
+            return _make(cls, {**template, **values}, factories, given)
+        obj = new(cls)
+        _set(obj, "__dict__", {**template, **values})
+        _set(obj, "__pydantic_fields_set__", given)
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
+        return obj
+
+    return build
+
+
+@functools.cache
+def _shared(
+    cls: type[BaseModel], keys: frozenset[str]
+) -> tuple[dict[str, Any], set[str], _Factories]:
+    """For ``cls`` objects built with ``keys`` (frozen models only), worked out once: the
+    template, the one fields set they share, the factories of the fields not in ``keys``
+    (one cached look-up per object instead of two and a loop over every factory)."""
     if not cls.model_config.get("frozen"):
         raise TypeError(f"{cls.__name__} is not frozen: its objects cannot share a fields set")
     layout = _layout(cls)
     if not keys <= layout.names or not layout.required <= keys:
         _explain(cls, layout, dict.fromkeys(keys))
-    return set(keys)
+    return layout.template, set(keys), _absent(layout.factories, keys)
 
 
 def _explain(cls: type[BaseModel], layout: _Layout, values: Mapping[str, Any]) -> None:

@@ -14,12 +14,13 @@ from datetime import datetime
 
 import numpy as np
 
-from bus import OrderIntent, prechecked
+from bus import OrderIntent, prechecked_builder
 from planets._execution import ExecutionPlanet
 from planets._limits import RiskLimits
 
 _KEYS = frozenset(("instrument", "as_of", "side", "quantity", "reference_price", "notional",
                    "target_position", "caps", "reason"))  # fmt: skip
+_BUILD = prechecked_builder(OrderIntent, _KEYS)
 
 
 def order_intents(
@@ -89,5 +90,5 @@ def order_intents(
             "reason": f"move position {current:+.2f} -> {target:+.2f}",
         }  # fmt: skip
         fast = good and type(name) is str
-        intents[i] = prechecked(OrderIntent, values, _KEYS) if fast else OrderIntent(**values)
+        intents[i] = _BUILD(values) if fast else OrderIntent(**values)
     return intents

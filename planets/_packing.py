@@ -18,7 +18,7 @@ from datetime import datetime
 
 import numpy as np
 
-from bus import PlanetReport, instrument_id, prechecked, report_rows_ok
+from bus import PlanetReport, instrument_id, prechecked_builder, report_rows_ok
 from planets._base import Planet, PlanetContext
 from planets._verdicts import VerdictColumns
 
@@ -39,6 +39,8 @@ _PACKAGED = frozenset(
 )
 _NO_DATA = frozenset(("planet", "instrument", "as_of", "score", "confidence", "has_data",
                       "evidence", "recommendations"))  # fmt: skip
+_REPORT = prechecked_builder(PlanetReport, _PACKAGED)
+_NO_DATA_REPORT = prechecked_builder(PlanetReport, _NO_DATA)
 Light = Callable[[int, Mapping[str, float]], PlanetContext]
 """Instrument ``i``'s context for the planet's own methods, given its evidence."""
 
@@ -149,12 +151,12 @@ class _Fields:
         if self.extra is not None:
             evidence.update(self.extra[j])
         veto, critical = self.veto[j], self.critical[j]
-        return prechecked(PlanetReport, {
+        return _REPORT({
             "planet": planet, "instrument": instrument, "as_of": as_of, "score": self.score[j],
             "confidence": self.confidence[j], "evidence": evidence,
             "recommendations": self.recommendations[j], "veto": veto is not None,
             "veto_reason": veto, "critical": critical is not None, "critical_reason": critical,
-        }, _PACKAGED)  # fmt: skip
+        })  # fmt: skip
 
 
 def _clip(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -185,11 +187,11 @@ def _no_data(
     missing: tuple[str, ...],
 ) -> PlanetReport:
     """:meth:`Planet.no_data` with the reason ``report_many`` gives (checked types)."""
-    return prechecked(PlanetReport, {
+    return _NO_DATA_REPORT({
         "planet": planet, "instrument": instrument, "as_of": as_of, "score": 0.0,
         "confidence": 0.0, "has_data": False, "evidence": evidence,
         "recommendations": (no_data_reason(missing),),
-    }, _NO_DATA)  # fmt: skip
+    })  # fmt: skip
 
 
 def no_data_reason(missing: tuple[str, ...]) -> str:

@@ -124,8 +124,10 @@ def guard_many(
     clamped = np.where(np.abs(targets) > cap, np.copysign(cap, targets), targets)
     guarded = np.where(state == _ASSESSED, clamped, 0.0)
     results = []
-    for i, decision in enumerate(decisions):
-        before, after = float(targets[i]), float(guarded[i])
+    # one conversion per column, not a numpy scalar read (and ``float``) per instrument
+    for i, (decision, before, after) in enumerate(
+        zip(decisions, targets.tolist(), guarded.tolist(), strict=True)
+    ):
         corrections: list[GuardCorrection] = []
         if after != before:
             rule, reason = _rule_of(int(state[i]), risks[i], bool(tighter[i]), float(cap[i]))

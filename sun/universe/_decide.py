@@ -138,6 +138,19 @@ class UniverseEngine:
         return ordered
 
 
+# every field of a quant ``Reasoning`` but its decision, worked out by the constructor itself
+_QUANT_FIELDS = dict(vars(Reasoning(decision=None, reasoner=QUANT, level=QUANT, usage=_NO_USAGE)))  # type: ignore[arg-type]  # placeholder decision, replaced per object
+
+
+def quant_reasoning(decision: ReasonedDecision) -> Reasoning:
+    """``Reasoning(decision=decision, reasoner=QUANT, level=QUANT, usage=_NO_USAGE)``, equal
+    to it field for field, built without the frozen dataclass's ``__init__`` (one
+    ``object.__setattr__`` per field, ~1.6 us; this ~0.4 us), once per quant instrument."""
+    reasoning = object.__new__(Reasoning)
+    object.__setattr__(reasoning, "__dict__", {**_QUANT_FIELDS, "decision": decision})
+    return reasoning
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection during the pass: it allocates thousands of small, acyclic
@@ -276,7 +289,7 @@ class _Run(Consulting, Packaging):
 
     def _quant_reasoning(self, decision: ReasonedDecision, kind: str) -> Reasoning:
         if kind == QUANT:  # no model asked: the empty usage (immutable), shared
-            return Reasoning(decision=decision, reasoner=QUANT, level=QUANT, usage=_NO_USAGE)
+            return quant_reasoning(decision)
         chain = self.context.chain
         assert chain is not None
         note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")

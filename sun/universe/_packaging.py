@@ -21,7 +21,7 @@ from bus import (
     SunDecision,
     action_for,
     decision_rows_ok,
-    prechecked,
+    prechecked_builder,
 )
 from planets import ExecutionPlanet, PlanetContext, order_intents
 from sun._reasoning import Reasoning
@@ -35,6 +35,7 @@ _DECISION_KEYS = frozenset(("instrument", "as_of", "action", "target_position", 
                             "rationale", "reasoner", "fallback_level", "attempts", "emergency",
                             "planet_reports", "corrections", "order_intent", "llm_usage",
                             "prompt", "routed_planets", "recalled"))  # fmt: skip
+_BUILD = prechecked_builder(SunDecision, _DECISION_KEYS)
 
 
 class Packaging(RunData):
@@ -106,6 +107,8 @@ class Packaging(RunData):
                                    np.array(confidences, dtype=np.float64)).tolist()  # fmt: skip
         intents = self._intents(finals)
         checked = _shared_values_ok(checked, routes, reports)
+        plain = _PlainReasonings()
+        checked = [ok and plain(r) for ok, r in zip(checked, reasonings, strict=True)]
         return [
             self._decision(
                 i, routes[k], reports[k], recalled[k], reasonings[k], guarded[k], extra[k],
@@ -151,8 +154,8 @@ class Packaging(RunData):
             "routed_planets": route["planets"],
             "recalled": recalled,
         }
-        if checked and plain_decision(values):
-            return prechecked(SunDecision, values, _DECISION_KEYS)
+        if checked and plain_row(values):
+            return _BUILD(values)
         return SunDecision(**values)
 
     def _intents(self, finals: list[float]) -> list[OrderIntent | None]:
@@ -236,22 +239,50 @@ def _shared_values_ok(
     return [ok and plain[id(r["planets"])] for ok, r in zip(checked, routes, strict=True)]
 
 
-def plain_decision(values: Mapping[str, Any]) -> bool:
-    """Whether validating a :class:`SunDecision` of ``values`` (numbers already checked, and
-    the reports and routed planets checked once per pass) would keep every other value as
-    it is: exact types, tuples of the contract models."""
+def plain_row(values: Mapping[str, Any]) -> bool:
+    """Whether validating a :class:`SunDecision` of ``values`` (numbers already checked, the
+    reports and routed planets checked once per pass, the reasoning's values by
+    :func:`plain_reasoning`) would keep every other value as it is: exact types, tuples of
+    the contract models."""
     return (
         type(values["instrument"]) is str
         and type(values["rationale"]) is str
-        and type(values["reasoner"]) is str
-        and type(values["fallback_level"]) is str
-        and type(values["llm_usage"]) is LlmUsage
-        and (values["prompt"] is None or type(values["prompt"]) is PromptRef)
         and (values["order_intent"] is None or type(values["order_intent"]) is OrderIntent)
-        and _all_of(values["attempts"], FallbackAttempt)
         and _all_of(values["corrections"], GuardCorrection)
         and _all_of(values["recalled"], str)
     )
+
+
+def plain_reasoning(
+    reasoner: object, level: object, usage: object, prompt: object, attempts: object
+) -> bool:
+    """Whether validation keeps the values a decision takes from its :class:`Reasoning` as
+    they are."""
+    return (
+        type(reasoner) is str
+        and type(level) is str
+        and type(usage) is LlmUsage
+        and (prompt is None or type(prompt) is PromptRef)
+        and _all_of(attempts, FallbackAttempt)
+    )
+
+
+class _PlainReasonings:
+    """:func:`plain_reasoning` of each reasoning of one pass, worked out once per distinct
+    set of objects (a quant universe's reasonings all share theirs: the reasoner and level
+    texts, the empty usage, no prompt, no attempts). The objects are held by the pass's
+    reasonings while it runs, so their ids stay theirs."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, ...], bool] = {}
+
+    def __call__(self, r: Reasoning) -> bool:
+        key = (id(r.reasoner), id(r.level), id(r.usage), id(r.prompt), id(r.attempts))
+        known = self._known.get(key)
+        if known is None:
+            known = plain_reasoning(r.reasoner, r.level, r.usage, r.prompt, r.attempts)
+            self._known[key] = known
+        return known
 
 
 def _all_of(items: object, kind: type) -> bool:

@@ -13,12 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
-from bus import PlanetReport, ReasonedDecision, decision_rows_ok, prechecked
+from bus import PlanetReport, ReasonedDecision, decision_rows_ok, prechecked_builder
 from sun._reasoning import QuantReasoner, ReasonInputs
 
 _NO_VOTERS = "[quant] no data from any directional planet: holding"
 _ACTION = {1.0: "BUY", -1.0: "SELL"}
-_KEYS = frozenset(("action", "target_position", "confidence", "rationale"))
+_BUILD = prechecked_builder(
+    ReasonedDecision, frozenset(("action", "target_position", "confidence", "rationale"))
+)
 
 
 def quant_many(reasoner: QuantReasoner, inputs: Sequence[ReasonInputs]) -> list[ReasonedDecision]:
@@ -46,14 +48,7 @@ def quant_reports(
     voters = [[r for r in rs if r.planet in directional and r.has_data] for rs in reports]
     planets = sorted({r.planet for vs in voters for r in vs})
     slot = {name: k for k, name in enumerate(planets)}
-    n = len(reports)
-    score = np.zeros((len(planets), n))
-    conf = np.zeros((len(planets), n))
-    voter = np.zeros((len(planets), n), dtype=np.bool_)
-    for i, vs in enumerate(voters):
-        for r in vs:
-            k = slot[r.planet]
-            score[k, i], conf[k, i], voter[k, i] = r.score, r.confidence, True
+    score, conf, voter = _grids(voters, slot, len(planets))
     combined, confidence = _vote(reasoner.weights, planets, score, conf, voter)
     band = reasoner.hold_band
     position = np.where(np.abs(combined) < band, 0.0, combined)
@@ -64,6 +59,28 @@ def quant_reports(
         for vs, c, k, p, a, ok in zip(voters, combined.tolist(), confidence.tolist(),
                                       position.tolist(), actions, checked, strict=True)
     ]  # fmt: skip
+
+
+def _grids(
+    voters: Sequence[Sequence[PlanetReport]], slot: Mapping[str, int], planets: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(score, confidence, voted) per (planet slot, instrument): 0.0 / False where a planet
+    did not vote. Filled as flat lists and converted once (a numpy item write per value
+    costs ~100 ns; a list item ~10 ns)."""
+    n = len(voters)
+    score = [0.0] * (planets * n)
+    conf = [0.0] * (planets * n)
+    voter = [False] * (planets * n)
+    for i, vs in enumerate(voters):
+        for r in vs:
+            at = slot[r.planet] * n + i
+            score[at], conf[at], voter[at] = r.score, r.confidence, True
+    shape = (planets, n)
+    return (
+        np.array(score, dtype=np.float64).reshape(shape),
+        np.array(conf, dtype=np.float64).reshape(shape),
+        np.array(voter, dtype=np.bool_).reshape(shape),
+    )
 
 
 def _vote(
@@ -102,12 +119,9 @@ def _decision(
     checked: bool,
 ) -> ReasonedDecision:
     if not voters:
-        return prechecked(ReasonedDecision, {"action": "HOLD", "target_position": 0.0,
-                                             "confidence": 0.0, "rationale": _NO_VOTERS},
-                          _KEYS)  # fmt: skip
-    parts = ", ".join(f"{r.planet} {r.score:+.2f}@{r.confidence:.2f}" for r in voters)
-    band = f"; inside the hold band {hold_band}" if position == 0.0 else ""
-    rationale = f"[quant] trust-weighted planet score {combined:+.3f} ({parts}){band}"
+        return _BUILD({"action": "HOLD", "target_position": 0.0, "confidence": 0.0,
+                       "rationale": _NO_VOTERS})  # fmt: skip
+    rationale = quant_rationale(voters, combined, position, hold_band)
     values = {
         "action": action,
         "target_position": position,
@@ -115,5 +129,18 @@ def _decision(
         "rationale": rationale,
     }
     if checked and len(rationale) <= 600:
-        return prechecked(ReasonedDecision, values, _KEYS)
+        return _BUILD(values)
     return ReasonedDecision(**values)  # raises as ``QuantReasoner.reason`` would
+
+
+def quant_rationale(
+    voters: Sequence[PlanetReport], combined: float, position: float, hold_band: float
+) -> str:
+    """``QuantReasoner.reason``'s rationale, the same text: ``%`` formatting (one C call per
+    voter) instead of an f-string (one ``format`` call per field), ~40% cheaper per tick."""
+    # UP031 (% over format specifiers) is the point here: the same text, measured cheaper
+    part = "%s %+.2f@%.2f"
+    parts = ", ".join([part % (r.planet, r.score, r.confidence) for r in voters])  # noqa: UP031
+    band = f"; inside the hold band {hold_band}" if position == 0.0 else ""
+    text = "[quant] trust-weighted planet score %+.3f (%s)%s"
+    return text % (combined, parts, band)  # noqa: UP031

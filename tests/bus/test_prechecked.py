@@ -20,6 +20,7 @@ from bus import (
     SunDecision,
     decision_rows_ok,
     prechecked,
+    prechecked_builder,
     report_rows_ok,
 )
 
@@ -201,3 +202,36 @@ def test_shared_keys_are_fields_and_cover_the_required_ones(
 ) -> None:
     with pytest.raises(TypeError, match=message):
         prechecked(PlanetReport, {k: REPORT.get(k, "red") for k in keys}, keys)
+
+
+def test_a_builder_equals_prechecked_with_its_keys() -> None:
+    keys = frozenset(REPORT)
+    build = prechecked_builder(PlanetReport, keys)
+    built, plain = build(dict(REPORT)), prechecked(PlanetReport, REPORT, keys)
+    assert built == plain == PlanetReport(**REPORT)
+    assert list(vars(built)) == list(vars(PlanetReport(**REPORT)))  # declaration order kept
+    assert built.model_fields_set is plain.model_fields_set  # one shared set per keys
+    with pytest.raises(TypeError, match="are not"):
+        build({**REPORT, "narrative": "n"})
+    with pytest.raises(TypeError, match="are not"):
+        build({k: v for k, v in REPORT.items() if k != "veto"})
+
+
+def test_a_builder_fills_the_factories_of_fields_not_given_per_object() -> None:
+    values = {"planet": "p", "instrument": "X", "as_of": AS_OF, "score": 0.0, "confidence": 0.0}
+    build = prechecked_builder(PlanetReport, frozenset(values))
+    one, two = build(values), build(values)
+    assert one == PlanetReport(**values) and one.evidence == {}
+    assert one.evidence is not two.evidence
+
+
+@pytest.mark.parametrize(
+    "keys,message",
+    [
+        (frozenset({*REPORT, "colour"}), "PlanetReport has no field 'colour'"),
+        (frozenset(REPORT) - {"as_of"}, "required field 'as_of'"),
+    ],
+)
+def test_a_builder_checks_its_keys_at_once(keys: frozenset[str], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        prechecked_builder(PlanetReport, keys)
