@@ -27,12 +27,10 @@ from sun.universe._prefix import CHANGED, GREW_ONE, SAME, BarStore
 
 @dataclass(frozen=True)
 class _LastBars:
-    """The newest bar of every instrument, plus what identifies each history's end."""
+    """The newest bar of every instrument (whether a history only grew is ``BarStore``'s
+    question, answered over the whole history)."""
 
-    length: np.ndarray
     stamp: np.ndarray
-    prev_stamp: np.ndarray
-    prev_close: np.ndarray
     open: np.ndarray
     high: np.ndarray
     low: np.ndarray
@@ -42,16 +40,8 @@ class _LastBars:
 
 def last_bars(series: Sequence[BarSeries]) -> _LastBars:
     """The last bars of ``series`` as arrays (one Python read per field and instrument)."""
-    nat = np.datetime64("NaT", "ns")
-    lengths = [len(s.timestamps) for s in series]
-    longer = list(zip(series, [n > 1 for n in lengths], strict=True))
     return _LastBars(
-        length=np.array(lengths, dtype=np.int64),
         stamp=np.array([s.timestamps[-1] for s in series], dtype="datetime64[ns]"),
-        prev_stamp=np.array(
-            [s.timestamps[-2] if two else nat for s, two in longer], dtype="datetime64[ns]"
-        ),
-        prev_close=np.array([s.close[-2] if two else np.nan for s, two in longer]),
         open=np.array([s.open[-1] for s in series]),
         high=np.array([s.high[-1] for s in series]),
         low=np.array([s.low[-1] for s in series]),
