@@ -2,7 +2,7 @@
 
 Covers the safe decoder (:func:`bus.decode_entry`), the Redis consumer (first read and
 reclaim), the reply listener, the journals' readers, and a hypothesis fuzz of the real Redis
-consumer that counts entries tried / dead-lettered / stuck (stuck must be 0).
+consumer in test_fuzz_consumer.py.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from uuid import uuid4
 import pytest
 from _bus_helpers import FAST, BusFactory, eventually, recorder, report
 from _load_consumer import delete_prefix
+from _wire import DATA, deep_envelope, pending
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,14 +39,6 @@ from bus._envelope import Envelope
 
 BOMB = b"[" * 200_000 + b"]" * 200_000
 HUGE = b'{"x": "' + b"a" * MAX_ENTRY_BYTES + b'"}'
-
-
-def deep_envelope(depth: int) -> bytes:
-    """A valid envelope but for a payload value nested ``depth`` lists deep."""
-    head = json.dumps(
-        {"id": uuid4().hex, "sender": "sun", "recipient": "risk", "kind": "event", "payload": {}}
-    ).encode()
-    return head[:-3] + b'{"x": ' + b"[" * depth + b"1" + b"]" * depth + b"}}"
 
 
 def future_snapshot() -> bytes:
@@ -131,35 +124,6 @@ def test_invalid_payload_names_the_envelope() -> None:
     assert caught.value.envelope_id == "abc" and caught.value.payload_type == "planet_report"
 
 
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
-    max_leaves=30,
-)
-ENVELOPE_LIKE = st.fixed_dictionaries(
-    {
-        "sender": st.sampled_from(["sun", "risk", "", "a b", 5]) | JSON,
-        "recipient": st.sampled_from(["risk", "*", "_reply.x"]) | JSON,
-        "kind": st.sampled_from(["event", "report", "nonsense"]) | JSON,
-    },
-    optional={
-        "id": st.text(max_size=200) | JSON,
-        "priority": st.integers(-2, 6) | JSON,
-        "payload_type": st.sampled_from(["market_snapshot", "planet_report", "nope"]) | JSON,
-        "payload": st.dictionaries(st.text(max_size=8), JSON) | JSON,
-        "timestamp": st.sampled_from(["2020-01-01T00:00:00Z", "yesterday"]) | JSON,
-    },
-)
-DATA = st.one_of(
-    st.binary(max_size=300),
-    st.text(max_size=300),
-    JSON.map(lambda v: json.dumps(v).encode()),
-    ENVELOPE_LIKE.map(lambda v: json.dumps(v).encode()),
-    st.integers(MAX_JSON_DEPTH - 2, 3_000).map(lambda n: b"[" * n + b"]" * n),
-    st.integers(MAX_JSON_DEPTH - 2, 3_000).map(lambda n: b'{"a":' * n + b"0" + b"}" * n),
-    st.integers(MAX_JSON_DEPTH - 5, 2_000).map(deep_envelope),
-    st.integers(1, 100_000).map(lambda n: b"[" * n),
-)
 FIELDS = st.one_of(
     DATA.map(lambda data: {b"e": data}),
     st.dictionaries(
@@ -199,13 +163,6 @@ async def redis_bus(redis_url: str) -> AsyncIterator[RedisBus]:
     yield bus
     await bus.close()
     await delete_prefix(redis_url, prefix)
-
-
-async def pending(bus: RedisBus, recipient: str, group: str) -> int:
-    counts = [
-        (await bus.client.xpending(s, group))["pending"] for s in bus.keys.streams_of(recipient)
-    ]
-    return sum(counts)
 
 
 async def test_poison_entries_are_dead_lettered_on_first_read_and_the_batch_goes_on(
@@ -305,91 +262,3 @@ async def test_journal_readers_report_poison_as_corruption(redis_url: str, tmp_p
     finally:
         await journal.client.delete(key)
         await journal.close()
-
-
-# -- fuzzing the real Redis consumer ------------------------------------------------------------
-
-REDIS_FIELDS = st.one_of(
-    DATA.map(lambda data: {b"e": data}),
-    st.dictionaries(
-        st.sampled_from([b"e", b"E", b"x", b"raw"]),
-        DATA | st.integers() | st.floats(allow_nan=False),
-        min_size=1,
-        max_size=3,
-    ),
-)
-TALLY = {"tried": 0, "dead_lettered": 0, "delivered": 0, "stuck": 0}
-
-
-def expected_outcome(fields: dict[bytes, Any]) -> str:
-    """What the consumer must do with one entry, as stored by Redis (values become bytes)."""
-    stored = {k: v if isinstance(v, bytes) else str(v).encode() for k, v in fields.items()}
-    try:
-        decode_entry({k: v for k, v in stored.items() if k == b"e"} or {b"x": b""})
-    except MalformedMessageError:
-        return "dead"
-    return "delivered"
-
-
-async def fuzz_once(url: str, entries: list[dict[bytes, Any]]) -> dict[str, int]:
-    prefix = f"heliarch:test:{uuid4().hex}:"
-    bus = RedisBus(url, prefix=prefix, config=FAST)
-    try:
-        await bus.ensure_group("fuzz", "fuzz")
-        lane = bus.keys.lane("fuzz", 2)
-        async with bus.client.pipeline(transaction=False) as pipe:
-            for fields in entries:
-                pipe.xadd(lane, fields)
-            await pipe.execute()
-        sentinel = Envelope(sender="sun", recipient="fuzz", kind="event", id="sentinel")
-        await bus.send(sentinel)
-        got: list[Envelope] = []
-        subscription = await bus.subscribe("fuzz", recorder(got))
-        outcomes = [expected_outcome(f) for f in entries]
-        dead_wanted = outcomes.count("dead")
-        deadline = time.monotonic() + 10
-        while True:
-            stuck = await pending(bus, "fuzz", "fuzz")
-            settled = any(e.id == "sentinel" for e in got) and stuck == 0
-            if settled and await bus.client.xlen(bus.keys.dead) >= dead_wanted:
-                break
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.02)
-        dead = await bus.dead_letters()
-        stats = subscription.stats
-        assert len(dead) == dead_wanted and all(d.deliveries == 1 for d in dead)
-        assert stats.applied + stats.duplicates == outcomes.count("delivered") + 1
-        return {
-            "tried": len(entries),
-            "dead_lettered": len(dead),
-            "delivered": len(got) - 1,
-            "stuck": stuck,
-        }
-    finally:
-        await bus.close()
-        await delete_prefix(url, prefix)
-
-
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-@given(entries=st.lists(REDIS_FIELDS, min_size=5, max_size=25))
-def test_fuzzed_entries_against_real_redis_none_stuck(
-    redis_url: str, entries: list[dict[bytes, Any]]
-) -> None:
-    counts = asyncio.run(fuzz_once(redis_url, entries))
-    for key, value in counts.items():
-        TALLY[key] += value
-    assert counts["stuck"] == 0, counts
-
-
-def test_fuzz_tally_is_reported() -> None:
-    """Print the totals of the fuzz run above (it runs first in file order)."""
-    print(
-        f"fuzz: tried={TALLY['tried']} dead_lettered={TALLY['dead_lettered']} "
-        f"delivered={TALLY['delivered']} stuck={TALLY['stuck']}"
-    )
-    assert TALLY["stuck"] == 0
