@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
@@ -20,9 +19,10 @@ from sun._graph import build_sun_graph
 from sun._reasoning import QuantReasoner
 from sun._request import check_position, parse_request
 from sun._review import SunReviews, decision_of, run_config
-from sun._routing import PolicyRouter, Router
+from sun._routing import Router
 from sun._settings import Settings
 from sun._stream import astream_decision, stream_decision
+from sun._sun_universe import SunUniverse
 from sun._telemetry import Telemetry
 from sun.llm import (
     LlmResponseCache,
@@ -37,10 +37,9 @@ from sun.resilience import (
     HealthEvent,
     default_variants,
 )
-from sun.universe import PortfolioLimits, UniverseEngine
 
 
-class Sun(SunReviews):
+class Sun(SunReviews, SunUniverse):
     """The supervisor: moons -> planets -> reasoning -> guard, as a LangGraph graph.
 
     Args:
@@ -309,48 +308,6 @@ class Sun(SunReviews):
             result = graph.invoke(state, self._config(thread_id), context=self.context)
             decision = trace.decision = decision_of(result)
         return decision
-
-    @functools.cached_property
-    def universe(self) -> UniverseEngine:
-        """The universe engine of :meth:`decide_universe` (streaming moons, reflex book)."""
-        return UniverseEngine()
-
-    def decide_universe(
-        self,
-        snapshot: MarketSnapshot,
-        instruments: Sequence[str] | None = None,
-        *,
-        positions: Mapping[str, float] | None = None,
-        rejected: Mapping[str, str] | None = None,
-        portfolio: PortfolioLimits | None = None,
-    ) -> dict[str, SunDecision]:
-        """Decide every instrument of ``snapshot`` (or ``instruments``) in one vectorized pass.
-
-        Without reflex alerts and ``portfolio``, each decision equals
-        ``decide(snapshot, instrument, position=...)``. Instruments with a gap or a halted
-        last bar, and the ``rejected`` ones, get flat "no data" decisions with the reason.
-        See :class:`sun.universe.UniverseEngine`.
-
-        Raises:
-            ValueError: when the policy has checkpoints or expansions (review, escalation,
-                early decision): those run only in :meth:`decide`, never silently skipped.
-        """
-        router = self.router
-        if isinstance(router, PolicyRouter) and any(
-            rule.plan.checkpoints or rule.plan.expansions for rule in router.policy.doc.rules
-        ):
-            raise ValueError(
-                f"policy {router.policy.name!r} has checkpoints or expansions, which "
-                "decide_universe does not run; decide each instrument with decide()"
-            )
-        return self.universe.decide(
-            self.context,
-            snapshot,
-            instruments,
-            positions=positions,
-            rejected=rejected,
-            portfolio=portfolio,
-        )
 
     def add_sink(self, sink: Callable[[SunDecision], None]) -> None:
         """Call ``sink(decision)`` after every decision (journals, memories, learners)."""
