@@ -15,7 +15,10 @@ forward over the last ``T`` ticks (each tick a new snapshot whose histories grew
 * ``reflex_tick_us_p50_500`` / ``_p99_``: ``ReflexLoop.tick`` (moons + hard risk rules) over
   the last ``R`` bars with the universe's decided positions;
 * ``guardian_us_p50_500``: ``portfolio_guard`` (the array pass) on the decided targets, and
-  ``guardian_with_corrections_us_p50_500`` with the ``GuardCorrection`` records.
+  ``guardian_with_corrections_us_p50_500`` with the ``GuardCorrection`` records;
+* ``history_checks``: how the universe verified that each history only grew (compared word
+  by word, or ``by_buffers``: the same read-only buffers as last tick; see
+  ``sun/universe/_prefix.py``).
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ def bench_decide(universe: dict, benchmark, ticks: int, sample: int) -> dict:  #
         "single_cpu": single_cpu,
         "decisions": decisions,
         "moon_stats": dict(stats),
+        "history_checks": whole.universe.moons_for(whole.context).history_checks,
     }
 
 
@@ -171,6 +175,7 @@ def main() -> None:
         f"guardian_with_corrections_us_p50_{n}": round(statistics.median(full), 1),
         "decision_levels": levels,
         "moon_stats": decided["moon_stats"],
+        "history_checks": decided["history_checks"],
         "targets": TARGETS,
     }
     if args.json:

@@ -85,6 +85,12 @@ class UniverseMoons:
         self._covered = np.zeros(0, dtype=np.bool_)  # row unaffected by the benchmark growing
         self.stats = {"warmups": 0, "stream_updates": 0, "batch_rows": 0}
 
+    @property
+    def history_checks(self) -> dict[str, int]:
+        """How the histories were verified, over all ticks: ``compared`` word by word, or
+        known unchanged ``by_buffers`` (see :mod:`sun.universe._prefix`)."""
+        return dict(self._store.checks)
+
     def rows(
         self, snapshot: MarketSnapshot, names: tuple[str, ...], bars: _LastBars | None = None
     ) -> np.ndarray:

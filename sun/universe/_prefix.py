@@ -17,9 +17,20 @@ equal the new history. Why this is exact:
   with the same close: only an instrument whose stamps were NOT all covered can change when the
   benchmark grows, and the caller recomputes those (``covered`` in ``UniverseMoons``).
 
-Memory is bounded: at most ``max_bars`` storage columns are held (48 bytes each); an
+The word-by-word comparison reads every bar each tick (memory-bound: ~27 MB for 277k bars).
+It is skipped for a history whose six arrays are views of the **same read-only buffers** as
+last tick's and start at the **same addresses** (the walk-forward case: ``MarketSnapshot.at``
+cuts every history from one full series). A :class:`BarSeries` owns read-only copies of its
+arrays; a buffer that owns its memory, is read-only now and was read-only when its bars were
+compared or copied last tick still holds those bars, unless someone made it writable again,
+edited it and made it read-only again in between (``setflags``: that breaks the series'
+immutability and is not supported). Only the new bars are then copied. Buffers that do not own
+their memory (``frombuffer``, memory maps) or are writable are always compared.
+
+Memory is bounded: at most ``max_bars`` storage rows are held (48 bytes each: one bar); an
 instrument that would go past it is not held, reports ``CHANGED`` every tick, and its row is
-computed by the batch pass (correct, only slower). The benchmark copy is one series.
+computed by the batch pass (correct, only slower). The benchmark copy is one series. Keeping
+last tick's buffers for the identity check holds them alive until the next tick.
 """
 
 from __future__ import annotations
@@ -32,42 +43,84 @@ from numba import njit
 from bus import BarSeries
 
 SAME, GREW_ONE, GREW_MORE, CHANGED = 0, 1, 2, 3
+UNMOVED = 4  # added to a status: the prefix was known equal by its buffers, not compared
 _FIELDS = 6  # timestamps, open, high, low, close, volume
 
 
 @njit(cache=True)
-def _sync(store, m, t, o, h, lo, c, v):
-    """Compare ``store[:, :m]`` with the new fields word by word, then copy them into ``store``.
+def _sync(store, m, t, o, h, lo, c, v, seen, same_buffers):
+    """Compare ``store[:m]`` (a row of six words per bar) with the new fields word by word,
+    then copy them into ``store``.
 
-    Returns SAME, GREW_ONE, GREW_MORE (the first ``m`` bars unchanged) or CHANGED.
+    ``seen`` holds the six arrays' start addresses at the last sync (updated here). With
+    ``same_buffers`` (the arrays view the same unchanged read-only buffers as then) and the
+    same addresses, the first ``m`` bars are those very words: only the new ones are copied.
+    Returns SAME, GREW_ONE, GREW_MORE (the first ``m`` bars unchanged) or CHANGED, plus
+    ``UNMOVED`` when the comparison was skipped that way.
     """
     n = t.shape[0]
-    words = (t.view(np.uint64), o.view(np.uint64), h.view(np.uint64),
-             lo.view(np.uint64), c.view(np.uint64), v.view(np.uint64))  # fmt: skip
+    w0, w1, w2 = t.view(np.uint64), o.view(np.uint64), h.view(np.uint64)
+    w3, w4, w5 = lo.view(np.uint64), c.view(np.uint64), v.view(np.uint64)
+    starts = (t.ctypes.data, o.ctypes.data, h.ctypes.data,
+              lo.ctypes.data, c.ctypes.data, v.ctypes.data)  # fmt: skip
+    unmoved = same_buffers
+    for j in range(_FIELDS):
+        unmoved = unmoved and seen[j] == starts[j]
+        seen[j] = starts[j]
     k = min(m, n)
     start = k
-    for i in range(k):
-        if (store[0, i] != words[0][i] or store[1, i] != words[1][i]
-                or store[2, i] != words[2][i] or store[3, i] != words[3][i]
-                or store[4, i] != words[4][i] or store[5, i] != words[5][i]):  # fmt: skip
+    for i in range(k if unmoved else 0, k):
+        if (store[i, 0] != w0[i] or store[i, 1] != w1[i] or store[i, 2] != w2[i]
+                or store[i, 3] != w3[i] or store[i, 4] != w4[i] or store[i, 5] != w5[i]):  # fmt: skip
             start = 0
             break
-    for i in range(start, n):
-        for j in range(_FIELDS):
-            store[j, i] = words[j][i]
+    for i in range(start, n):  # each field on its own line: the arrays may differ in type
+        store[i, 0] = w0[i]
+        store[i, 1] = w1[i]
+        store[i, 2] = w2[i]
+        store[i, 3] = w3[i]
+        store[i, 4] = w4[i]
+        store[i, 5] = w5[i]
+    flag = UNMOVED if unmoved else 0
     if start < k or n < m:
-        return CHANGED
+        return CHANGED + flag
     if n == m:
-        return SAME
-    return GREW_ONE if n == m + 1 else GREW_MORE
+        return SAME + flag
+    return (GREW_ONE if n == m + 1 else GREW_MORE) + flag
+
+
+_Buffers = tuple[np.ndarray, ...] | None
+
+
+def _read_only_buffers(arrays: tuple[np.ndarray, ...]) -> _Buffers:
+    """The buffers the arrays view, when each owns its memory and is read-only (else None)."""
+    buffers = []
+    for array in arrays:
+        buffer = array if array.base is None else array.base
+        if not isinstance(buffer, np.ndarray) or buffer.base is not None:
+            return None
+        if buffer.flags.writeable:
+            return None
+        buffers.append(buffer)
+    return tuple(buffers)
+
+
+def _unchanged(arrays: tuple[np.ndarray, ...], held: tuple[np.ndarray, ...]) -> bool:
+    """Whether the arrays view exactly the ``held`` buffers, all still read-only."""
+    for array, buffer in zip(arrays, held, strict=True):
+        if array.base is not buffer and array is not buffer:
+            return False
+        if buffer.flags.writeable:
+            return False
+    return True
 
 
 def _fits(store: np.ndarray, n: int) -> np.ndarray:
     """``store`` or a larger copy of it holding at least ``n`` bars (grown by a quarter)."""
-    if n <= store.shape[1]:
+    if n <= store.shape[0]:
         return store
-    grown = np.empty((_FIELDS, n + max(64, n // 4)), dtype=np.uint64)
-    grown[:, : store.shape[1]] = store
+    grown = np.empty((n + max(64, n // 4), _FIELDS), dtype=np.uint64)
+    grown[: store.shape[0]] = store
     return grown
 
 
@@ -76,7 +129,7 @@ class BarStore:
     caller holds its lock).
 
     Args:
-        max_bars: Instrument bars copied at most, in total (storage columns).
+        max_bars: Instrument bars copied at most, in total (storage rows).
     """
 
     def __init__(self, max_bars: int) -> None:
@@ -85,40 +138,77 @@ class BarStore:
         self.max_bars = max_bars
         self._stores: list[np.ndarray | None] = []
         self._lengths: list[int] = []
+        self._buffers: list[_Buffers] = []  # per row: last tick's read-only buffers, if any
+        self._starts = np.zeros((0, _FIELDS), dtype=np.uint64)  # per row: last start addresses
         self._held_bars = 0
-        self._bench = np.empty((_FIELDS, 0), dtype=np.uint64)
+        self._bench = np.empty((0, _FIELDS), dtype=np.uint64)
         self._bench_length = -1  # -1: no benchmark seen
+        self._bench_buffers: _Buffers = None
+        self._bench_starts = np.zeros(_FIELDS, dtype=np.uint64)
+        self.checks = {"compared": 0, "by_buffers": 0}  # instrument histories, all ticks
 
     def reset(self, rows: int) -> None:
         """Forget every copy and hold ``rows`` empty slots (a new instrument list)."""
-        self._stores = [np.empty((_FIELDS, 0), dtype=np.uint64) for _ in range(rows)]
+        self._stores = [np.empty((0, _FIELDS), dtype=np.uint64) for _ in range(rows)]
         self._lengths = [0] * rows
+        self._buffers = [None] * rows
+        self._starts = np.zeros((rows, _FIELDS), dtype=np.uint64)
         self._held_bars = 0
 
     def sync(self, series: Sequence[BarSeries]) -> np.ndarray:
         """Each row's status against its copy (SAME, GREW_ONE, GREW_MORE, CHANGED); afterwards
         every held copy equals the new history."""
         status = [self._sync_row(i, s) for i, s in enumerate(series)]
-        return np.array(status, dtype=np.int8)
+        got = np.array(status, dtype=np.int8)
+        unmoved = got >= UNMOVED
+        moved = int(np.count_nonzero(unmoved))
+        self.checks["by_buffers"] += moved
+        self.checks["compared"] += len(got) - moved - int(np.count_nonzero(got < 0))
+        got[unmoved] -= UNMOVED
+        got[got < 0] = CHANGED
+        return got
 
     def _sync_row(self, i: int, s: BarSeries) -> int:
+        """The row's status (plus ``UNMOVED``), or -1 for a row not held (past the bound)."""
         store = self._stores[i]
         if store is None:
-            return CHANGED
+            return -1
         stamps = s.timestamps
         n = stamps.shape[0]
-        if n > store.shape[1]:
-            grown = _fits(store, n)
-            extra = grown.shape[1] - store.shape[1]
-            if self._held_bars + extra > self.max_bars:
-                self._stores[i] = None  # past the bound: no copy, batched from now on
-                self._held_bars -= store.shape[1]
-                return CHANGED
-            self._held_bars += extra
-            self._stores[i] = store = grown
+        if n > store.shape[0]:
+            store = self._grow(i, store, n)
+            if store is None:
+                return -1
+        arrays = (stamps, s.open, s.high, s.low, s.close, s.volume)
+        held = self._buffers[i]
+        same = held is not None and _unchanged(arrays, held)
+        if not same:
+            self._buffers[i] = _read_only_buffers(arrays)
         m, self._lengths[i] = self._lengths[i], n
-        return int(_sync(store, m, stamps.view(np.int64), s.open, s.high, s.low, s.close,
-                         s.volume))  # fmt: skip
+        return _sync(
+            store,
+            m,
+            stamps.view(np.int64),
+            s.open,
+            s.high,
+            s.low,
+            s.close,
+            s.volume,
+            self._starts[i],
+            same,
+        )
+
+    def _grow(self, i: int, store: np.ndarray, n: int) -> np.ndarray | None:
+        """Row ``i``'s copy grown to hold ``n`` bars, or None past the memory bound."""
+        grown = _fits(store, n)
+        extra = grown.shape[0] - store.shape[0]
+        if self._held_bars + extra > self.max_bars:
+            self._stores[i] = None  # past the bound: no copy, batched from now on
+            self._held_bars -= store.shape[0]
+            return None
+        self._held_bars += extra
+        self._stores[i] = grown
+        return grown
 
     def sync_benchmark(self, benchmark: BarSeries | None) -> int:
         """The benchmark's status against its copy (CHANGED when it appears or disappears)."""
@@ -128,9 +218,13 @@ class BarStore:
             return CHANGED if changed else SAME
         m = max(self._bench_length, 0)
         self._bench = store = _fits(self._bench, len(benchmark))
-        close = benchmark.close
-        got = int(_sync(store, m, benchmark.timestamps.view(np.int64), close, close, close,
-                        close, close))  # fmt: skip
-        status = CHANGED if self._bench_length == -1 else got
+        close, stamps = benchmark.close, benchmark.timestamps
+        arrays = (stamps, close, close, close, close, close)
+        held = self._bench_buffers
+        same = held is not None and self._bench_length != -1 and _unchanged(arrays, held)
+        self._bench_buffers = held if same else _read_only_buffers(arrays)
+        got = int(_sync(store, m, stamps.view(np.int64), close, close, close, close, close,
+                        self._bench_starts, same))  # fmt: skip
+        status = CHANGED if self._bench_length == -1 else got % UNMOVED
         self._bench_length = len(benchmark)
         return status

@@ -7,6 +7,8 @@ came from plus one bar, verified bit for bit against its own copy; an edit 5 or 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -138,3 +140,64 @@ def test_past_the_memory_bound_rows_are_batched_and_equal(
         rows = engine.rows(snapshot, names)
         assert np.array_equal(_bits(rows), _bits(_expected(snapshot, engine.columns)))
     assert engine.stats["batch_rows"] > 0
+
+
+def _walk(engine: UniverseMoons, bars: dict[str, BarSeries], benchmark: BarSeries,
+          stamps: np.ndarray, edit: Callable[[], None] | None = None) -> None:  # fmt: skip
+    names = tuple(bars)
+    for tick, stamp in enumerate(stamps):
+        if edit is not None and tick == len(stamps) - 1:
+            edit()
+        snapshot = MarketSnapshot.at(to_datetime(stamp), {n: _upto(bars[n], stamp) for n in names},
+                                     benchmark=_upto(benchmark, stamp))  # fmt: skip
+        rows = engine.rows(snapshot, names)
+        assert np.array_equal(_bits(rows), _bits(_expected(snapshot, engine.columns))), tick
+
+
+def _own_copy(series: BarSeries) -> BarSeries:
+    """A validated copy (its own read-only buffers), so a test may break it in place."""
+    return BarSeries(**{f: getattr(series, f) for f in BarSeries.model_fields})
+
+
+def test_a_walk_forward_is_verified_by_its_unchanged_buffers(
+    universe: tuple[dict[str, BarSeries], BarSeries],
+) -> None:
+    bars, benchmark = universe
+    engine = UniverseMoons(cache=moons.MoonCache(moons.LruBackend(64)))
+    _walk(engine, bars, benchmark, benchmark.timestamps[-4:])
+    assert engine.history_checks == {"compared": len(bars), "by_buffers": 3 * len(bars)}
+    assert engine.stats["stream_updates"] == 3 and engine.stats["batch_rows"] == 0
+
+
+def test_a_buffer_made_writable_and_edited_in_place_is_compared(
+    universe: tuple[dict[str, BarSeries], BarSeries],
+) -> None:
+    bars, benchmark = universe
+    bars = {n: _own_copy(s) for n, s in bars.items()}
+    victim = bars[next(iter(bars))]
+    engine = UniverseMoons(cache=moons.MoonCache(moons.LruBackend(64)))
+
+    def edit() -> None:  # an unsupported in-place edit 40 bars back, left writable
+        i = len(victim) - 40
+        for field in ("open", "high", "low", "close"):
+            values = getattr(victim, field)
+            values.setflags(write=True)
+            values[i] *= 1.02
+
+    _walk(engine, bars, benchmark, benchmark.timestamps[-3:], edit)
+    assert engine.history_checks["compared"] == len(bars) + 1  # the first tick, then the victim
+    assert engine.stats["batch_rows"] == 1
+
+
+def test_a_sliding_window_over_one_buffer_is_compared(
+    universe: tuple[dict[str, BarSeries], BarSeries],
+) -> None:
+    bars, benchmark = universe
+    names = tuple(bars)
+    engine = UniverseMoons(cache=moons.MoonCache(moons.LruBackend(64)))
+    for stamp in benchmark.timestamps[-3:]:  # the same length each tick: the start moves
+        chosen = {n: _upto(bars[n], stamp).tail(200) for n in names}
+        snapshot = MarketSnapshot.at(to_datetime(stamp), chosen, benchmark=_upto(benchmark, stamp))
+        rows = engine.rows(snapshot, names)
+        assert np.array_equal(_bits(rows), _bits(_expected(snapshot, engine.columns)))
+    assert engine.history_checks == {"compared": 3 * len(names), "by_buffers": 0}
