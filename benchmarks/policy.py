@@ -20,7 +20,8 @@ a scripted chat model standing in for the LLM API, and count LLM calls per decis
 ``always`` (the routing tree in code, LLM on every decision), the sun driven by the default
 policy (``trading_default``: same planets, same reasoner, so the same calls and decisions), and
 ``trading_guarded`` on the policy executor with the real planets as agents (its ``agree``
-checkpoint decides without the LLM when the planets agree strongly).
+checkpoint decides without the LLM when at least two direction votes agree strongly; this walk
+has no headlines, so sentiment is skipped and technical votes alone: ``agree`` never fires).
 """
 
 from __future__ import annotations

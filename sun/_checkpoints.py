@@ -9,7 +9,7 @@ it) and ``summary``, exactly as in :mod:`sun.policy`'s executor.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -49,20 +49,29 @@ def checkpoint_step(hit: Hit, prefix: str = "") -> TraceStep:
     return TraceStep(node=f"checkpoint:{prefix}{hit.name}", status="ran", reason=reason)
 
 
-def planet_output(report: PlanetReport) -> NodeOutput:
-    """A planet report as a node output (as ``sun.policy.planet_agent`` gives it)."""
+def planet_output(report: PlanetReport, votes: bool) -> NodeOutput:
+    """A planet report as a node output (as ``sun.policy.planet_agent`` gives it); ``votes``:
+    the planet is directional (its score is a direction vote)."""
     return NodeOutput(
-        score=report.score, confidence=report.confidence, veto=report.veto,
+        score=report.score, confidence=report.confidence, veto=report.veto, votes=votes,
         facts={"has_data": report.has_data, "critical": report.critical},
     )  # fmt: skip
 
 
 def condition_view(
-    profile: Mapping[str, Any], reports: Iterable[PlanetReport], nodes: Mapping[str, str]
+    profile: Mapping[str, Any],
+    reports: Iterable[PlanetReport],
+    nodes: Mapping[str, str],
+    directional: Collection[str],
 ) -> dict[str, Any]:
-    """What a condition reads: the profile, ``outputs`` per plan node, and ``summary``."""
+    """What a condition reads: the profile, ``outputs`` per plan node, and ``summary`` (over
+    the ``directional`` planets' scores)."""
     by_planet = {report.planet: report for report in reports}
-    outputs = {node: planet_output(by_planet[p]) for node, p in nodes.items() if p in by_planet}
+    outputs = {
+        node: planet_output(by_planet[p], p in directional)
+        for node, p in nodes.items()
+        if p in by_planet
+    }
     views = {node: output.cel_view() for node, output in outputs.items()}
     return {**profile, "outputs": views, "summary": summarize(outputs)}
 

@@ -104,7 +104,9 @@ def gate(state: SunState, runtime: Runtime[SunContext]) -> SunState:
     stop, steps = state.get("stop"), []
     policy = policy_of(context)
     if policy is not None and route.get("rule") and (stop or {}).get("disposition") != "ESCALATE":
-        view = condition_view(route["profile"], decision.planet_reports, route["nodes"])
+        view = condition_view(
+            route["profile"], decision.planet_reports, route["nodes"], context.directional
+        )
         if stop is None:
             hits = evaluate(policy, at_stage(policy, route["rule"], "guard"), view,
                             state.get("checked", []))  # fmt: skip

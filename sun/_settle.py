@@ -36,7 +36,7 @@ def start_stage(route: dict[str, Any], context: SunContext) -> SunState:
     policy = policy_of(context)
     if policy is None or not route.get("rule"):
         return {}
-    view = condition_view(route["profile"], (), route["nodes"])
+    view = condition_view(route["profile"], (), route["nodes"], context.directional)
     hits = evaluate(policy, at_stage(policy, route["rule"], "start"), view)
     update = _applied(hits, route, context, [])
     expand = update.pop("expand")
@@ -66,7 +66,9 @@ def settle(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         return {"stop": stop, "expand": [], "checked": [*checked, *marks],
                 "trace": [*steps, *skips]}  # fmt: skip
     checked = list(state.get("checked", []))
-    view = condition_view(route["profile"], state.get("reports", []), route["nodes"])
+    view = condition_view(
+        route["profile"], state.get("reports", []), route["nodes"], context.directional
+    )
     update: SunState = {"expand": []}
     if stop is None:
         waiting = set(pending_deferred(route, checked))

@@ -115,9 +115,12 @@ def summarize(
     outputs: Mapping[str, NodeOutput], *, failed: int = 0, elapsed_ms: float = 0.0
 ) -> dict[str, Any]:
     """The ``summary`` checkpoint conditions read: count, mean/min/max score, spread,
-    agreement, min confidence, any veto, failed nodes, LLM calls, tokens, elapsed ms."""
-    scores = [o.score for o in outputs.values() if o.score is not None]
-    confidences = [o.confidence for o in outputs.values() if o.confidence is not None]
+    agreement and min confidence over the direction votes (outputs with ``votes``: a risk
+    appetite is not a vote for a direction), any veto, failed nodes, LLM calls, tokens and
+    elapsed ms over every output."""
+    voters = [o for o in outputs.values() if o.votes]
+    scores = [o.score for o in voters if o.score is not None]
+    confidences = [o.confidence for o in voters if o.confidence is not None]
     mean = sum(scores) / len(scores) if scores else 0.0
     agree = sum(1 for s in scores if s * mean > 0) / len(scores) if scores else 0.0
     return {

@@ -13,7 +13,8 @@ def planet_agent(planet: Planet, context: PlanetContext) -> Agent:
     """An agent that runs ``planet`` on ``context`` with the node's parameters (e.g. style).
 
     The :class:`PlanetReport` travels in ``data["report"]``; score, confidence and veto are
-    copied out for checkpoints; ``facts`` carry ``has_data`` and ``critical``.
+    copied out for checkpoints (the score a direction vote only for a ``directional`` planet);
+    ``facts`` carry ``has_data`` and ``critical``.
     """
 
     def agent(call: AgentCall) -> NodeOutput:
@@ -21,6 +22,7 @@ def planet_agent(planet: Planet, context: PlanetContext) -> Agent:
         report = planet.report(replace(context, params=params))
         return NodeOutput(
             score=report.score, confidence=report.confidence, veto=report.veto,
+            votes=planet.directional,
             facts={"has_data": report.has_data, "critical": report.critical},
             data={"report": report.model_dump(mode="json")},
         )  # fmt: skip

@@ -22,6 +22,13 @@ class NodeOutput(BaseModel):
     score: float | None = Field(None, description="Direction or verdict in [-1, 1], if any.")
     confidence: float | None = Field(None, description="Confidence in [0, 1], if any.")
     veto: bool = False
+    votes: bool = Field(
+        True,
+        description=(
+            "Whether score is a vote on direction, which summary aggregates; False for a score"
+            " on another scale (a risk planet's risk appetite, an execution planet's verdict)."
+        ),
+    )
     facts: dict[str, bool | int | float | str] = Field(
         default_factory=dict, description="Scalars that checkpoint conditions may read."
     )

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from bus import BarSeries, Headline, MarketSnapshot, SunDecision
+from bus import BarSeries, MarketSnapshot, SunDecision
 from planets import RiskLimits, RiskPlanet, default_planets
 from sun import OrchestrationConfig, Sun, SunHooks, build_sun_graph
 from sun._review import decision_of
+from tests.sun._news import BULLISH, at_bar
 
 AGREE, CONFLICT, EARLY = 300, 369, 40  # GOOG bars (see tests/sun/test_review.py); 40: warming up
 NO_REVIEW = RiskLimits(max_notional=1_000_000.0)
@@ -20,10 +21,8 @@ class OwnTaskRisk(RiskPlanet):
     in_process = False  # consulted in a Send task of its own, as a remote planet
 
 
-def at(goog: BarSeries, i: int, headline: bool = False) -> MarketSnapshot:
-    stamp = goog.up_to(goog.timestamps[i]).last_timestamp
-    news = [Headline(timestamp=stamp, text="record profit, strong growth", instrument="GOOG")]
-    return MarketSnapshot.at(stamp, {"GOOG": goog}, headlines=news if headline else [])
+def at(goog: BarSeries, i: int, news: tuple[str, ...] = ()) -> MarketSnapshot:
+    return at_bar(goog, i, news)
 
 
 def untimed(decision: SunDecision) -> SunDecision:
@@ -46,12 +45,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
-@pytest.mark.parametrize(("bar", "headline"), [(AGREE, False), (CONFLICT, False),
-                                               (CONFLICT, True), (EARLY, False)])  # fmt: skip
+@pytest.mark.parametrize(("bar", "news"), [(AGREE, ()), (AGREE, BULLISH), (CONFLICT, ()),
+                                           (CONFLICT, BULLISH[:1]), (EARLY, ())])  # fmt: skip
 def test_fused_and_full_graphs_decide_alike(
-    goog: BarSeries, scenario: str, bar: int, headline: bool
+    goog: BarSeries, scenario: str, bar: int, news: tuple[str, ...]
 ) -> None:
-    snapshot = at(goog, bar, headline)
+    snapshot = at(goog, bar, news)
     with Sun("quant", checkpoint="none", **SCENARIOS[scenario]) as sun:
         fused = sun.decide(snapshot, position=0.2)
         full = decision_of(
@@ -66,12 +65,12 @@ def test_the_guarded_paths_are_exercised(goog: BarSeries) -> None:
     """The scenarios above reach an expansion, an early decision and a pending review."""
     guarded = SCENARIOS["guarded"]
     with Sun("quant", checkpoint="none", **guarded) as sun:
-        conflict = sun.decide(at(goog, CONFLICT), position=0.2)
+        conflict = sun.decide(at(goog, CONFLICT, BULLISH[:1]), position=0.2)
         agree = sun.decide(at(goog, AGREE), position=0.2)
     assert "expanded" in {s.status for s in conflict.trace}
     assert any(s.node == "review" and s.status == "skipped" for s in agree.trace)
     with Sun("quant", checkpoint="none", limits=NO_REVIEW, **guarded) as sun:
-        early = sun.decide(at(goog, AGREE), position=0.2)
+        early = sun.decide(at(goog, AGREE, BULLISH), position=0.2)
     assert early.disposition_reason.startswith("checkpoint agree")
 
 

@@ -207,8 +207,8 @@ def test_a_required_reasoner_cut_by_the_budget_escalates(goog: BarSeries, tmp_pa
 EVENTS_IF_CONFLICT = """\
         - name: execution
           depends_on: [technical, risk]
-          skip_if: "summary.agreement == 1.0"
-          skip_reason: technical and risk agree
+          skip_if: "summary.mean_score > 0.5"
+          skip_reason: the direction votes are clearly bullish
 """
 
 
@@ -220,7 +220,7 @@ def test_a_planet_skip_over_outputs_waits_for_its_inputs(
     consults = steps(decision, "consult:execution")
     assert consults[0][0] == "skipped" and consults[0][1].startswith("deferred")
     if want == "skipped":
-        assert consults[1:] == [("skipped", "technical and risk agree")]
+        assert consults[1:] == [("skipped", "the direction votes are clearly bullish")]
         assert "execution" not in decision.routed_planets
     else:
         assert [status for status, _ in consults[1:]] == ["expanded", "ran"]
@@ -230,7 +230,7 @@ def test_a_planet_skip_over_outputs_waits_for_its_inputs(
 
 
 def test_a_broken_run_time_skip_runs_the_node(goog: BarSeries, tmp_path: Path) -> None:
-    nodes = EVENTS_IF_CONFLICT.replace("summary.agreement == 1.0", "outputs.technical.nope > 1.0")
+    nodes = EVENTS_IF_CONFLICT.replace("summary.mean_score > 0.5", "outputs.technical.nope > 1.0")
     decision = decide(goog, AGREE, policy_file(tmp_path, nodes=nodes))
     statuses = [status for status, _ in steps(decision, "consult:execution")]
     assert statuses == ["skipped", "expanded", "ran"]

@@ -31,6 +31,7 @@ from sun import (
 )
 from sun.policy import TradingClassifier
 from sun.testing import ScriptedChatModel
+from tests.sun._news import BEARISH, BULLISH, at_bar
 
 AGREE, CONFLICT = 300, 369
 GUARDED = OrchestrationConfig(policy="trading_guarded")
@@ -139,12 +140,19 @@ def test_without_a_checkpointer_the_review_stays_pending_and_no_order_goes(
     assert decision.order_intent is None and statuses(decision, "review") == ["skipped"]
 
 
-def test_strong_agreement_decides_without_the_llm(goog: BarSeries) -> None:
+@pytest.mark.parametrize(("bar", "news", "action"), [(AGREE, BULLISH, "BUY"),
+                                                     (CONFLICT, BEARISH, "SELL")])  # fmt: skip
+def test_strong_agreement_decides_without_the_llm(
+    goog: BarSeries, bar: int, news: tuple[str, ...], action: str
+) -> None:
+    """Technical and sentiment agree, either way: the risk planet's risk appetite (positive
+    here) is not a vote against a bearish consensus."""
     model = never_called()
     with Sun("openai:gpt-test", checkpoint="none", models=ModelConfig(chat_model=model),
              orchestration=GUARDED, limits=NO_REVIEW) as sun:  # fmt: skip
-        decision = sun.decide(at(goog, AGREE))
-    assert decision.disposition == "AUTO" and model.calls == 0
+        decision = sun.decide(at_bar(goog, bar, news))
+    assert decision.disposition == "AUTO" and model.calls == 0 and decision.action == action
+    assert {r.planet: r.score > 0 for r in decision.planet_reports}["risk"]
     assert decision.disposition_reason.startswith("checkpoint agree: planets agree strongly")
     assert decision.reasoner == "quant" and decision.llm_usage.calls == 0
     assert decision.order_intent is not None
@@ -158,12 +166,12 @@ def test_conflict_expands_the_analysis_then_reasons(goog: BarSeries) -> None:
     model = ScriptedChatModel(script=[json.dumps(answer)], prompts=[])
     with Sun("openai:gpt-test", checkpoint="none", models=ModelConfig(chat_model=model),
              orchestration=GUARDED, limits=NO_REVIEW) as sun:  # fmt: skip
-        decision = sun.decide(at(goog, CONFLICT))
+        decision = sun.decide(at_bar(goog, CONFLICT, BULLISH[:1]))  # bearish bars, good news
     assert model.calls == 1 and decision.disposition == "AUTO"
     assert statuses(decision, "checkpoint:conflict") == ["ran"]
-    for planet in ("sentiment", "execution"):
-        assert statuses(decision, f"consult:{planet}") == ["skipped", "expanded", "ran"]
-        assert planet in decision.routed_planets
+    assert statuses(decision, "consult:execution") == ["skipped", "expanded", "ran"]
+    assert statuses(decision, "consult:sentiment") == ["ran", "skipped"]  # wide: already asked
+    assert {"sentiment", "execution"} <= set(decision.routed_planets)
     assert {r.planet for r in decision.planet_reports} == {
         "technical",
         "risk",

@@ -221,3 +221,5 @@ def test_real_planets_as_agents(goog: BarSeries) -> None:
     technical = run.outputs["technical"].data["report"]
     assert technical["planet"] == "technical" and technical["instrument"] == "GOOG"
     assert run.decision is not None and run.decision.facts["inputs"] == len(route.planets)
+    # only directional planets vote in ``summary`` (risk appetite is not a direction)
+    assert run.outputs["technical"].votes and not run.outputs["risk"].votes
