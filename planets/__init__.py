@@ -27,15 +27,8 @@ from planets._risk import RiskPlanet
 from planets._sentiment import SentimentPlanet
 from planets._sentimentx import DEFAULT_MODEL_PATH as DEFAULT_SENTIMENTX_PATH
 from planets._sentimentx import MODEL_FORMAT as SENTIMENTX_FORMAT
-from planets._sentimentx import (
-    Featurizer,
-    SentimentX,
-    SentimentXScore,
-    dedupe_key,
-    default_scorer,
-    extract_grams,
-    lexicon_features,
-)
+from planets._sentimentx import SentimentX, SentimentXScore, default_scorer
+from planets._sentimentx_text import Featurizer, dedupe_key, extract_grams, lexicon_features
 from planets._styles import MeanReversionPlanet, MomentumPlanet, TechnicalVariant, style_planets
 from planets._technical import MEAN_REVERSION, MOMENTUM, TechnicalPlanet
 from planets._verdicts import VerdictColumns

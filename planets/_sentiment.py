@@ -16,7 +16,8 @@ from datetime import timedelta
 
 from bus import Headline
 from planets._base import Planet, PlanetContext, Verdict
-from planets._sentimentx import SentimentX, SentimentXScore, dedupe_key, default_scorer
+from planets._sentimentx import SentimentX, SentimentXScore, default_scorer
+from planets._sentimentx_text import dedupe_key
 
 __all__ = ["MAX_CONFIDENCE", "SOURCE_CAP", "SentimentPlanet", "source_key"]
 
