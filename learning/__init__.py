@@ -12,10 +12,10 @@ from learning._loop import NON_DIRECTIONAL, LearningLoop
 from learning._outcomes import Labelled, OutcomeLabeler, PendingLabel
 from learning._regime import REGIMES, market_regime
 from learning._sentimentx_data import LabelledText, Split, grouped_split, load_labelled
+from learning._sentimentx_eval import heldout_figures
 from learning._sentimentx_train import (
     TrainReport,
     fit_featurizer,
-    heldout_figures,
     lexicon_teacher,
     train_sentimentx,
 )

@@ -32,6 +32,7 @@ from learning._sentimentx_data import (
     grouped_split,
     load_labelled,
 )
+from learning._sentimentx_eval import heldout_figures, pearson
 from planets import (
     DEFAULT_SENTIMENTX_PATH,
     SENTIMENTX_FORMAT,
@@ -46,9 +47,7 @@ __all__ = [
     "ALPHAS",
     "Teacher",
     "TrainReport",
-    "evaluate_scores",
     "fit_featurizer",
-    "heldout_figures",
     "lexicon_teacher",
     "train_sentimentx",
 ]
@@ -126,46 +125,6 @@ def _fit(x: Any, y: np.ndarray, w: np.ndarray, alpha: float) -> tuple[np.ndarray
     return np.asarray(model.coef_, dtype=np.float64), float(model.intercept_)
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
-    if len(x) < 3 or np.std(x) == 0 or np.std(y) == 0:
-        return None
-    return float(np.corrcoef(x, y)[0, 1])
-
-
-def _ranks(x: np.ndarray) -> np.ndarray:
-    order = np.argsort(x, kind="stable")
-    ranks = np.empty(len(x), dtype=np.float64)
-    ranks[order] = np.arange(len(x), dtype=np.float64)
-    for value in np.unique(x):  # average ranks of ties
-        tied = x == value
-        ranks[tied] = ranks[tied].mean()
-    return ranks
-
-
-def _r(v: float | None) -> float | None:
-    return None if v is None else round(v, 4)
-
-
-def evaluate_scores(
-    scores: np.ndarray, labels: np.ndarray, signal: np.ndarray | None = None
-) -> dict[str, Any]:
-    """Pearson, Spearman, directional accuracy of scores vs labels (no-signal items score 0).
-
-    Directional accuracy: sign agreement over items with a nonzero label; an item without
-    signal or with a 0 score counts as wrong.
-    """
-    signal = np.ones(len(scores), dtype=bool) if signal is None else signal
-    scores = np.where(signal, scores, 0.0)
-    nonzero = labels != 0
-    agree = (np.sign(scores) == np.sign(labels)) & signal
-    return {
-        "n": len(scores),
-        "pearson": _r(_pearson(scores, labels)),
-        "spearman": _r(_pearson(_ranks(scores), _ranks(labels))),
-        "directional_accuracy": _r(float(agree[nonzero].mean()) if nonzero.any() else None),
-    }
-
-
 def _training_rows(
     items: Sequence[LabelledText],
     teacher: Teacher | None,
@@ -204,7 +163,7 @@ def _choose_alpha(
         for a in ALPHAS:
             coef, bias = _fit(x_fit, y[fit_idx], w[fit_idx], a)
             oof[a][val_idx] = np.clip(x_val @ coef + bias, -10.0, 10.0)
-    scored = [(_pearson(oof[a], y) or 0.0, a) for a in ALPHAS]
+    scored = [(pearson(oof[a], y) or 0.0, a) for a in ALPHAS]
     best_pearson, best_alpha = max(scored, key=lambda pa: (pa[0], -pa[1]))
     return best_alpha, best_pearson
 
@@ -245,34 +204,6 @@ def _write_onnx(
     onnx.checker.check_model(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(model.SerializeToString())
-
-
-def heldout_figures(
-    scorer: SentimentX, items: Sequence[LabelledText], test: Sequence[int]
-) -> dict[str, Any]:
-    """Student vs lexicon per held-out dataset, on all items and on lexicon-covered items."""
-    figures: dict[str, Any] = {}
-    for d in DATASETS:
-        held = [items[i] for i in test if items[i].dataset == d]
-        texts = [it.text for it in held]
-        labels = np.array([it.label for it in held])
-        student = scorer.score_many(texts)
-        s_scores = np.array([s.score for s in student])
-        s_signal = np.array([s.has_signal for s in student])
-        lex = [score_text(t) for t in texts]
-        l_scores = np.array([float(s.score) for s in lex])
-        covered = np.array([s.has_signal for s in lex])
-        figures[d] = {
-            "n": len(held),
-            "lexicon_coverage": _r(float(covered.mean())),
-            "student_all": evaluate_scores(s_scores, labels, s_signal),
-            "lexicon_all_uncovered_as_0": evaluate_scores(l_scores, labels, covered),
-            "student_lexicon_covered": evaluate_scores(
-                s_scores[covered], labels[covered], s_signal[covered]
-            ),
-            "lexicon_covered": evaluate_scores(l_scores[covered], labels[covered]),
-        }
-    return figures
 
 
 def train_sentimentx(

@@ -19,7 +19,7 @@ from learning import (  # noqa: E402
     train_sentimentx,
 )
 from learning._sentimentx_data import DATASETS, OVERLAP, data_fingerprint  # noqa: E402
-from learning._sentimentx_train import evaluate_scores, heldout_figures  # noqa: E402
+from learning._sentimentx_eval import evaluate_scores, heldout_figures  # noqa: E402
 from planets import DEFAULT_SENTIMENTX_PATH, SentimentX, dedupe_key  # noqa: E402
 
 
