@@ -24,6 +24,7 @@ from planets._lexicon import SentimentScore, load_lexicon, score_text, score_tex
 from planets._limits import RiskLimits
 from planets._orders import order_intents
 from planets._risk import RiskPlanet
+from planets._sentiment import WINDOWS as SENTIMENT_WINDOWS
 from planets._sentiment import SentimentPlanet
 from planets._sentimentx import DEFAULT_MODEL_PATH as DEFAULT_SENTIMENTX_PATH
 from planets._sentimentx import MODEL_FORMAT as SENTIMENTX_FORMAT
@@ -54,6 +55,7 @@ __all__ = [
     "RiskLimits",
     "RiskPlanet",
     "Role",
+    "SENTIMENT_WINDOWS",
     "SentimentPlanet",
     "SentimentScore",
     "SentimentX",

@@ -19,13 +19,16 @@ from planets._base import Planet, PlanetContext, Verdict
 from planets._sentimentx import SentimentX, SentimentXScore, default_scorer
 from planets._sentimentx_text import dedupe_key
 
-__all__ = ["MAX_CONFIDENCE", "SOURCE_CAP", "SentimentPlanet", "source_key"]
+__all__ = ["MAX_CONFIDENCE", "SOURCE_CAP", "WINDOWS", "SentimentPlanet", "source_key"]
 
 # A source's headlines together weigh at most this many confident headlines.
 SOURCE_CAP = 1.0
 # Evidence mass at which the confidence reaches half of MAX_CONFIDENCE.
 HALF_MASS = 2.0
 MAX_CONFIDENCE = 0.8
+# How far back headlines count, by the node parameter ``window`` (a policy's expansion asks for
+# "wide" when the planets conflict); "recent" when no window is given.
+WINDOWS: Mapping[str, timedelta] = {"recent": timedelta(days=3), "wide": timedelta(days=14)}
 
 
 def source_key(headline: Headline) -> str:
@@ -74,13 +77,25 @@ class SentimentPlanet(Planet):
     name = "sentiment"
     in_process = True
     moons = ()
-    lookback = timedelta(days=3)
 
     def __init__(self, scorer: SentimentX | None = None) -> None:
         self.scorer = scorer if scorer is not None else default_scorer()
 
+    @staticmethod
+    def lookback(params: Mapping[str, object]) -> timedelta:
+        """How far back headlines count for the node parameter ``window`` (see ``WINDOWS``).
+
+        Raises:
+            ValueError: naming a window that is not one of ``WINDOWS``.
+        """
+        window = params.get("window", "recent")
+        if not isinstance(window, str) or window not in WINDOWS:
+            raise ValueError(f"sentiment window {window!r} is not one of {sorted(WINDOWS)}")
+        return WINDOWS[window]
+
     def select(self, context: PlanetContext) -> dict[str, float]:
-        since = context.as_of - self.lookback
+        lookback = self.lookback(context.params)
+        since = context.as_of - lookback
         recent = [
             h for h in context.snapshot.headlines_for(context.instrument) if h.timestamp >= since
         ]
@@ -88,6 +103,7 @@ class SentimentPlanet(Planet):
         scored = [_Scored(source_key(h), self.scorer.score(h.text)) for h in distinct]
         with_signal = [s for s in scored if s.score.has_signal]
         evidence = {
+            "lookback_days": lookback / timedelta(days=1),
             "headlines": float(len(recent)),
             "headlines_distinct": float(len(distinct)),
             "sources": float(len({s.source for s in scored})),
@@ -105,7 +121,7 @@ class SentimentPlanet(Planet):
 
     def missing(self, evidence: Mapping[str, float]) -> tuple[str, ...]:
         if evidence.get("headlines", 0.0) == 0.0:
-            return ("headlines from the last 3 days",)
+            return (f"headlines from the last {evidence.get('lookback_days', 3.0):g} days",)
         if "sentimentx_mean" not in evidence:
             return ("headlines the sentiment model can read",)
         return ()

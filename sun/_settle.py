@@ -39,9 +39,7 @@ def start_stage(route: dict[str, Any], context: SunContext) -> SunState:
     view = condition_view(route["profile"], (), route["nodes"], context.directional)
     hits = evaluate(policy, at_stage(policy, route["rule"], "start"), view)
     update = _applied(hits, route, context, [])
-    expand = update.pop("expand")
-    params = {**route["params"], **{item["planet"]: item["params"] for item in expand}}
-    update["route"] = {**update["route"], "params": params}
+    update.pop("expand")  # consulted with the route's planets (its params say how)
     return update
 
 
@@ -115,19 +113,29 @@ def _applied(
                                        reason=f"expansion {node}: no such planet"))  # fmt: skip
                 continue
             nodes[node] = planet
-            if planet in consulted:
+            asked = {**dict(route["params"].get(planet) or {}), **dict(params)}
+            again = planet in consulted
+            if again and asked == dict(route["params"].get(planet) or {}):
                 steps.append(TraceStep(node=f"consult:{planet}", status="skipped",
                                        reason=f"expansion {node}: already consulted"))  # fmt: skip
                 continue
             consulted.add(planet)
-            steps.append(TraceStep(node=f"consult:{planet}", status="expanded",
-                                   reason=f"checkpoint {hit.name}: {hit.reason}"))  # fmt: skip
-            expand.append({"planet": planet, "params": dict(params)})
-    planets = (*route["planets"], *(item["planet"] for item in expand))
+            why = f"checkpoint {hit.name}: {hit.reason}"
+            if again:  # other parameters (e.g. a wider window): its new report replaces the old
+                why += f" (expansion {node} with {params}: replaces its report)"
+            steps.append(TraceStep(node=f"consult:{planet}", status="expanded", reason=why))
+            expand.append({"planet": planet, "params": asked})
+    added = tuple(item["planet"] for item in expand if item["planet"] not in route["planets"])
+    params = {**route["params"], **{item["planet"]: item["params"] for item in expand}}
     return {
         "stop": stop,
         "checked": [*checked, *(hit.name for hit in hits)],
-        "route": {**route, "nodes": nodes, "planets": planets},
+        "route": {
+            **route,
+            "nodes": nodes,
+            "planets": (*route["planets"], *added),
+            "params": params,
+        },  # fmt: skip
         "expand": expand,
         "trace": steps,
     }

@@ -10,13 +10,22 @@ from planets import PlanetContext
 from sun._reasoning import Reasoning
 
 
+def merge_reports(held: list[PlanetReport], new: list[PlanetReport]) -> list[PlanetReport]:
+    """``reports``' reducer: the new reports, each replacing an earlier one of its planet (an
+    expansion that consults a planet again with other parameters, e.g. a wider window)."""
+    if not held:
+        return list(new)
+    again = {report.planet for report in new}
+    return [*(r for r in held if r.planet not in again), *new]
+
+
 class SunState(TypedDict, total=False):
     """One decision's state. ``request`` is the JSON-friendly input used by Studio and the CLI.
 
     ``stop`` is what a policy checkpoint decided (disposition, reason, by); ``checked`` the
     checkpoints (and run-time skips, as ``skip:<node>``) already evaluated; ``expand`` the
     expansion planets to consult next; ``started_at`` when the decision began (on the clock
-    of its latency budget).
+    of its latency budget). ``reports`` holds one report per planet: a later one replaces it.
     """
 
     request: dict[str, Any]
@@ -25,7 +34,7 @@ class SunState(TypedDict, total=False):
     position: float
     panel: MoonPanel
     route: dict[str, Any]
-    reports: Annotated[list[PlanetReport], operator.add]
+    reports: Annotated[list[PlanetReport], merge_reports]
     recalled: list[str]
     reasoning: Reasoning
     decision: SunDecision

@@ -170,7 +170,10 @@ def test_conflict_expands_the_analysis_then_reasons(goog: BarSeries) -> None:
     assert model.calls == 1 and decision.disposition == "AUTO"
     assert statuses(decision, "checkpoint:conflict") == ["ran"]
     assert statuses(decision, "consult:execution") == ["skipped", "expanded", "ran"]
-    assert statuses(decision, "consult:sentiment") == ["ran", "skipped"]  # wide: already asked
+    # sentiment ran over 3 days, then again over the expansion's wide window: one report left
+    assert statuses(decision, "consult:sentiment") == ["ran", "expanded", "ran"]
+    (sentiment,) = [r for r in decision.planet_reports if r.planet == "sentiment"]
+    assert sentiment.evidence["lookback_days"] == 14.0
     assert {"sentiment", "execution"} <= set(decision.routed_planets)
     assert {r.planet for r in decision.planet_reports} == {
         "technical",
