@@ -348,14 +348,19 @@ def run(seed: int, n_boot: int) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cv_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``--json``, ``--seed`` and ``--boot`` (checked) added to ``parser``, then parsed."""
     parser.add_argument("--json", action="store_true", help="print one line of JSON")
     parser.add_argument("--seed", type=int, default=0, help="seed of the grouped split")
     parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples")
     args = parser.parse_args(argv)
     if args.seed < 0 or args.boot < 10:
         parser.error("--seed must be >= 0 and --boot >= 10")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = cv_arguments(argparse.ArgumentParser(description=__doc__.splitlines()[0]), argv)
     result = run(args.seed, args.boot)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
     return 0

@@ -215,12 +215,7 @@ def run(teacher_dir: Path, seed: int, n_boot: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher-dir", type=Path, help="extracted all-MiniLM-L6-v2 folder")
-    parser.add_argument("--json", action="store_true", help="print one line of JSON")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the grouped split")
-    parser.add_argument("--boot", type=int, default=1000, help="bootstrap resamples")
-    args = parser.parse_args(argv)
-    if args.seed < 0 or args.boot < 10:
-        parser.error("--seed must be >= 0 and --boot >= 10")
+    args = cv.cv_arguments(parser, argv)
     skipped = None
     if args.teacher_dir is None or not (args.teacher_dir / "tokenizer.json").is_file():
         skipped = "skipped: pass --teacher-dir, a folder with the teacher's tokenizer.json"
