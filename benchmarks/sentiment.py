@@ -1,4 +1,4 @@
-"""Evaluate the lexicon sentiment baseline (planets._lexicon) on the bundled labelled data.
+"""Evaluate the lexicon sentiment baseline (``planets.score_text``) on the bundled labelled data.
 
 Usage: python benchmarks/sentiment.py [--json]
 
@@ -185,7 +185,7 @@ def run() -> dict[str, object]:
     fiqa_texts, fiqa_labels = load_fiqa()
     return {
         "benchmark": "sentiment_lexicon",
-        "method": "hand-written lexicon (not fitted on these labels); planets._lexicon.score_text",
+        "method": "hand-written lexicon (not fitted on these labels); planets.score_text",
         "lexicon_terms": len(load_lexicon()),
         "semeval2017_task5_headlines": evaluate(sem_texts, sem_labels),
         "fiqa2018_task1_posts": evaluate(fiqa_texts, fiqa_labels),

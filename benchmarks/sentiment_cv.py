@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))  # the repo root before benchmarks/ (its memory.py
 from learning import fit_featurizer, grouped_split, load_labelled  # noqa: E402
 from planets import SentimentX, lexicon_features, score_text  # noqa: E402
 
-ALPHAS = (0.3, 1.0, 3.0, 10.0)  # the training grid (learning._sentimentx_train.ALPHAS)
+ALPHAS = (0.3, 1.0, 3.0, 10.0)  # the training grid (learning.sentimentx._train.ALPHAS)
 FOLDS = 5
 DATA = ROOT / "examples" / "data"
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*")

@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sentiment_cv as cv  # noqa: E402  (the sibling benchmark: rows, folds, ridge, bootstrap)
 
 from planets import load_lexicon  # noqa: E402
-from planets._sentimentx_text import _WORD_RE, _clean, _normalize_clean  # noqa: E402
+from planets.sentiment._text import _WORD_RE, _clean, _normalize_clean  # noqa: E402
 
 SCALES = (0.3, 0.7, 1.4, 2.5)
 BATCH = 64

@@ -11,16 +11,19 @@ from learning._distill import Distiller, LlmDistiller, QuantDistiller
 from learning._loop import NON_DIRECTIONAL, LearningLoop
 from learning._outcomes import Labelled, OutcomeLabeler, PendingLabel
 from learning._regime import REGIMES, market_regime
-from learning._sentimentx_data import LabelledText, Split, grouped_split, load_labelled
-from learning._sentimentx_eval import heldout_figures
-from learning._sentimentx_train import (
-    TrainReport,
-    fit_featurizer,
-    lexicon_teacher,
-    train_sentimentx,
-)
 from learning._tracker import SUN, PerformanceTracker, Stats, planet_return
 from learning._weights import HedgeTrust, planet_loss
+from learning.sentimentx import (
+    LabelledText,
+    Split,
+    TrainReport,
+    fit_featurizer,
+    grouped_split,
+    heldout_figures,
+    lexicon_teacher,
+    load_labelled,
+    train_sentimentx,
+)
 
 __all__ = [
     "ConfidenceCalibrator",

@@ -20,19 +20,29 @@ from planets._defaults import default_planets
 from planets._execution import ExecutionPlanet
 from planets._factory import DynamicPlanet, PlanetFactory, PlanetSpec, SpecError
 from planets._kernels import risk_one, technical_one
-from planets._lexicon import SentimentScore, load_lexicon, score_text, score_texts
 from planets._limits import RiskLimits
 from planets._orders import order_intents
 from planets._risk import RiskPlanet
-from planets._sentiment import WINDOWS as SENTIMENT_WINDOWS
-from planets._sentiment import SentimentPlanet
-from planets._sentimentx import DEFAULT_MODEL_PATH as DEFAULT_SENTIMENTX_PATH
-from planets._sentimentx import MODEL_FORMAT as SENTIMENTX_FORMAT
-from planets._sentimentx import SentimentX, SentimentXScore, default_scorer
-from planets._sentimentx_text import Featurizer, dedupe_key, extract_grams, lexicon_features
 from planets._styles import MeanReversionPlanet, MomentumPlanet, TechnicalVariant, style_planets
 from planets._technical import MEAN_REVERSION, MOMENTUM, TechnicalPlanet
 from planets._verdicts import VerdictColumns
+from planets.sentiment import (
+    DEFAULT_SENTIMENTX_PATH,
+    SENTIMENT_WINDOWS,
+    SENTIMENTX_FORMAT,
+    Featurizer,
+    SentimentPlanet,
+    SentimentScore,
+    SentimentX,
+    SentimentXScore,
+    dedupe_key,
+    default_scorer,
+    extract_grams,
+    lexicon_features,
+    load_lexicon,
+    score_text,
+    score_texts,
+)
 
 __all__ = [
     "DEFAULT_SENTIMENTX_PATH",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from planets._base import Planet
 from planets._execution import ExecutionPlanet
 from planets._risk import RiskPlanet
-from planets._sentiment import SentimentPlanet
 from planets._technical import TechnicalPlanet
+from planets.sentiment import SentimentPlanet
 
 
 def default_planets() -> dict[str, Planet]:

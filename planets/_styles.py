@@ -14,8 +14,8 @@ from typing import ClassVar
 from planets._base import Planet, PlanetContext, Verdict
 from planets._execution import ExecutionPlanet
 from planets._risk import RiskPlanet
-from planets._sentiment import SentimentPlanet
 from planets._technical import MEAN_REVERSION, MOMENTUM, TechnicalPlanet
+from planets.sentiment import SentimentPlanet
 
 
 class _StylePlanet(TechnicalPlanet):

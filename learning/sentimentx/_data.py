@@ -27,7 +27,7 @@ __all__ = [
     "near_duplicate_groups",
 ]
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "examples" / "data"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "examples" / "data"
 SEMEVAL_FILE = "semeval2017_task5_headlines.json"
 FIQA_FILE = "fiqa_posts.json"
 DATASETS = ("semeval", "fiqa")

@@ -1,4 +1,4 @@
-"""``python -m learning.sentimentx_train [OUT_PATH] [--seed N]``: train and export the student."""
+"""``python -m learning.sentimentx [OUT_PATH] [--seed N]``: train and export the student."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import json
 from dataclasses import asdict
 
-from learning._sentimentx_train import train_sentimentx
+from learning.sentimentx import train_sentimentx
 from planets import DEFAULT_SENTIMENTX_PATH
 
 

@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from planets._lexicon import _STRIP_RE, _TOKEN_RE, DEFAULT_LEXICON_PATH, _load, _score_tokens
+from planets.sentiment._lexicon import (
+    _STRIP_RE,
+    _TOKEN_RE,
+    DEFAULT_LEXICON_PATH,
+    _load,
+    _score_tokens,
+)
 
 __all__ = [
     "CHAR_NGRAMS",

@@ -20,7 +20,7 @@ from planets import (
     default_scorer,
     extract_grams,
 )
-from planets._sentimentx_text import MAX_CHARS, normalize_text
+from planets.sentiment._text import MAX_CHARS, normalize_text
 
 
 def _broken(s: SentimentXScore) -> list[str]:

@@ -18,8 +18,8 @@ from learning import (  # noqa: E402
     load_labelled,
     train_sentimentx,
 )
-from learning._sentimentx_data import DATASETS, OVERLAP, data_fingerprint  # noqa: E402
-from learning._sentimentx_eval import evaluate_scores, heldout_figures  # noqa: E402
+from learning.sentimentx._data import DATASETS, OVERLAP, data_fingerprint  # noqa: E402
+from learning.sentimentx._eval import evaluate_scores, heldout_figures  # noqa: E402
 from planets import DEFAULT_SENTIMENTX_PATH, SentimentX, dedupe_key  # noqa: E402
 
 

@@ -38,7 +38,7 @@ __all__ = [
     "score_texts",
 ]
 
-DEFAULT_LEXICON_PATH = Path(__file__).resolve().parent / "lexicon" / "finance_lexicon.tsv"
+DEFAULT_LEXICON_PATH = Path(__file__).resolve().parents[1] / "lexicon" / "finance_lexicon.tsv"
 
 NEGATION_WINDOW = 3
 NEGATION_FACTOR = -0.6

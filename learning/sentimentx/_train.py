@@ -6,7 +6,7 @@ with a teacher's labels (``teacher(text) -> score or None``, e.g. an LLM) on the
 and on extra unlabelled texts. The held-out split is never shown to the teacher or the model.
 The exported file is evaluated on the held-out split and the figures are stored in it.
 
-Run: ``heliarch train sentiment [--seed N] [--out PATH]`` (or ``python -m learning.sentimentx_train``).
+Run: ``heliarch train sentiment [--seed N] [--out PATH]`` (or ``python -m learning.sentimentx``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from learning._sentimentx_data import (
+from learning.sentimentx._data import (
     DATASETS,
     DEFAULT_DATA_DIR,
     OVERLAP,
@@ -32,7 +32,7 @@ from learning._sentimentx_data import (
     grouped_split,
     load_labelled,
 )
-from learning._sentimentx_eval import heldout_figures, pearson
+from learning.sentimentx._eval import heldout_figures, pearson
 from planets import (
     DEFAULT_SENTIMENTX_PATH,
     SENTIMENTX_FORMAT,

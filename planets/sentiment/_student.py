@@ -6,7 +6,7 @@ trained by ``learning.train_sentimentx`` and shipped as one ONNX file
 (``planets/models/sentimentx.onnx``): the graph holds the weights, the metadata holds the
 vocabulary, idf, confidence base and the training record (split, figures).
 
-Featurization (:mod:`planets._sentimentx_text`) runs in plain Python so that training and
+Featurization (:mod:`planets.sentiment._text`) runs in plain Python so that training and
 inference share one code path; onnxruntime evaluates the linear head. Without onnxruntime or a loadable model file the scorer
 falls back to the lexicon and says so (``SentimentXScore.model == "lexicon"``).
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from planets._sentimentx_text import MAX_CHARS, Featurizer, _clean, _lexicon_lowered, _lowered
+from planets.sentiment._text import MAX_CHARS, Featurizer, _clean, _lexicon_lowered, _lowered
 
 __all__ = [
     "DEFAULT_MODEL_PATH",
@@ -38,7 +38,7 @@ __all__ = [
     "default_scorer",
 ]
 
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "sentimentx.onnx"
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "models" / "sentimentx.onnx"
 MODEL_FORMAT = "heliarch-sentimentx/1"
 # Confidence of a lexicon-only score with a signal (fallback path). Deliberately modest (about
 # half the lexicon's held-out Pearson, benchmarks/sentiment.py): a fallback is less informed.

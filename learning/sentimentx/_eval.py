@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from learning._sentimentx_data import DATASETS, LabelledText
+from learning.sentimentx._data import DATASETS, LabelledText
 from planets import SentimentX, score_text
 
 __all__ = ["evaluate_scores", "heldout_figures", "pearson"]

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planets._lexicon import (
+from planets.sentiment._lexicon import (
     DEFAULT_LEXICON_PATH,
     SentimentScore,
     load_lexicon,
@@ -18,7 +18,7 @@ from planets._lexicon import (
     score_texts,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SEMEVAL = ROOT / "examples" / "data" / "semeval2017_task5_headlines.json"
 
 

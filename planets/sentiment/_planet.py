@@ -16,8 +16,8 @@ from datetime import timedelta
 
 from bus import Headline
 from planets._base import Planet, PlanetContext, Verdict
-from planets._sentimentx import SentimentX, SentimentXScore, default_scorer
-from planets._sentimentx_text import dedupe_key
+from planets.sentiment._student import SentimentX, SentimentXScore, default_scorer
+from planets.sentiment._text import dedupe_key
 
 __all__ = ["MAX_CONFIDENCE", "SOURCE_CAP", "WINDOWS", "SentimentPlanet", "source_key"]
 
