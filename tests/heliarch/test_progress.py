@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from heliarch._cli_backtest import PlainProgress
+from heliarch.cli._backtest import PlainProgress
 
 
 class StepClock:

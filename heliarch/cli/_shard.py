@@ -19,7 +19,7 @@ from uuid import uuid4
 
 import typer
 
-from heliarch._cli_errors import option, shown_url
+from heliarch.cli._errors import option, shown_url
 
 if TYPE_CHECKING:
     from bus import BarSeries, RedisSecurity
@@ -107,7 +107,7 @@ def run_shard_worker(
     """Serve a universe shard until SIGTERM / Ctrl-C (the ``heliarch worker`` universe mode)."""
     from redis.exceptions import RedisError
 
-    from heliarch._cli_errors import model_option
+    from heliarch.cli._errors import model_option
     from sun import Sun
     from sun.shard import ShardWorker, serve_shard
 

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from bus import MarketSnapshot, load_csv
-from heliarch._cli_errors import (
+from heliarch.cli._errors import (
     boundary,
     check_within,
     model_option,
@@ -88,7 +88,7 @@ def decide(
         raise ValueError(f"--checkpoint {shown!r}: cannot open: {one_line(error)}") from None
     with sun:
         if stream:
-            from heliarch._cli_stream import stream_decision
+            from heliarch.cli._stream import stream_decision
 
             decision = stream_decision(sun, snapshot, err_console if as_json else console)
         else:
@@ -107,8 +107,8 @@ def moons(
     as_json: bool = typer.Option(False, "--json", help="print the panel as JSON"),
 ) -> None:
     """Compute the moon panel (every moon, one compiled pass over the file, streamed) at one time."""
-    from heliarch._cli_moons import file_panel
     from heliarch._render import render_panel
+    from heliarch.cli._moons import file_panel
 
     stamp = None if as_of is None else parse_time("--as-of", as_of)
     panel = file_panel(data, symbol or data.stem, stamp)
@@ -118,40 +118,40 @@ def moons(
         render_panel(panel, console)
 
 
-from heliarch._cli_backtest import backtest  # noqa: E402
+from heliarch.cli._backtest import backtest  # noqa: E402
 
 app.command()(backtest)
 
 
-from heliarch._cli_bus import replay, worker  # noqa: E402
-from heliarch._cli_shard import universe_tick  # noqa: E402
+from heliarch.cli._bus import replay, worker  # noqa: E402
+from heliarch.cli._shard import universe_tick  # noqa: E402
 
 app.command()(worker)
 app.command()(replay)
 app.command("universe-tick")(universe_tick)
 
 
-from heliarch._cli_prompts import prompts_app  # noqa: E402
-from heliarch._cli_usage import usage  # noqa: E402
+from heliarch.cli._prompts import prompts_app  # noqa: E402
+from heliarch.cli._usage import usage  # noqa: E402
 
 app.command()(usage)
 
 app.add_typer(prompts_app, name="prompts")
 
-from heliarch._cli_models import models_app  # noqa: E402
+from heliarch.cli._models import models_app  # noqa: E402
 
 app.add_typer(models_app, name="models")
 
 
-from heliarch._cli_policy import policy_app  # noqa: E402
+from heliarch.cli._policy import policy_app  # noqa: E402
 
 app.add_typer(policy_app, name="policy")
 
-from heliarch._cli_review import review_app  # noqa: E402
+from heliarch.cli._review import review_app  # noqa: E402
 
 app.add_typer(review_app, name="review")
 
-from heliarch._cli_train import train_app  # noqa: E402
+from heliarch.cli._train import train_app  # noqa: E402
 
 app.add_typer(train_app, name="train")
 

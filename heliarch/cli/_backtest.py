@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bus import SunDecision, instrument_file_stem, load_csv
-from heliarch._cli_errors import check_window, model_option, option, parse_time
+from heliarch.cli._errors import check_window, model_option, option, parse_time
 
 DATA_HELP = "CSV of OHLCV bars: timestamp, Open, High, Low, Close, Volume"
 
@@ -118,7 +118,7 @@ def backtest(
 
     err = Console(stderr=True)
     if universe is not None:
-        from heliarch._cli_universe import universe_backtest
+        from heliarch.cli._universe import universe_backtest
 
         universe_backtest(universe, universe_bars, model, cost_bps, slippage_bps, out, as_json)
         return

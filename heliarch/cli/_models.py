@@ -11,7 +11,7 @@ from rich.console import Console
 from bus import DataValidationError, load_csv
 
 models_app = typer.Typer(help="Model checks: how much a model's answers follow its input.")
-DATA = Path(__file__).resolve().parent.parent / "examples" / "data"
+DATA = Path(__file__).resolve().parents[2] / "examples" / "data"
 
 
 @models_app.command("check")

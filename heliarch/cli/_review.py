@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from bus import SunDecision
-from heliarch._cli_errors import one_line, shown_url
+from heliarch.cli._errors import one_line, shown_url
 
 review_app = typer.Typer(help="Human review of HIL_REVIEW decisions: list, show, answer.")
 console = Console()

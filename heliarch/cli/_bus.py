@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from heliarch._cli_errors import shown_url
-from heliarch._cli_shard import (
+from heliarch.cli._errors import shown_url
+from heliarch.cli._shard import (
     PASSWORD_HELP,
     REDIS_HELP,
     TLS_CA_HELP,
