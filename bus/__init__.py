@@ -94,15 +94,9 @@ from bus._signals import stop_on_signals
 from bus._snapshot import Headline, MarketSnapshot, OrderBookSizes
 
 if TYPE_CHECKING:
-    from bus._redis import RedisBus
-    from bus._redis_journal import RedisStreamJournal
-    from bus._redis_keys import RedisKeys
+    from bus.redis_streams import RedisBus, RedisKeys, RedisStreamJournal
 
-_LAZY = {
-    "RedisBus": "bus._redis",
-    "RedisKeys": "bus._redis_keys",
-    "RedisStreamJournal": "bus._redis_journal",
-}
+_LAZY = dict.fromkeys(("RedisBus", "RedisKeys", "RedisStreamJournal"), "bus.redis_streams")
 
 
 __getattr__ = lazy_names("bus", _LAZY)  # the Redis transport loads on first use

@@ -2,7 +2,7 @@
 
 Two variants with one interface: :class:`JsonlJournal` (one JSON envelope per line in a
 file; the embedded default) and ``RedisStreamJournal`` (one stream entry per envelope, for
-the Redis backend, in :mod:`bus._redis_journal` so this module needs no Redis client). Both
+the Redis backend, in :mod:`bus.redis_streams._journal` so this module needs no Redis client). Both
 read back as envelopes in append order.
 """
 

@@ -18,9 +18,9 @@ import time
 
 import redis.asyncio as aioredis
 
+from bus import RedisBus
 from bus._api import BusConfig, current_delivery
 from bus._envelope import Envelope
-from bus._redis import RedisBus
 
 LOAD_CONFIG = BusConfig(
     max_deliveries=3,

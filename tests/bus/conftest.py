@@ -9,10 +9,9 @@ import pytest
 from _bus_helpers import FAST, BusFactory
 from _load_consumer import delete_prefix
 
-from bus import Journal
+from bus import Journal, RedisBus
 from bus._api import Bus, BusConfig
 from bus._inproc import InProcBus
-from bus._redis import RedisBus
 
 
 @pytest.fixture(params=["inproc", "redis"])

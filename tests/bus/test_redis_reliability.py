@@ -16,9 +16,9 @@ from uuid import uuid4
 import pytest
 from _load_consumer import LOAD_CONFIG, delete_prefix, pending_of
 
+from bus import RedisBus
 from bus._api import BusConfig
 from bus._envelope import Envelope
-from bus._redis import RedisBus
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = Path(__file__).with_name("_load_consumer.py")

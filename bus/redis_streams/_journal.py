@@ -13,7 +13,7 @@ from bus._chain import Chain, JournalRecord, Link
 from bus._envelope import Envelope, decode_entry, entry_data
 from bus._errors import JournalCorruptError, MalformedMessageError
 from bus._journal import Journal
-from bus._redis_replies import entries_of
+from bus.redis_streams._replies import entries_of
 
 
 class RedisStreamJournal(Journal):

@@ -1,6 +1,6 @@
 """Redis Streams bus backend: priority lanes, consumer groups, dead letters, backpressure.
 
-The key layout is described in :mod:`bus._redis_keys`.
+The key layout is described in :mod:`bus.redis_streams._keys`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from bus._api import Bus, BusConfig, Handler, JournalSink, Subscription
 from bus._bounds import clip
 from bus._envelope import DeadLetter, Envelope, Priority, decode_entry, raw_of
 from bus._errors import BackpressureError, MalformedMessageError
-from bus._redis_consumer import RedisSubscription, stop_tasks
-from bus._redis_keys import RedisKeys
-from bus._redis_replies import Arg, batches_of, entries_of
-from bus._redis_scripts import SEND
 from bus._security import RedisSecurity, reply_address
+from bus.redis_streams._consumer import RedisSubscription, stop_tasks
+from bus.redis_streams._keys import RedisKeys
+from bus.redis_streams._replies import Arg, batches_of, entries_of
+from bus.redis_streams._scripts import SEND
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from bus._api import BusConfig, Delivery, Handler, Subscription, default_consume
 from bus._bounds import clip
 from bus._envelope import Envelope, decode_entry, raw_of
 from bus._errors import MalformedMessageError
-from bus._redis_keys import RedisKeys
-from bus._redis_replies import Arg, Entry, batches_of
-from bus._redis_scripts import COMMIT, TRIM
+from bus.redis_streams._keys import RedisKeys
+from bus.redis_streams._replies import Arg, Entry, batches_of
+from bus.redis_streams._scripts import COMMIT, TRIM
 
 log = logging.getLogger(__name__)
 
