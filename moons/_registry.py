@@ -1,8 +1,8 @@
 """The moon registry: every moon declared once.
 
 Adding a moon = its kernels (``*_size`` and the numba ``*_step``, plus a ``*_pack`` if its
-kernel parameters are not just its int/float arguments) in a kernel file, and one
-``MoonDef`` entry below. ``moons.batch``, ``moons.incremental``, ``PanelSpec``, the panel
+kernel parameters are not just its int/float arguments) in a module of :mod:`moons.kernels`,
+and one ``MoonDef`` entry below. ``moons.batch``, ``moons.incremental``, ``PanelSpec``, the panel
 columns and the fused compiled panel (``moons._fused``) all follow from ``REGISTRY``.
 
 Step kernel convention: ``step(st, o, *int_params, *float_params, *inputs)`` returns the
@@ -12,10 +12,8 @@ and writes ``out[col:col + len(columns)]``.
 
 from __future__ import annotations
 
-from moons import _kernels_risk as risk
-from moons import _kernels_stats as stats
-from moons import _kernels_ta as ta
 from moons._moon import MoonDef, Param, check_factor, check_positive
+from moons.kernels import risk, stats, ta
 
 PPY = Param("periods_per_year", "periods_per_year", 252, check_positive)
 

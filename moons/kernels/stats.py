@@ -1,9 +1,9 @@
 """Numba step kernels for the statistical and risk moons.
 
-Same conventions as ``_kernels_ta``: state lives in a flat float64 array at offset ``o``,
+Same conventions as ``moons.kernels.ta``: state lives in a flat float64 array at offset ``o``,
 an all-zero slice is a fresh state, and one ``*_step`` call consumes one bar in O(1)
 (VaR/CVaR: O(k95) on average, O(w) at worst, see ``var_step``; drawdown: amortized O(1), see ``dd_step``).
-The drawdown and VaR/CVaR kernels live in ``_kernels_risk`` and are re-exported here.
+The drawdown and VaR/CVaR kernels live in ``moons.kernels.risk`` and are re-exported here.
 
 Rolling mean/variance use Welford updates while filling and an O(1) replace update once full
 (both numerically stable, like pandas).
@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-from moons._kernels_risk import (
+from moons.kernels.risk import (
     DD_HDR,
     VAR_HDR,
     dd_size,

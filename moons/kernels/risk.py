@@ -1,6 +1,6 @@
 """Numba step kernels for the risk moons: rolling max drawdown and historical VaR/CVaR.
 
-Same conventions as ``_kernels_stats``: state lives in a flat float64 array at offset ``o``,
+Same conventions as ``moons.kernels.stats``: state lives in a flat float64 array at offset ``o``,
 an all-zero slice is a fresh state, and one ``*_step`` call consumes one bar (VaR/CVaR: O(k95)
 per bar and a rare O(w) re-selection, see ``var_step``; drawdown: amortized O(1), see
 ``dd_step``).

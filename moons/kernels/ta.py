@@ -16,7 +16,7 @@ import math
 import numpy as np
 from numba import njit
 
-from moons._kernels_stats import MOM_CORE, mom_add, mom_var, ring_moments
+from moons.kernels.stats import MOM_CORE, mom_add, mom_var, ring_moments
 
 NAN = np.nan
 
