@@ -119,6 +119,8 @@ def _consulted(task: ConsultTask, answer: Answer, runtime: Runtime[SunContext]) 
     context = runtime.context
     name, planet_input = task["planet"], task["context"]
     report, error, latency = answer
+    if report is None and task.get("again"):
+        return _failed_again(name, error or "planet failed", latency, runtime)
     if report is None:
         error = error or "planet failed"
         report = context.planets[name].no_data(planet_input, {}, error[:300])
@@ -141,6 +143,18 @@ def _consulted(task: ConsultTask, answer: Answer, runtime: Runtime[SunContext]) 
         duration_ms=latency,
     )
     return {"reports": [report], "trace": [step]}
+
+
+def _failed_again(name: str, error: str, latency: float, runtime: Runtime[SunContext]) -> SunState:
+    """A planet asked again by an expansion failed: its earlier report stands (nothing is
+    lost; the node still counts as ran for the failure rule), the trace and health say why."""
+    runtime.context.health.beat("planet", name, latency, False, error)
+    runtime.stream_writer({"event": "planet_again_failed", "planet": name,
+                           "ms": round(latency, 3), "error": error})  # fmt: skip
+    why = f"asked again, failed; the earlier report stands: {error}"
+    step = TraceStep(node=f"consult:{name}", status="skipped", reason=why[:300],
+                     duration_ms=latency)  # fmt: skip
+    return {"reports": [], "trace": [step]}
 
 
 def _timed_out(timeout: float | None) -> str:

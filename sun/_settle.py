@@ -38,7 +38,7 @@ def start_stage(route: dict[str, Any], context: SunContext) -> SunState:
         return {}
     view = condition_view(route["profile"], (), route["nodes"], context.directional)
     hits = evaluate(policy, at_stage(policy, route["rule"], "start"), view)
-    update = _applied(hits, route, context, [])
+    update = _applied(hits, route, context, [], reported=False)
     update.pop("expand")  # consulted with the route's planets (its params say how)
     return update
 
@@ -73,7 +73,7 @@ def settle(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         ready = [c for c in at_stage(policy, rule.name, "planets") if not set(c.after) & waiting]
         hits = evaluate(policy, ready, view, checked)
         if hits:
-            update = _applied(hits, route, context, checked)
+            update = _applied(hits, route, context, checked, reported=True)
             stop, checked, route = update["stop"], update["checked"], update["route"]
     if update["expand"]:
         return update  # deferred nodes wait for the expansion's reports
@@ -99,8 +99,17 @@ def _consulting(route: dict[str, Any], run: Sequence[dict[str, Any]]) -> dict[st
 
 
 def _applied(
-    hits: Sequence[Hit], route: dict[str, Any], context: SunContext, checked: list[str]
+    hits: Sequence[Hit],
+    route: dict[str, Any],
+    context: SunContext,
+    checked: list[str],
+    *,
+    reported: bool,
 ) -> SunState:
+    """The fired checkpoints' stop and expansions. An expanded planet already on the route
+    with the same parameters is skipped; with other parameters it is asked again once the
+    route's planets have ``reported`` (its new report replaces the old), or before that
+    simply consulted with them."""
     steps = [checkpoint_step(hit) for hit in hits]
     stop = next((hit.stop for hit in hits if hit.stop is not None), None)
     nodes, consulted = dict(route["nodes"]), set(route["planets"])
@@ -114,17 +123,19 @@ def _applied(
                 continue
             nodes[node] = planet
             asked = {**dict(route["params"].get(planet) or {}), **dict(params)}
-            again = planet in consulted
-            if again and asked == dict(route["params"].get(planet) or {}):
+            on_route = planet in consulted
+            if on_route and asked == dict(route["params"].get(planet) or {}):
                 steps.append(TraceStep(node=f"consult:{planet}", status="skipped",
                                        reason=f"expansion {node}: already consulted"))  # fmt: skip
                 continue
             consulted.add(planet)
+            again = on_route and reported
             why = f"checkpoint {hit.name}: {hit.reason}"
-            if again:  # other parameters (e.g. a wider window): its new report replaces the old
-                why += f" (expansion {node} with {params}: replaces its report)"
+            if on_route:  # other parameters (e.g. a wider window)
+                why += f" (expansion {node} with {params}"
+                why += ": replaces its report)" if again else ")"
             steps.append(TraceStep(node=f"consult:{planet}", status="expanded", reason=why))
-            expand.append({"planet": planet, "params": asked})
+            expand.append({"planet": planet, "params": asked, "again": again})
     added = tuple(item["planet"] for item in expand if item["planet"] not in route["planets"])
     params = {**route["params"], **{item["planet"]: item["params"] for item in expand}}
     return {
@@ -148,7 +159,14 @@ def after_settle(state: SunState, runtime: Runtime[SunContext]) -> list[Send] | 
         return "reason"
     shared = planet_context(state, runtime.context)
     return [
-        Send("consult", ConsultTask(planet=item["planet"], context=_with(shared, item["params"])))
+        Send(
+            "consult",
+            ConsultTask(
+                planet=item["planet"],
+                context=_with(shared, item["params"]),
+                again=item.get("again", False),
+            ),
+        )  # fmt: skip
         for item in expand
     ]
 

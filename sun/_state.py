@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 from bus import MarketSnapshot, MoonPanel, PlanetReport, SunDecision, TraceStep
 from planets import PlanetContext
@@ -47,10 +47,12 @@ class SunState(TypedDict, total=False):
 
 
 class ConsultTask(TypedDict):
-    """The input of one ``consult`` task (one planet) in the fan-out."""
+    """The input of one ``consult`` task (one planet) in the fan-out; ``again``: an expansion
+    asking a planet that already reported, with other parameters."""
 
     planet: str
     context: PlanetContext
+    again: NotRequired[bool]
 
 
 class InlineTask(TypedDict):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bus import BarSeries, Envelope, EscalationAlert, InProcBus, MarketSnapshot, Priority
-from planets import RiskLimits
+from planets import RiskLimits, default_planets
 from planets.remote import BusClient
 from sun import (
     ALERTS,
@@ -30,7 +30,7 @@ from sun import (
     policy_from,
 )
 from sun.policy import TradingClassifier
-from sun.testing import ScriptedChatModel
+from sun.testing import FaultSchedule, FaultyPlanet, ScriptedChatModel
 from tests.sun._news import BEARISH, BULLISH, at_bar
 
 AGREE, CONFLICT = 300, 369
@@ -185,6 +185,24 @@ def test_conflict_expands_the_analysis_then_reasons(goog: BarSeries) -> None:
     assert nodes.index("consult:execution", nodes.index("checkpoint:conflict")) < nodes.index(
         "reason"
     )
+
+
+def test_a_failed_wider_look_keeps_the_earlier_report(goog: BarSeries) -> None:
+    """The expansion asks sentiment again over 14 days and that call crashes: the 3-day
+    report stands, the trace says why, and the failure rule still counts sentiment as ran."""
+    planets = dict(default_planets())
+    planets["sentiment"] = FaultyPlanet(planets["sentiment"], FaultSchedule(["ok", "crash"]))
+    with Sun("quant", checkpoint="none", orchestration=GUARDED, limits=NO_REVIEW,
+             planets=planets) as sun:  # fmt: skip
+        decision = sun.decide(at_bar(goog, CONFLICT, BULLISH[:1]))
+    assert statuses(decision, "consult:sentiment") == ["ran", "expanded", "skipped"]
+    (failed,) = [
+        s for s in decision.trace if s.node == "consult:sentiment" and s.status == "skipped"
+    ]
+    assert failed.reason.startswith("asked again, failed; the earlier report stands: planet failed")
+    (sentiment,) = [r for r in decision.planet_reports if r.planet == "sentiment"]
+    assert sentiment.has_data and sentiment.evidence["lookback_days"] == 3.0
+    assert decision.disposition == "AUTO"
 
 
 def test_failed_data_quality_escalates_with_an_alert_on_the_bus(goog: BarSeries) -> None:
