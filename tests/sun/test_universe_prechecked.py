@@ -11,11 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pytest
 from pydantic import BaseModel
 
 from bus import BarSeries, OrderIntent, PlanetReport
-from heliarch.backtest import bundled_universe
 from planets import (
     PlanetBatch,
     PlanetContext,
@@ -28,13 +26,6 @@ from planets import (
 from sun import Sun
 from sun.universe import NO_DATA
 from tests.sun.test_universe import _defective, _untraced, extras, snapshot_at
-
-BARS = 320
-
-
-@pytest.fixture(scope="module")
-def universe() -> tuple[dict[str, BarSeries], BarSeries]:
-    return bundled_universe(50, BARS)
 
 
 def _types(value: Any) -> Any:
