@@ -122,9 +122,10 @@ def _applied(
                                        reason=f"expansion {node}: no such planet"))  # fmt: skip
                 continue
             nodes[node] = planet
-            asked = {**dict(route["params"].get(planet) or {}), **dict(params)}
+            held = dict(route["params"].get(planet) or {})
+            asked = {**held, **dict(params)}
             on_route = planet in consulted
-            if on_route and asked == dict(route["params"].get(planet) or {}):
+            if on_route and asked == held:
                 steps.append(TraceStep(node=f"consult:{planet}", status="skipped",
                                        reason=f"expansion {node}: already consulted"))  # fmt: skip
                 continue

@@ -121,7 +121,8 @@ class SentimentPlanet(Planet):
 
     def missing(self, evidence: Mapping[str, float]) -> tuple[str, ...]:
         if evidence.get("headlines", 0.0) == 0.0:
-            return (f"headlines from the last {evidence.get('lookback_days', 3.0):g} days",)
+            days = evidence.get("lookback_days", WINDOWS["recent"] / timedelta(days=1))
+            return (f"headlines from the last {days:g} days",)
         if "sentimentx_mean" not in evidence:
             return ("headlines the sentiment model can read",)
         return ()

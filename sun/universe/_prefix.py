@@ -160,12 +160,11 @@ class BarStore:
         every held copy equals the new history."""
         status = [self._sync_row(i, s) for i, s in enumerate(series)]
         got = np.array(status, dtype=np.int8)
-        unmoved = got >= UNMOVED
-        moved = int(np.count_nonzero(unmoved))
-        self.checks["by_buffers"] += moved
-        self.checks["compared"] += len(got) - moved - int(np.count_nonzero(got < 0))
+        unmoved, unheld = got >= UNMOVED, got < 0
+        self.checks["by_buffers"] += int(np.count_nonzero(unmoved))
+        self.checks["compared"] += int(np.count_nonzero(~unmoved & ~unheld))
         got[unmoved] -= UNMOVED
-        got[got < 0] = CHANGED
+        got[unheld] = CHANGED
         return got
 
     def _sync_row(self, i: int, s: BarSeries) -> int:
