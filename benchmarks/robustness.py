@@ -25,8 +25,6 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +34,13 @@ sys.path.insert(0, str(ROOT))
 from typer.testing import CliRunner  # noqa: E402
 
 from benchmarks._fuzz_memory import peak_memory_moons, run_fuzz  # noqa: E402
+from benchmarks._journal_tamper import recorded_journal, tamper_cases  # noqa: E402
 from bus import (  # noqa: E402
     DataValidationError,
     MalformedMessageError,
-    MarketSnapshot,
     decode_entry,
     load_csv,
 )
-from bus._chain import Chain  # noqa: E402
-from bus._journal import record_line  # noqa: E402
 from heliarch.cli import app  # noqa: E402
 
 GOOG = str(ROOT / "examples" / "data" / "GOOG.csv")
@@ -262,57 +258,10 @@ def run_decode_entry() -> dict[str, Any]:
 # -- journals --------------------------------------------------------------------------------
 
 
-def _rechain(lines: list[str]) -> list[str]:
-    chain, out = Chain(), []
-    for line in lines:
-        text = json.dumps(json.loads(line)["envelope"])
-        out.append(record_line(chain.next(text), text))
-    return out
-
-
-def tamper_cases(lines: list[str]) -> dict[str, str]:
-    kinds = [json.loads(line)["envelope"]["payload_type"] for line in lines]
-    i = kinds.index("sun_decision")
-
-    def joined(items: list[str]) -> str:
-        return "\n".join(items) + "\n"
-
-    def edited(item: int, change: Callable[[dict[str, Any]], None]) -> list[str]:
-        data = json.loads(lines[item])
-        change(data["envelope"]["payload"])
-        return [*lines[:item], json.dumps(data), *lines[item + 1 :]]
-
-    def confidence(payload: dict[str, Any]) -> None:
-        payload["confidence"] = round(1.0 - payload["confidence"], 6)
-
-    def volume(payload: dict[str, Any]) -> None:
-        payload["series"]["volume"][100] += 100.0
-
-    return {
-        "decision removed": joined(lines[:i] + lines[i + 1 :]),
-        "last decision removed": joined(lines[:-1]),
-        "request removed": joined(lines[: i - 1] + lines[i:]),
-        "decision duplicated": joined(lines[: i + 1] + [lines[i]] + lines[i + 1 :]),
-        "reordered": joined(lines[: i - 1] + [lines[i], lines[i - 1]] + lines[i + 1 :]),
-        "torn end": joined(lines[:-1]) + lines[-1][:100],
-        "truncated first line": lines[0][:40],
-        "empty file": "",
-        "not json": "garbage\n",
-        "decision edited": joined(edited(i, confidence)),
-        "series edited and re-chained": joined(_rechain(edited(0, volume))),
-    }
-
-
 def run_journal(tmp: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    from sun import Sun
-    from sun.replay import JournalInvalidError, record, replay
+    from sun.replay import JournalInvalidError, replay
 
-    goog = load_csv(GOOG, "GOOG")
-    path = tmp / "journal.jsonl"
-    with Sun("quant", checkpoint="none") as sun, record(sun, path) as recorder:
-        for when in (datetime(2009, 3, 2), datetime(2011, 9, 1), datetime(2012, 6, 1)):
-            recorder.decide(MarketSnapshot.at(when, {"GOOG": goog}))
-    lines = path.read_text().splitlines()
+    lines = recorded_journal(tmp / "journal.jsonl", load_csv(GOOG, "GOOG"))
     tamper: dict[str, Any] = {"tried": 0, "detected": 0, "missed": []}
     entry = _tally()
     for name, text in tamper_cases(lines).items():
