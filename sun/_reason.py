@@ -37,16 +37,25 @@ def reason_inputs(state: SunState, context: SunContext) -> ReasonInputs:
     return replace(inputs, quant=context.quant.reason(inputs))
 
 
+def emergency_reasoning(reports: tuple[PlanetReport, ...]) -> Reasoning | None:
+    """The emergency flat when a report (sorted by planet) is critical, else None. Checked
+    before anything else is worked out: no reasoner, not even the quant one, is asked."""
+    critical = [r for r in reports if r.critical]
+    if not critical:
+        return None
+    reasons = "; ".join(f"{r.planet}: {r.critical_reason}" for r in critical)
+    flat = ReasonedDecision(
+        action="HOLD", target_position=0.0, confidence=1.0, rationale=f"[emergency] {reasons}"
+    )
+    return Reasoning(decision=flat, reasoner=critical[0].planet, level="emergency")
+
+
 def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
     """Emergency flat, quant, policy skip, model chain, or council: the first that applies."""
+    emergency = emergency_reasoning(sorted_reports(state))
+    if emergency is not None:
+        return emergency
     inputs = reason_inputs(state, context)
-    critical = [r for r in inputs.reports if r.critical]
-    if critical:
-        reasons = "; ".join(f"{r.planet}: {r.critical_reason}" for r in critical)
-        flat = ReasonedDecision(
-            action="HOLD", target_position=0.0, confidence=1.0, rationale=f"[emergency] {reasons}"
-        )
-        return Reasoning(decision=flat, reasoner=critical[0].planet, level="emergency")
     chain = context.chain
     if chain is None:
         decision = inputs.quant or context.quant.reason(inputs)

@@ -32,8 +32,7 @@ class Consulting(RunData):
         headlines = [untagged or self.names[i] in tagged for i in self.live]
         index: list[int] | None = None
         if _vectorized(router):
-            live = np.array(self.live, dtype=np.int64)
-            columns = {c: self.rows[live, j] for j, c in enumerate(self.columns)}
+            columns = self.columns_of(self.live)
             flags = np.array(headlines, dtype=np.bool_)
             if isinstance(router, PolicyRouter):  # one route per class of profiles
                 chosen, index = router.route_classes(columns, flags)
@@ -84,11 +83,10 @@ class Consulting(RunData):
         return [sorted(rs, key=_PLANET) for rs in reports]
 
     def _batch(self, indices: list[int], params: list[dict[str, Any]]) -> PlanetBatch:
-        idx = np.array(indices, dtype=np.int64)
         return PlanetBatch(
             instruments=tuple(self.names[i] for i in indices),
             as_of=self.as_of,
-            moons={c: self.rows[idx, j] for j, c in enumerate(self.columns)},
+            moons=self.columns_of(indices),
             snapshot=self.snapshot,
             view=self.view,
             limits=self.context.limits,

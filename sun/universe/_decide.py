@@ -34,13 +34,13 @@ from bus import (
 )
 from sun._context import SunContext
 from sun._guard import guard_many
-from sun._reason import decide_reasoning, planets_agree
+from sun._reason import decide_reasoning, emergency_reasoning, planets_agree
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
 from sun.universe._config import UniverseConfig
 from sun.universe._consulting import Consulting
 from sun.universe._dispose import StopMemo, apply_failure_rule
 from sun.universe._guardian import PortfolioLimits
-from sun.universe._moons import UniverseMoons, last_bars
+from sun.universe._moons import UniverseMoons
 from sun.universe._packaging import Packaging
 from sun.universe._quality import quality_reasons
 from sun.universe._quant import quant_reports
@@ -120,9 +120,7 @@ class UniverseEngine:
             snapshot = MarketSnapshot.model_validate(snapshot)
         names = _names(snapshot, instruments, rejected or {})
         held = _positions(positions or {}, names, tuple(rejected or ()))
-        series = [snapshot.bars[name] for name in names]
-        bars = last_bars(series)
-        rows = self.moons_for(context).rows(snapshot, names, bars)
+        rows, bars = self.moons_for(context).rows_and_bars(snapshot, names)
         columns = self.moons_for(context).columns
         skipped = quality_reasons(snapshot, names, bars, self.config)
         live = [i for i, name in enumerate(names) if name not in skipped]
@@ -260,8 +258,7 @@ class _Run(Consulting, Packaging):
         for k, one in zip(quant, decided, strict=True):
             result[k] = self._quant_reasoning(one, kinds[k])
         for k in [k for k, kind in enumerate(kinds) if kind == "emergency"]:  # no model call
-            state = self._state(k, routes[k], reports[k], recalled[k])
-            result[k] = decide_reasoning(state, context)
+            result[k] = emergency_reasoning(tuple(reports[k]))
         asked = [k for k, kind in enumerate(kinds) if kind == "model"]
         if asked:
             workers = min(config.llm_concurrency, len(asked))

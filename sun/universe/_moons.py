@@ -14,7 +14,6 @@ kernel, so every row equals ``sun.compute_panel``'s.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,15 +37,16 @@ class _LastBars:
     volume: np.ndarray
 
 
-def last_bars(series: Sequence[BarSeries]) -> _LastBars:
-    """The last bars of ``series`` as arrays (one Python read per field and instrument)."""
+def bars_of_words(words: np.ndarray) -> _LastBars:
+    """:class:`_LastBars` of the ``(n, 6)`` bar words ``BarStore.sync`` gives."""
+    columns = [np.ascontiguousarray(words[:, j]) for j in range(words.shape[1])]
     return _LastBars(
-        stamp=np.array([s.timestamps[-1] for s in series], dtype="datetime64[ns]"),
-        open=np.array([s.open[-1] for s in series]),
-        high=np.array([s.high[-1] for s in series]),
-        low=np.array([s.low[-1] for s in series]),
-        close=np.array([s.close[-1] for s in series]),
-        volume=np.array([s.volume[-1] for s in series]),
+        stamp=columns[0].view("datetime64[ns]"),
+        open=columns[1].view(np.float64),
+        high=columns[2].view(np.float64),
+        low=columns[3].view(np.float64),
+        close=columns[4].view(np.float64),
+        volume=columns[5].view(np.float64),
     )
 
 
@@ -91,22 +91,25 @@ class UniverseMoons:
         known unchanged ``by_buffers`` (see :mod:`sun.universe._prefix`)."""
         return dict(self._store.checks)
 
-    def rows(
-        self, snapshot: MarketSnapshot, names: tuple[str, ...], bars: _LastBars | None = None
-    ) -> np.ndarray:
-        """The ``(len(names), len(self.columns))`` panel at each instrument's last bar.
+    def rows(self, snapshot: MarketSnapshot, names: tuple[str, ...]) -> np.ndarray:
+        """The ``(len(names), len(self.columns))`` panel at each instrument's last bar."""
+        return self.rows_and_bars(snapshot, names)[0]
+
+    def rows_and_bars(
+        self, snapshot: MarketSnapshot, names: tuple[str, ...]
+    ) -> tuple[np.ndarray, _LastBars]:
+        """:meth:`rows`, and the instruments' newest bars (read while verifying them).
 
         Args:
             snapshot: The market data.
             names: The instruments, in row order.
-            bars: ``last_bars`` of those instruments, if already gathered.
         """
         series = [snapshot.bars[name] for name in names]
-        bars = bars if bars is not None else last_bars(series)
         with self._lock:
             if names != self._names:
                 self._store.reset(len(names))
-            status = self._store.sync(series)  # the copies now equal these histories
+            status, words = self._store.sync(series)  # the copies now equal these histories
+            bars = bars_of_words(words)
             bench_status = self._store.sync_benchmark(snapshot.benchmark)
             bench = self._stream_benchmark(snapshot, names, bars, bench_status)
             if bench is None:
@@ -116,7 +119,7 @@ class UniverseMoons:
                 self._covered |= snapshot.benchmark is None
             else:
                 self._advance(snapshot, series, bars, bench, status, bench_status)
-            return self._rows.copy()
+            return self._rows.copy(), bars
 
     def _stream_benchmark(
         self, snapshot: MarketSnapshot, names: tuple[str, ...], bars: _LastBars, bench_status: int

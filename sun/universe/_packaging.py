@@ -73,9 +73,8 @@ class Packaging(RunData):
     def _apply_portfolio(
         self, targets: np.ndarray, limits: PortfolioLimits, extra: list[list[GuardCorrection]]
     ) -> np.ndarray:
-        live = np.array(self.live, dtype=np.int64)
-        vol = self.rows[live, self.columns.index("realized_vol")]
-        corr = self.rows[live, self.columns.index("correlation")]
+        columns = self.columns_of(self.live)
+        vol, corr = columns["realized_vol"], columns["correlation"]
         steps = portfolio_guard(targets, vol, corr, limits)
         for k, found in enumerate(corrections_of(steps, limits)):
             extra[k].extend(found)
@@ -163,10 +162,8 @@ class Packaging(RunData):
         built-in planet's sizing over arrays, any other planet asked one by one)."""
         if self.execution is None:
             return [None] * len(finals)
-        live = np.array(self.live, dtype=np.int64)
-        columns = {c: self.rows[live, self.columns.index(c)] for c in ("close", "realized_vol")
-                   if c in self.columns}  # fmt: skip
-        nan = np.full(len(live), np.nan)
+        columns = self.columns_of(self.live)
+        nan = np.full(len(self.live), np.nan)
         found = order_intents(
             self.execution,
             [self.names[i] for i in self.live],

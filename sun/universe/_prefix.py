@@ -48,9 +48,9 @@ _FIELDS = 6  # timestamps, open, high, low, close, volume
 
 
 @njit(cache=True)
-def _sync(store, m, t, o, h, lo, c, v, seen, same_buffers):
+def _sync(store, m, t, o, h, lo, c, v, seen, same_buffers, last, row):
     """Compare ``store[:m]`` (a row of six words per bar) with the new fields word by word,
-    then copy them into ``store``.
+    then copy them into ``store``, and the newest bar's six words into ``last[row]``.
 
     ``seen`` holds the six arrays' start addresses at the last sync (updated here). With
     ``same_buffers`` (the arrays view the same unchanged read-only buffers as then) and the
@@ -81,6 +81,9 @@ def _sync(store, m, t, o, h, lo, c, v, seen, same_buffers):
         store[i, 3] = w3[i]
         store[i, 4] = w4[i]
         store[i, 5] = w5[i]
+    if n > 0:
+        for j in range(_FIELDS):
+            last[row, j] = store[n - 1, j]
     flag = UNMOVED if unmoved else 0
     if start < k or n < m:
         return CHANGED + flag
@@ -90,6 +93,14 @@ def _sync(store, m, t, o, h, lo, c, v, seen, same_buffers):
 
 
 _Buffers = tuple[np.ndarray, ...] | None
+
+
+def last_bar_words(series: BarSeries) -> np.ndarray:
+    """The newest bar of ``series`` as six 64-bit words, as ``_sync`` copies them (an empty
+    series raises ``IndexError``, as reading its last bar always did)."""
+    fields = (series.timestamps.view(np.int64), series.open, series.high, series.low,
+              series.close, series.volume)  # fmt: skip
+    return np.array([np.asarray(f[-1:]).view(np.uint64)[0] for f in fields], dtype=np.uint64)
 
 
 def _read_only_buffers(arrays: tuple[np.ndarray, ...]) -> _Buffers:
@@ -145,6 +156,7 @@ class BarStore:
         self._bench_length = -1  # -1: no benchmark seen
         self._bench_buffers: _Buffers = None
         self._bench_starts = np.zeros(_FIELDS, dtype=np.uint64)
+        self._bench_last = np.zeros((1, _FIELDS), dtype=np.uint64)  # written, not read
         self.checks = {"compared": 0, "by_buffers": 0}  # instrument histories, all ticks
 
     def reset(self, rows: int) -> None:
@@ -155,19 +167,24 @@ class BarStore:
         self._starts = np.zeros((rows, _FIELDS), dtype=np.uint64)
         self._held_bars = 0
 
-    def sync(self, series: Sequence[BarSeries]) -> np.ndarray:
-        """Each row's status against its copy (SAME, GREW_ONE, GREW_MORE, CHANGED); afterwards
-        every held copy equals the new history."""
-        status = [self._sync_row(i, s) for i, s in enumerate(series)]
+    def sync(self, series: Sequence[BarSeries]) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's status against its copy (SAME, GREW_ONE, GREW_MORE, CHANGED), and each
+        series' newest bar as six 64-bit words (timestamp, open, high, low, close, volume:
+        see :func:`last_bar_words`); afterwards every held copy equals the new history."""
+        last = np.empty((len(series), _FIELDS), dtype=np.uint64)
+        status = [self._sync_row(i, s, last) for i, s in enumerate(series)]
+        for i in [i for i, (got, s) in enumerate(zip(status, series, strict=True))
+                  if got < 0 or len(s) == 0]:  # fmt: skip
+            last[i] = last_bar_words(series[i])
         got = np.array(status, dtype=np.int8)
         unmoved, unheld = got >= UNMOVED, got < 0
         self.checks["by_buffers"] += int(np.count_nonzero(unmoved))
         self.checks["compared"] += int(np.count_nonzero(~unmoved & ~unheld))
         got[unmoved] -= UNMOVED
         got[unheld] = CHANGED
-        return got
+        return got, last
 
-    def _sync_row(self, i: int, s: BarSeries) -> int:
+    def _sync_row(self, i: int, s: BarSeries, last: np.ndarray) -> int:
         """The row's status (plus ``UNMOVED``), or -1 for a row not held (past the bound)."""
         store = self._stores[i]
         if store is None:
@@ -195,6 +212,8 @@ class BarStore:
             s.volume,
             self._starts[i],
             same,
+            last,
+            i,
         )
 
     def _grow(self, i: int, store: np.ndarray, n: int) -> np.ndarray | None:
@@ -223,7 +242,7 @@ class BarStore:
         same = held is not None and self._bench_length != -1 and _unchanged(arrays, held)
         self._bench_buffers = held if same else _read_only_buffers(arrays)
         got = int(_sync(store, m, stamps.view(np.int64), close, close, close, close, close,
-                        self._bench_starts, same))  # fmt: skip
+                        self._bench_starts, same, self._bench_last, 0))  # fmt: skip
         status = CHANGED if self._bench_length == -1 else got % UNMOVED
         self._bench_length = len(benchmark)
         return status

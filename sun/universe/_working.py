@@ -44,8 +44,23 @@ class RunData:
         self.directional = context.directional
         self.risk_planet = context.risk_planet
         self._views: dict[str, MarketSnapshot] = {}
+        self._live_columns: dict[str, np.ndarray] | None = None
         self.failed: list[dict[str, str]] = [{} for _ in live]  # per live instrument
         self.started_at = clock_of(context)()  # the plans' latency budgets count from here
+
+    def columns_of(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
+        """Moon column -> its values at rows ``indices`` (contiguous arrays; read-only and
+        shared between the stages when ``indices`` are the live rows in order)."""
+        if list(indices) == self.live:
+            if self._live_columns is None:
+                self._live_columns = self._gather(self.live)
+            return self._live_columns
+        return self._gather(indices)
+
+    def _gather(self, indices: Sequence[int]) -> dict[str, np.ndarray]:
+        table = np.ascontiguousarray(self.rows[np.asarray(indices, dtype=np.int64)].T)
+        table.setflags(write=False)
+        return dict(zip(self.columns, table, strict=True))
 
     def view(self, name: str) -> MarketSnapshot:
         """The snapshot part a planet sees for ``name`` (as in a single decision)."""

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
-from bus import BarSeries, DataValidationError, Headline, MarketSnapshot, SunDecision
+from bus import (
+    BarSeries,
+    DataValidationError,
+    Headline,
+    MarketSnapshot,
+    ReasonedDecision,
+    SunDecision,
+)
 from planets import RiskLimits
-from sun import ModelConfig, OrchestrationConfig, Sun, SunHooks
+from sun import ModelConfig, OrchestrationConfig, QuantReasoner, ReasonInputs, Sun, SunHooks
 from sun.testing import ScriptedChatModel
 
 AS_OF = datetime(2012, 6, 1)
@@ -216,3 +224,26 @@ def test_resume_of_an_unknown_thread_names_it(tmp_path) -> None:  # noqa: ANN001
     with Sun("quant", checkpoint=str(tmp_path / "cp.sqlite")) as sun:
         with pytest.raises(KeyError, match="no checkpointed run with thread_id 'nope'"):
             sun.resume("nope")
+
+
+class _FailingQuant(QuantReasoner):
+    """A quant reasoner that must not be asked: it raises."""
+
+    def reason(self, inputs: ReasonInputs) -> ReasonedDecision:
+        raise AssertionError("the quant reasoner was asked during an emergency")
+
+
+@pytest.mark.parametrize("path", ["decide", "decide_universe"])
+def test_emergency_flat_needs_no_reasoner(goog: BarSeries, path: str) -> None:
+    """A critical report goes flat before any reasoner is asked: a failing quant reasoner
+    cannot block or change the emergency decision (single decision and universe alike)."""
+    snapshot = MarketSnapshot.at(datetime(2008, 11, 20), {"GOOG": goog})
+    with Sun("quant", limits=RiskLimits(max_drawdown=0.2), checkpoint="none") as sun:
+        sun.context = replace(sun.context, quant=_FailingQuant())
+        if path == "decide":
+            decision = sun.decide(snapshot)
+        else:
+            decision = sun.decide_universe(snapshot)["GOOG"]
+    assert decision.emergency and decision.fallback_level == "emergency"
+    assert (decision.action, decision.target_position) == ("HOLD", 0.0)
+    assert decision.rationale.startswith("[emergency] risk: drawdown breaker")

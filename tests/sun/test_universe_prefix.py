@@ -131,14 +131,26 @@ def test_an_edit_deep_in_the_benchmark_rebuilds_every_row(
 def test_past_the_memory_bound_rows_are_batched_and_equal(
     universe: tuple[dict[str, BarSeries], BarSeries],
 ) -> None:
+    """Rows past the bound are computed by the batch pass, and their newest bars (read
+    without the store) equal the held rows' (read while verifying them), bit for bit."""
     bars, benchmark = universe
     names = tuple(bars)
     engine = UniverseMoons(cache=moons.MoonCache(moons.LruBackend(64)), max_bars=3 * BARS)
     for stamp in benchmark.timestamps[-3:]:
         snapshot = MarketSnapshot.at(to_datetime(stamp), {n: _upto(bars[n], stamp) for n in names},
                                      benchmark=_upto(benchmark, stamp))  # fmt: skip
-        rows = engine.rows(snapshot, names)
+        rows, last = engine.rows_and_bars(snapshot, names)
         assert np.array_equal(_bits(rows), _bits(_expected(snapshot, engine.columns)))
+        for field, got in (
+            ("timestamps", last.stamp),
+            ("open", last.open),
+            ("high", last.high),
+            ("low", last.low),
+            ("close", last.close),
+            ("volume", last.volume),
+        ):
+            newest = np.array([getattr(snapshot.bars[n], field)[-1] for n in names])
+            assert np.array_equal(got.view(np.uint64), newest.view(np.uint64)), field
     assert engine.stats["batch_rows"] > 0
 
 
