@@ -12,7 +12,7 @@ from typing import Any
 from bus import MarketSnapshot, SunDecision
 from planets import Planet, RiskLimits, default_planets
 from sun._assembly import ModelAssembly
-from sun._checkpoint import open_checkpointer
+from sun._checkpointer import open_checkpointer
 from sun._config import ModelConfig, OrchestrationConfig, SunHooks
 from sun._context import SunContext
 from sun._graph import build_sun_graph

@@ -5,17 +5,6 @@ LLM response cache, and the classification of transient errors.
     model = build_chat_model(parse_model_spec("local"))
 """
 
-from sun.llm._cache import CachingChatModel, is_cache_hit
-from sun.llm._cache_backends import (
-    DEFAULT_TTL_S,
-    CachedAnswer,
-    LlmAnswerEvent,
-    LlmCacheBackend,
-    LlmResponseCache,
-    RedisLlmBackend,
-    TtlLruBackend,
-)
-from sun.llm._cache_keys import llm_cache_key, normalize_prompt, schema_id
 from sun.llm._models import (
     ModelSpec,
     build_chat_model,
@@ -51,6 +40,20 @@ from sun.llm._transient import (
     call_with_timeout,
     is_transient,
     retry_after_s,
+)
+from sun.llm.cache import (
+    DEFAULT_TTL_S,
+    CachedAnswer,
+    CachingChatModel,
+    LlmAnswerEvent,
+    LlmCacheBackend,
+    LlmResponseCache,
+    RedisLlmBackend,
+    TtlLruBackend,
+    is_cache_hit,
+    llm_cache_key,
+    normalize_prompt,
+    schema_id,
 )
 
 __all__ = [

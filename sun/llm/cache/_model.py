@@ -1,19 +1,10 @@
-"""The LLM response cache: answers keyed by (model, prompt template version, prompt hash).
+""":class:`CachingChatModel`: any LangChain chat model behind an :class:`LlmResponseCache`.
 
-:class:`LlmResponseCache` stores raw answers with a TTL in a backend: :class:`TtlLruBackend`
-(in-process, the default) or :class:`RedisLlmBackend` (shared by every worker and sun).
-:class:`CachingChatModel` wraps any LangChain chat model so a cached answer skips the call;
-it keeps the wrapped model's own structured-output mechanism (tool calling, JSON schema,
-llama.cpp grammar) on a miss, marks a hit on the returned message
-(``response_metadata["heliarch_cache"] == "hit"``, zero token usage) and counts hits and
-misses. Listeners see every answer used (hit or miss): the journal records them so replay can
-serve them back (see :mod:`sun.replay._replayer`).
-
-The key is ``llm:<model label>:<template name>@<version>:<sha256>`` where the hash covers the
-whitespace-collapsed text of every message (with its role) and the requested output schema.
-
-Keys live in :mod:`sun.llm._cache_keys`, entries and backends in
-:mod:`sun.llm._cache_backends`; this module re-exports them.
+A cached answer skips the call. On a miss the wrapped model's own structured-output mechanism
+(tool calling, JSON schema, llama.cpp grammar) is kept; a hit is marked on the returned message
+(``response_metadata["heliarch_cache"] == "hit"``, zero token usage); hits and misses are
+counted. Listeners see every answer used (hit or miss): the journal records them so replay can
+serve them back (see :mod:`sun.replay`).
 """
 
 from __future__ import annotations
@@ -31,41 +22,9 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from bus import PromptRef
-from sun.llm._cache_backends import (
-    DEFAULT_TTL_S,
-    CachedAnswer,
-    LlmAnswerEvent,
-    LlmCacheBackend,
-    LlmResponseCache,
-    RedisLlmBackend,
-    TtlLruBackend,
-)
-from sun.llm._cache_keys import (
-    _to_messages,
-    llm_cache_key,
-    message_text,
-    normalize_prompt,
-    schema_id,
-)
-
-__all__ = [
-    "CACHE_FLAG",
-    "DEFAULT_TTL_S",
-    "HIT",
-    "MISS",
-    "CachedAnswer",
-    "CachingChatModel",
-    "LlmAnswerEvent",
-    "LlmCacheBackend",
-    "LlmResponseCache",
-    "RedisLlmBackend",
-    "TtlLruBackend",
-    "is_cache_hit",
-    "llm_cache_key",
-    "message_text",
-    "normalize_prompt",
-    "schema_id",
-]
+from sun.llm._structured import message_text
+from sun.llm.cache._backends import CachedAnswer, LlmResponseCache
+from sun.llm.cache._keys import _to_messages, llm_cache_key
 
 HIT = "hit"
 MISS = "miss"

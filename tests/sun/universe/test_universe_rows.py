@@ -9,7 +9,7 @@ import moons
 from bus import BarSeries, to_datetime
 from sun import RoutingTree
 from sun.universe import UniverseMoons
-from tests.sun.test_universe import snapshot_at
+from tests.sun.universe.test_universe import snapshot_at
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from planets import (
 )
 from sun import Sun
 from sun.universe import NO_DATA
-from tests.sun.test_universe import _defective, _untraced, extras, snapshot_at
+from tests.sun.universe.test_universe import _defective, _untraced, extras, snapshot_at
 
 
 def _types(value: Any) -> Any:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bus import PromptRef, register_payload
 
-log = logging.getLogger("sun.llm._cache")  # the name it logged under before the split
+log = logging.getLogger("sun.llm.cache")
 
 DEFAULT_TTL_S = 24 * 3600.0
 
