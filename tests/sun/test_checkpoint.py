@@ -10,6 +10,7 @@ import pytest
 from bus import BarSeries, MarketSnapshot, SunDecision
 from planets import PlanetContext, TechnicalPlanet, default_planets
 from sun import Sun, SunHooks
+from sun._checkpointer import CHECKPOINT_TYPES
 
 
 class CountingTechnical(TechnicalPlanet):
@@ -62,3 +63,34 @@ def test_interrupted_run_resumes_from_checkpoint(goog: BarSeries, checkpoint_tar
     assert sink.seen == [decision]
     with Sun("quant", checkpoint="none") as fresh:
         assert fresh.decide(snapshot).target_position == decision.target_position
+
+
+# Each revived type is stored in a checkpoint under its module path and name: moving one
+# would leave every pending review a user holds unrevivable after an upgrade.
+STORED_TYPE_PATHS = {
+    ("bus._snapshot", "MarketSnapshot"),
+    ("bus._bars", "BarSeries"),
+    ("bus._snapshot", "Headline"),
+    ("bus._snapshot", "OrderBookSizes"),
+    ("bus._decisions", "MoonPanel"),
+    ("bus._decisions", "PlanetReport"),
+    ("bus._decisions", "ReasonedDecision"),
+    ("bus._decisions", "SunDecision"),
+    ("bus._decisions", "OrderIntent"),
+    ("bus._decisions", "LlmUsage"),
+    ("bus._decisions", "GuardCorrection"),
+    ("bus._decisions", "FallbackAttempt"),
+    ("bus._decisions", "PromptRef"),
+    ("bus._decisions", "TraceStep"),
+    ("bus._decisions", "ReviewRecord"),
+    ("bus._decisions", "EscalationAlert"),
+    ("planets._base", "PlanetContext"),
+    ("planets._limits", "RiskLimits"),
+    ("sun._reasoning", "Reasoning"),
+}
+
+
+def test_checkpointed_types_keep_their_stored_paths() -> None:
+    """A type in a checkpoint is revived by importing its stored module path: none moved."""
+    stored = {(kind.__module__, kind.__qualname__) for kind in CHECKPOINT_TYPES}
+    assert stored == STORED_TYPE_PATHS
