@@ -18,7 +18,10 @@ forward over the last ``T`` ticks (each tick a new snapshot whose histories grew
   ``guardian_with_corrections_us_p50_500`` with the ``GuardCorrection`` records;
 * ``history_checks``: how the universe verified that each history only grew (compared word
   by word, or ``by_buffers``: the same read-only buffers as last tick; see
-  ``sun/universe/_prefix.py``).
+  ``sun/universe/_prefix.py``);
+* ``gap_checks``: ticks whose gap check ran in ``full``, or was ``carried`` (last tick clean,
+  every history grew by one bar at one shared stamp; see ``GapMemo`` in
+  ``sun/universe/_quality.py``).
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ def bench_decide(universe: dict, benchmark, ticks: int, sample: int) -> dict:  #
         "decisions": decisions,
         "moon_stats": dict(stats),
         "history_checks": whole.universe.moons_for(whole.context).history_checks,
+        "gap_checks": whole.universe.gap_checks,
     }
 
 
@@ -176,6 +180,7 @@ def main() -> None:
         "decision_levels": levels,
         "moon_stats": decided["moon_stats"],
         "history_checks": decided["history_checks"],
+        "gap_checks": decided["gap_checks"],
         "targets": TARGETS,
     }
     if args.json:

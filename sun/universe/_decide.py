@@ -42,7 +42,7 @@ from sun.universe._dispose import StopMemo, apply_failure_rule
 from sun.universe._guardian import PortfolioLimits
 from sun.universe._moons import UniverseMoons
 from sun.universe._packaging import Packaging
-from sun.universe._quality import quality_reasons
+from sun.universe._quality import GapMemo, quality_reasons
 from sun.universe._quant import quant_reports
 from sun.universe._reflex import ReflexBook
 
@@ -61,7 +61,14 @@ class UniverseEngine:
         self.config = config or UniverseConfig()
         self.book = book if book is not None else ReflexBook()
         self._moons: UniverseMoons | None = None
+        self._gap_memo = GapMemo()
         self._lock = threading.Lock()
+
+    @property
+    def gap_checks(self) -> dict[str, int]:
+        """Ticks whose gap check ran in ``full``, or was ``carried`` (known clean: see
+        :class:`sun.universe._quality.GapMemo`)."""
+        return dict(self._gap_memo.checks)
 
     def moons_for(self, context: SunContext) -> UniverseMoons:
         """The streaming moon state for the context's panel spec and cache."""
@@ -120,12 +127,14 @@ class UniverseEngine:
             snapshot = MarketSnapshot.model_validate(snapshot)
         names = _names(snapshot, instruments, rejected or {})
         held = _positions(positions or {}, names, tuple(rejected or ()))
-        rows, bars = self.moons_for(context).rows_and_bars(snapshot, names)
-        columns = self.moons_for(context).columns
-        skipped = quality_reasons(snapshot, names, bars, self.config)
+        moons = self.moons_for(context)
+        read = moons.read(snapshot, names)
+        window = self.config.gap_window
+        gaps = self._gap_memo.gaps(snapshot, names, moons, read, window) if window and names else {}
+        skipped = quality_reasons(snapshot, names, read.bars, self.config, gaps)
         live = [i for i, name in enumerate(names) if name not in skipped]
         # planets see the same per-instrument views as in a single decision (built lazily)
-        run = _Run(context, snapshot, names, rows, columns, live, held)
+        run = _Run(context, snapshot, names, read.rows, moons.columns, live, held)
         decisions = run.decide(self.config, self.book.take(), portfolio)
         for name, reason in {**skipped, **(rejected or {})}.items():
             decisions[name] = run.no_data(name, reason)

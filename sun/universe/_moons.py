@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,6 +49,15 @@ def bars_of_words(words: np.ndarray) -> _LastBars:
         close=columns[4].view(np.float64),
         volume=columns[5].view(np.float64),
     )
+
+
+class MoonRows(NamedTuple):
+    """One read of the universe's moons (see :meth:`UniverseMoons.read`)."""
+
+    rows: np.ndarray  # (instruments, columns): the panel at each instrument's last bar
+    bars: _LastBars  # each instrument's newest bar
+    tick: int  # this read's number, counted per UniverseMoons
+    grew_one: bool  # every history is the previous read's plus exactly one bar (bit for bit)
 
 
 class UniverseMoons:
@@ -84,6 +94,7 @@ class UniverseMoons:
         self._store = BarStore(max_bars)
         self._covered = np.zeros(0, dtype=np.bool_)  # row unaffected by the benchmark growing
         self.stats = {"warmups": 0, "stream_updates": 0, "batch_rows": 0}
+        self._reads = 0
 
     @property
     def history_checks(self) -> dict[str, int]:
@@ -93,12 +104,11 @@ class UniverseMoons:
 
     def rows(self, snapshot: MarketSnapshot, names: tuple[str, ...]) -> np.ndarray:
         """The ``(len(names), len(self.columns))`` panel at each instrument's last bar."""
-        return self.rows_and_bars(snapshot, names)[0]
+        return self.read(snapshot, names).rows
 
-    def rows_and_bars(
-        self, snapshot: MarketSnapshot, names: tuple[str, ...]
-    ) -> tuple[np.ndarray, _LastBars]:
-        """:meth:`rows`, and the instruments' newest bars (read while verifying them).
+    def read(self, snapshot: MarketSnapshot, names: tuple[str, ...]) -> MoonRows:
+        """:meth:`rows`, each instrument's newest bar (read while verifying the histories),
+        and whether every history only grew by one bar since the previous read.
 
         Args:
             snapshot: The market data.
@@ -109,6 +119,7 @@ class UniverseMoons:
             if names != self._names:
                 self._store.reset(len(names))
             status, words = self._store.sync(series)  # the copies now equal these histories
+            self._reads += 1
             bars = bars_of_words(words)
             bench_status = self._store.sync_benchmark(snapshot.benchmark)
             bench = self._stream_benchmark(snapshot, names, bars, bench_status)
@@ -119,7 +130,8 @@ class UniverseMoons:
                 self._covered |= snapshot.benchmark is None
             else:
                 self._advance(snapshot, series, bars, bench, status, bench_status)
-            return self._rows.copy(), bars
+            grew_one = bool(len(status)) and bool((status == GREW_ONE).all())
+            return MoonRows(self._rows.copy(), bars, self._reads, grew_one)
 
     def _stream_benchmark(
         self, snapshot: MarketSnapshot, names: tuple[str, ...], bars: _LastBars, bench_status: int

@@ -13,16 +13,25 @@ import numpy as np
 
 from bus import BarSeries, DataValidationError, MarketSnapshot
 from sun.universe._config import UniverseConfig
-from sun.universe._moons import _LastBars
+from sun.universe._moons import MoonRows, UniverseMoons, _LastBars
 
 
 def quality_reasons(
-    snapshot: MarketSnapshot, names: tuple[str, ...], bars: _LastBars, config: UniverseConfig
+    snapshot: MarketSnapshot,
+    names: tuple[str, ...],
+    bars: _LastBars,
+    config: UniverseConfig,
+    gaps: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Why each instrument that cannot be decided this tick has no data (others absent)."""
+    """Why each instrument that cannot be decided this tick has no data (others absent).
+
+    ``gaps``: the gap check's verdict when the caller already has it (see :class:`GapMemo`).
+    """
     reasons: dict[str, str] = {}
     if config.gap_window > 0 and names:
-        reasons.update(_gaps(snapshot, names, bars, config.gap_window))
+        reasons.update(
+            gaps if gaps is not None else _gaps(snapshot, names, bars, config.gap_window)
+        )
     if config.check_halts:
         halted = (bars.volume == 0.0) & (bars.high == bars.low)
         for i in np.flatnonzero(halted).tolist():
@@ -30,6 +39,51 @@ def quality_reasons(
                 stamp = np.datetime_as_string(bars.stamp[i], unit="s")
                 reasons[names[i]] = f"halted: the last bar ({stamp}) has no volume and no range"
     return reasons
+
+
+class GapMemo:
+    """The gap check over a walk forward, skipped when last tick's clean verdict must hold.
+
+    If at one read of the moons every instrument's last ``window`` stamps equalled the
+    universe's clock (no gap anywhere), and at the next read every history is exactly the
+    previous one plus one bar (verified bit for bit, :attr:`MoonRows.grew_one`) whose stamp
+    is the same for every instrument, then every instrument's last ``window`` stamps are the
+    old clock without its oldest stamp (when it held ``window``) plus that one: the same for
+    all, so they are the new clock and there is again no gap. Every other tick is checked in
+    full. Safe across threads: a verdict is used only by the read right after its own.
+    """
+
+    def __init__(self) -> None:
+        self._clean: tuple[UniverseMoons, int, tuple[str, ...], int] | None = None
+        self.checks = {"full": 0, "carried": 0}  # ticks checked in full / known clean
+
+    def gaps(
+        self,
+        snapshot: MarketSnapshot,
+        names: tuple[str, ...],
+        moons: UniverseMoons,
+        read: MoonRows,
+        window: int,
+    ) -> dict[str, str]:
+        """:func:`_gaps` of this read (``read`` of ``moons`` for ``names``; ``window`` > 0)."""
+        clean = self._clean
+        stamps = read.bars.stamp
+        if (
+            clean is not None
+            and read.grew_one
+            and clean[0] is moons
+            and clean[1] == read.tick - 1
+            and clean[2] == names
+            and clean[3] == window
+            and bool((stamps == stamps[0]).all())
+        ):
+            found: dict[str, str] = {}
+            self.checks["carried"] += 1
+        else:
+            found = _gaps(snapshot, names, read.bars, window)
+            self.checks["full"] += 1
+        self._clean = None if found else (moons, read.tick, names, window)
+        return found
 
 
 def _gaps(

@@ -8,6 +8,7 @@ came from plus one bar, verified bit for bit against its own copy; an edit 5 or 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from bus import BarSeries, MarketSnapshot, to_datetime
 from heliarch.backtest import bundled_universe
 from sun import Sun, compute_panel
 from sun.universe import UniverseMoons
+from sun.universe._quality import GapMemo, _gaps
 
 BARS = 320
 
@@ -139,7 +141,7 @@ def test_past_the_memory_bound_rows_are_batched_and_equal(
     for stamp in benchmark.timestamps[-3:]:
         snapshot = MarketSnapshot.at(to_datetime(stamp), {n: _upto(bars[n], stamp) for n in names},
                                      benchmark=_upto(benchmark, stamp))  # fmt: skip
-        rows, last = engine.rows_and_bars(snapshot, names)
+        rows, last = engine.read(snapshot, names)[:2]
         assert np.array_equal(_bits(rows), _bits(_expected(snapshot, engine.columns)))
         for field, got in (
             ("timestamps", last.stamp),
@@ -213,3 +215,50 @@ def test_a_sliding_window_over_one_buffer_is_compared(
         rows = engine.rows(snapshot, names)
         assert np.array_equal(_bits(rows), _bits(_expected(snapshot, engine.columns)))
     assert engine.history_checks == {"compared": 3 * len(names), "by_buffers": 0}
+
+
+def _drop_bar(series: BarSeries, back: int) -> BarSeries:
+    """The same history without bar ``len - 1 - back`` (a gap)."""
+    keep = np.arange(len(series)) != len(series) - 1 - back
+    return BarSeries(**{f: getattr(series, f)[keep] if f != "instrument" else series.instrument
+                        for f in BarSeries.model_fields})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "anomaly",
+    ["none", "gap_appears", "instrument_misses_tick", "stamps_differ", "window_changes"],
+)
+def test_the_gap_memo_equals_the_full_check_every_tick(
+    universe: tuple[dict[str, BarSeries], BarSeries], anomaly: str
+) -> None:
+    """Over a walk forward, the carried "no gap" verdict is only used when it must hold:
+    each tick's verdict equals the full check's, whatever one instrument does."""
+    bars, benchmark = universe
+    names = tuple(bars)
+    engine = UniverseMoons(cache=moons.MoonCache(moons.LruBackend(64)))
+    memo = GapMemo()
+    stamps = benchmark.timestamps[-6:]
+    for tick, stamp in enumerate(stamps):
+        chosen = {n: _upto(bars[n], stamp) for n in names}
+        window = 20
+        if tick == 4:
+            first = names[0]
+            if anomaly == "gap_appears":
+                chosen[first] = _drop_bar(chosen[first], 3)
+            elif anomaly == "instrument_misses_tick":
+                chosen[first] = _upto(bars[first], stamps[tick - 1])
+            elif anomaly == "stamps_differ":
+                shifted = np.array(chosen[first].timestamps)
+                shifted[-1] += np.timedelta64(1, "h")
+                chosen[first] = BarSeries(**{**{f: getattr(chosen[first], f) for f in
+                                                BarSeries.model_fields}, "timestamps": shifted})  # fmt: skip
+            elif anomaly == "window_changes":
+                window = 10
+        snapshot = MarketSnapshot.at(to_datetime(stamp) + timedelta(hours=2), chosen,
+                                     benchmark=_upto(benchmark, stamp))  # fmt: skip
+        read = engine.read(snapshot, names)
+        carried = memo.gaps(snapshot, names, engine, read, window)
+        assert carried == _gaps(snapshot, names, read.bars, window), (anomaly, tick)
+    assert memo.checks["carried"] >= (3 if anomaly == "none" else 2)
+    if anomaly in ("gap_appears", "instrument_misses_tick", "stamps_differ"):
+        assert memo.checks["full"] >= 3  # the first tick, the anomaly and the tick after it
