@@ -38,7 +38,7 @@ from sun._reason import decide_reasoning, emergency_reasoning, planets_agree
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
 from sun.universe._config import UniverseConfig
 from sun.universe._consulting import Consulting
-from sun.universe._dispose import StopMemo, apply_failure_rule
+from sun.universe._dispose import ReasonerStatuses, StopMemo, apply_failure_rule
 from sun.universe._guardian import PortfolioLimits
 from sun.universe._moons import UniverseMoons
 from sun.universe._packaging import Packaging
@@ -229,10 +229,12 @@ class _Run(Consulting, Packaging):
         packaged = self._package(routes, reports, recalled, reasonings, guarded, targets, extra)
         decided = {}
         memo: StopMemo = {}
+        statuses = ReasonerStatuses()
         for k, i in enumerate(self.live):
             decided[self.names[i]] = apply_failure_rule(
                 packaged[k], routes[k], self.failed[k], reasonings[k],
                 self.positions.get(self.names[i], 0.0), self.context, memo,
+                statuses(reasonings[k]),
             )  # fmt: skip
         return decided
 

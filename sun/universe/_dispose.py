@@ -40,17 +40,20 @@ def apply_failure_rule(
     position: float,
     context: SunContext,
     memo: StopMemo | None = None,
+    status: tuple[str, bool] | None = None,
 ) -> SunDecision:
     """``decision`` disposed by its plan's failure rule (unchanged when nothing is missing).
 
     ``memo`` (one per pass) keeps the rule's verdict for each (rule, routed planets,
     failures, reasoner status): the verdict reads nothing else, and a universe's
     instruments share a handful of routes, so each is worked out once per pass.
+    ``status``: ``reasoner_status(reasoning)`` when the caller has it.
     """
     if not route["rule"]:
         return decision  # routed_rule: no rule, no failure rule (checked before the policy)
     failures = tuple(sorted(failed.items())) if failed else ()
-    key = (route["rule"], route["planets"], failures, reasoner_status(reasoning))
+    status = status if status is not None else reasoner_status(reasoning)
+    key = (route["rule"], route["planets"], failures, status)
     known = memo.get(key) if memo is not None else None
     if known is None:
         known = _stop(route, failed, reasoning, context)
@@ -68,6 +71,22 @@ def apply_failure_rule(
     if disposed.alert is not None and context.alert_sink is not None:
         context.alert_sink(disposed.alert)
     return disposed
+
+
+class ReasonerStatuses:
+    """:func:`reasoner_status` of each reasoning of one pass, worked out once per distinct
+    (attempts, level, reasoner) objects (the quant reasonings of a pass share theirs); the
+    pass's reasonings hold those objects while it runs, so their ids stay theirs."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[int, int, int], tuple[str, bool]] = {}
+
+    def __call__(self, reasoning: Reasoning) -> tuple[str, bool]:
+        key = (id(reasoning.attempts), id(reasoning.level), id(reasoning.reasoner))
+        known = self._known.get(key)
+        if known is None:
+            known = self._known[key] = reasoner_status(reasoning)
+        return known
 
 
 def _stop(
