@@ -32,6 +32,7 @@ from sun.policy._model import (
     Rule,
     Then,
 )
+from sun.policy._outputs import summarize
 from sun.policy._policy import (
     Explanation,
     Policy,
@@ -59,7 +60,7 @@ from sun.policy._run import (
     run_config,
     run_policy,
 )
-from sun.policy._schedule import required_missing, summarize
+from sun.policy._schedule import required_missing
 from sun.policy._schema import SCHEMA_PATH, policy_json_schema, write_json_schema
 from sun.policy._store import PolicyStore
 from sun.policy._trading import planet_agent, trading_profile

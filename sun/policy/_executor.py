@@ -21,16 +21,9 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send, interrupt
 
 from sun.policy._agent_call import acall_agent, call_agent
+from sun.policy._outputs import outputs_of, plan_of, trusted_output
 from sun.policy._policy import ResolvedPlan
-from sun.policy._schedule import (
-    Control,
-    advance,
-    missing_required,
-    outputs_of,
-    plan_of,
-    start,
-    trusted_output,
-)
+from sun.policy._schedule import Control, advance, missing_required, start
 from sun.policy._types import (
     REVIEW_KIND,
     Agent,
