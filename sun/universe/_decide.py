@@ -17,25 +17,18 @@ import contextlib
 import gc
 import math
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
 from bus import (
-    FallbackAttempt,
     GuardCorrection,
-    LlmUsage,
     MarketSnapshot,
     PlanetReport,
-    ReasonedDecision,
     SunDecision,
 )
 from sun._context import SunContext
 from sun._guard import guard_many
-from sun._reason import decide_reasoning, emergency_reasoning, planets_agree
-from sun._reasoning import QUANT, Reasoning, ReasonInputs
 from sun.universe._config import UniverseConfig
 from sun.universe._consulting import Consulting
 from sun.universe._dispose import ReasonerStatuses, StopMemo, apply_failure_rule
@@ -43,10 +36,8 @@ from sun.universe._guardian import PortfolioLimits
 from sun.universe._moons import UniverseMoons
 from sun.universe._packaging import Packaging
 from sun.universe._quality import GapMemo, quality_reasons
-from sun.universe._quant import quant_reports
+from sun.universe._reasoning import ReasoningStage
 from sun.universe._reflex import ReflexBook
-
-_NO_USAGE = LlmUsage()
 
 
 class UniverseEngine:
@@ -145,19 +136,6 @@ class UniverseEngine:
         return ordered
 
 
-# every field of a quant ``Reasoning`` but its decision, worked out by the constructor itself
-_QUANT_FIELDS = dict(vars(Reasoning(decision=None, reasoner=QUANT, level=QUANT, usage=_NO_USAGE)))  # type: ignore[arg-type]  # placeholder decision, replaced per object
-
-
-def quant_reasoning(decision: ReasonedDecision) -> Reasoning:
-    """``Reasoning(decision=decision, reasoner=QUANT, level=QUANT, usage=_NO_USAGE)``, equal
-    to it field for field, built without the frozen dataclass's ``__init__`` (one
-    ``object.__setattr__`` per field, ~1.6 us; this ~0.4 us), once per quant instrument."""
-    reasoning = object.__new__(Reasoning)
-    object.__setattr__(reasoning, "__dict__", {**_QUANT_FIELDS, "decision": decision})
-    return reasoning
-
-
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """No cyclic garbage collection during the pass: it allocates thousands of small, acyclic
@@ -197,7 +175,7 @@ def _positions(
     return dict(positions)
 
 
-class _Run(Consulting, Packaging):
+class _Run(Consulting, ReasoningStage, Packaging):
     """One universe decision: its stages over the working data (see :class:`RunData`)."""
 
     # -- the pass ---------------------------------------------------------------------------
@@ -237,85 +215,3 @@ class _Run(Consulting, Packaging):
                 statuses(reasonings[k]),
             )  # fmt: skip
         return decided
-
-    def _reason(
-        self,
-        routes: list[dict[str, Any]],
-        reports: list[list[PlanetReport]],
-        recalled: list[tuple[str, ...]],
-        config: UniverseConfig,
-    ) -> list[Reasoning]:
-        """Emergency / quant / policy skip over arrays; the model chain, bounded, for the rest."""
-        context = self.context
-
-        def inputs(k: int) -> ReasonInputs:
-            return ReasonInputs(
-                instrument=self.names[self.live[k]],
-                as_of=self.as_of.isoformat(),
-                reports=tuple(reports[k]),
-                recalled=recalled[k],
-                limits=context.limits,
-                directional=self.directional,
-                risk_planet=self.risk_planet,
-            )
-
-        kinds = [self._kind(reports[k], inputs, k) for k in range(len(self.live))]
-        result: list[Reasoning | None] = [None] * len(kinds)
-        quant = [k for k, kind in enumerate(kinds) if kind in (QUANT, "policy")]
-        decided = quant_reports(
-            context.quant, [reports[k] for k in quant], self.directional,
-            lambda j: inputs(quant[j]),
-        )  # fmt: skip
-        for k, one in zip(quant, decided, strict=True):
-            result[k] = self._quant_reasoning(one, kinds[k])
-        for k in [k for k, kind in enumerate(kinds) if kind == "emergency"]:  # no model call
-            result[k] = emergency_reasoning(tuple(reports[k]))
-        asked = [k for k, kind in enumerate(kinds) if kind == "model"]
-        if asked:
-            workers = min(config.llm_concurrency, len(asked))
-            with ThreadPoolExecutor(workers, thread_name_prefix="heliarch-universe") as pool:
-                states = [self._state(k, routes[k], reports[k], recalled[k]) for k in asked]
-                answers = pool.map(lambda state: decide_reasoning(state, context), states)
-                for k, answer in zip(asked, answers, strict=True):
-                    result[k] = answer
-        return [r for r in result if r is not None]
-
-    def _kind(
-        self, reports: list[PlanetReport], inputs: Callable[[int], ReasonInputs], k: int
-    ) -> str:
-        """Which branch of ``decide_reasoning`` instrument ``k`` takes."""
-        for report in reports:
-            if report.critical:
-                return "emergency"
-        if self.context.chain is None:
-            return QUANT
-        if self.context.orchestration.llm_policy == "auto" and planets_agree(
-            inputs(k), self.context
-        ):
-            return "policy"
-        return "model"
-
-    def _quant_reasoning(self, decision: ReasonedDecision, kind: str) -> Reasoning:
-        if kind == QUANT:  # no model asked: the empty usage (immutable), shared
-            return quant_reasoning(decision)
-        chain = self.context.chain
-        assert chain is not None
-        note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
-        return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,),
-                         usage=_NO_USAGE)  # fmt: skip
-
-    def _state(
-        self, k: int, route: dict[str, Any], reports: list[PlanetReport], recalled: tuple[str, ...]
-    ) -> Any:
-        """What ``decide_reasoning`` reads of one instrument (its plan's rule: the budget)."""
-        i = self.live[k]
-        return {
-            "route": {"rule": route["rule"]},
-            "started_at": self.started_at,
-            "instrument": self.names[i],
-            "snapshot": self.snapshot,
-            "panel": self.panel([i]),
-            "reports": reports,
-            "recalled": list(recalled),
-            "position": self.positions.get(self.names[i], 0.0),
-        }
