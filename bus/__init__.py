@@ -19,15 +19,7 @@ the first access to :class:`RedisBus`, :class:`RedisKeys` or :class:`RedisStream
 
 from typing import TYPE_CHECKING
 
-from bus._api import (
-    Bus,
-    BusConfig,
-    Delivery,
-    Handler,
-    Subscription,
-    SubscriptionStats,
-    current_delivery,
-)
+from bus._api import Bus, BusConfig
 from bus._bars import BarSeries, to_datetime
 from bus._bounds import MAX_ENTRY_BYTES, MAX_JSON_DEPTH
 from bus._chain import (
@@ -56,6 +48,7 @@ from bus._decisions import (
     action_for,
     check_direction,
 )
+from bus._delivery import Delivery, Handler, Subscription, SubscriptionStats, current_delivery
 from bus._envelope import (
     BROADCAST,
     SUN,

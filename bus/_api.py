@@ -1,22 +1,18 @@
-"""The bus API shared by every backend: routing rules, request/reply, deliveries, handlers."""
+"""The bus API shared by every backend: its settings, routing rules and request/reply (the
+deliveries and consumers are in :mod:`bus._delivery`)."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import os
-import socket
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, Self
 from uuid import uuid4
 
+from bus._delivery import Handler, Subscription
 from bus._envelope import BROADCAST, REPLY_PREFIX, SUN, DeadLetter, Envelope
-from bus._errors import BusClosedError, BusError, RequestTimeoutError
-
-Handler = Callable[[Envelope], Awaitable[Envelope | None]]
-"""An async callable handling one envelope; for a request it may return the reply."""
+from bus._errors import BusClosedError, RequestTimeoutError
 
 
 class JournalSink(Protocol):
@@ -58,99 +54,6 @@ class BusConfig:
     def __post_init__(self) -> None:
         if self.max_deliveries < 1 or self.batch_size < 1 or self.max_backlog < 1:
             raise ValueError("max_deliveries, batch_size and max_backlog must be >= 1")
-
-
-@dataclass
-class Delivery:
-    """One delivery of one envelope to a handler (see :func:`current_delivery`).
-
-    Attributes:
-        envelope: The message.
-        recipient: The recipient whose stream it was read from.
-        group: The consumer group (competing consumers share one).
-        consumer: This consumer's name.
-        attempt: 1 on first delivery, higher on redelivery.
-    """
-
-    envelope: Envelope
-    recipient: str
-    group: str
-    consumer: str
-    attempt: int
-    staged: list[tuple[str | int | float | bytes, ...]] = field(default_factory=list)
-    supports_staging: bool = False
-
-    def stage(self, *command: str | int | float | bytes) -> None:
-        """Queue a Redis command that runs atomically with the idempotency record and ack.
-
-        Staged commands run only when this delivery is the first to apply the message's
-        idempotency key, so effects kept in Redis are applied exactly once even if the
-        consumer dies between handler and acknowledgement. Redis backend only.
-        """
-        if not self.supports_staging:
-            raise BusError("staged Redis commands need the Redis backend")
-        if not command:
-            raise ValueError("stage() needs a command")
-        self.staged.append(command)
-
-
-_CURRENT: contextvars.ContextVar[Delivery] = contextvars.ContextVar("heliarch_bus_delivery")
-
-
-def current_delivery() -> Delivery:
-    """The delivery being handled by the calling handler.
-
-    Raises:
-        LookupError: when called outside a bus handler.
-    """
-    return _CURRENT.get()
-
-
-async def run_handler(handler: Handler, delivery: Delivery) -> Envelope | None:
-    """Call ``handler`` with ``delivery`` visible through :func:`current_delivery`."""
-    token = _CURRENT.set(delivery)
-    try:
-        return await handler(delivery.envelope)
-    finally:
-        _CURRENT.reset(token)
-
-
-@dataclass
-class SubscriptionStats:
-    """Counters of one subscription."""
-
-    applied: int = 0
-    duplicates: int = 0
-    failed: int = 0
-    dead_lettered: int = 0
-
-
-class Subscription(ABC):
-    """A running consumer of one recipient's streams in one group."""
-
-    def __init__(self, recipient: str, group: str, consumer: str) -> None:
-        self.recipient = recipient
-        self.group = group
-        self.consumer = consumer
-        self.stats = SubscriptionStats()
-
-    @property
-    @abstractmethod
-    def running(self) -> bool:
-        """Whether the consumer loops are running."""
-
-    @abstractmethod
-    async def start(self) -> None:
-        """Start the consumer loops (idempotent)."""
-
-    @abstractmethod
-    async def stop(self) -> None:
-        """Stop the loops; unacknowledged messages stay pending for redelivery."""
-
-
-def default_consumer_name() -> str:
-    """A consumer name unique to this process and call."""
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid4().hex[:6]}"
 
 
 class Bus(ABC):

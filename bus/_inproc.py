@@ -9,16 +9,8 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from bus._api import (
-    Bus,
-    BusConfig,
-    Delivery,
-    Handler,
-    JournalSink,
-    Subscription,
-    default_consumer_name,
-    run_handler,
-)
+from bus._api import Bus, BusConfig, JournalSink
+from bus._delivery import Delivery, Handler, Subscription, default_consumer_name, run_handler
 from bus._envelope import REPLY_PREFIX, DeadLetter, Envelope, Priority, decode_envelope
 from bus._errors import BackpressureError, EnvelopeValidationError
 

@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from bus._api import Bus, BusConfig, Handler, JournalSink, Subscription
+from bus._api import Bus, BusConfig, JournalSink
 from bus._bounds import clip
+from bus._delivery import Handler, Subscription
 from bus._envelope import DeadLetter, Envelope, Priority, decode_entry, raw_of
 from bus._errors import BackpressureError, MalformedMessageError
 from bus._security import RedisSecurity, reply_address

@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
-from bus._api import BusConfig, Delivery, Handler, Subscription, default_consumer_name, run_handler
+from bus._api import BusConfig
 from bus._bounds import clip
+from bus._delivery import Delivery, Handler, Subscription, default_consumer_name, run_handler
 from bus._envelope import Envelope, decode_entry, raw_of
 from bus._errors import MalformedMessageError
 from bus.redis_streams._keys import RedisKeys

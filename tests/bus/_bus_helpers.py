@@ -6,8 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bus import PlanetReport
-from bus._api import Bus, BusConfig
+from bus import Bus, BusConfig, PlanetReport
 from bus._envelope import Envelope
 
 FAST = BusConfig(

@@ -18,8 +18,7 @@ import time
 
 import redis.asyncio as aioredis
 
-from bus import RedisBus
-from bus._api import BusConfig, current_delivery
+from bus import BusConfig, RedisBus, current_delivery
 from bus._envelope import Envelope
 
 LOAD_CONFIG = BusConfig(

@@ -9,8 +9,7 @@ import pytest
 from _bus_helpers import FAST, BusFactory
 from _load_consumer import delete_prefix
 
-from bus import Journal, RedisBus
-from bus._api import Bus, BusConfig
+from bus import Bus, BusConfig, Journal, RedisBus
 from bus._inproc import InProcBus
 
 

@@ -9,8 +9,7 @@ import json
 import pytest
 from _bus_helpers import FAST, BusFactory, eventually, recorder, report, send_sentinel
 
-from bus import PlanetReport
-from bus._api import BusConfig, current_delivery
+from bus import BusConfig, PlanetReport, current_delivery
 from bus._envelope import Envelope
 from bus._errors import BackpressureError, RequestTimeoutError
 

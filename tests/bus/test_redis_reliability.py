@@ -16,8 +16,7 @@ from uuid import uuid4
 import pytest
 from _load_consumer import LOAD_CONFIG, delete_prefix, pending_of
 
-from bus import RedisBus
-from bus._api import BusConfig
+from bus import BusConfig, RedisBus
 from bus._envelope import Envelope
 
 ROOT = Path(__file__).resolve().parents[2]
