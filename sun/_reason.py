@@ -23,12 +23,15 @@ def sorted_reports(state: SunState) -> tuple[PlanetReport, ...]:
     return tuple(sorted(state.get("reports", []), key=lambda r: r.planet))
 
 
-def reason_inputs(state: SunState, context: SunContext) -> ReasonInputs:
-    """Everything a reasoner may see for this decision (with the quant decision as anchor)."""
+def reason_inputs(
+    state: SunState, context: SunContext, reports: tuple[PlanetReport, ...]
+) -> ReasonInputs:
+    """Everything a reasoner may see for this decision (``reports``: the state's, sorted),
+    with the quant decision as anchor."""
     inputs = ReasonInputs(
         instrument=state["instrument"],
         as_of=state["snapshot"].as_of.isoformat(),
-        reports=sorted_reports(state),
+        reports=reports,
         recalled=tuple(state.get("recalled", [])),
         limits=context.limits,
         directional=context.directional,
@@ -52,10 +55,11 @@ def emergency_reasoning(reports: tuple[PlanetReport, ...]) -> Reasoning | None:
 
 def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
     """Emergency flat, quant, policy skip, model chain, or council: the first that applies."""
-    emergency = emergency_reasoning(sorted_reports(state))
+    reports = sorted_reports(state)
+    emergency = emergency_reasoning(reports)
     if emergency is not None:
         return emergency
-    inputs = reason_inputs(state, context)
+    inputs = reason_inputs(state, context, reports)
     chain = context.chain
     if chain is None:
         decision = inputs.quant or context.quant.reason(inputs)
