@@ -151,12 +151,12 @@ class _Fields:
         if self.extra is not None:
             evidence.update(self.extra[j])
         veto, critical = self.veto[j], self.critical[j]
-        return _REPORT({
-            "planet": planet, "instrument": instrument, "as_of": as_of, "score": self.score[j],
-            "confidence": self.confidence[j], "evidence": evidence,
-            "recommendations": self.recommendations[j], "veto": veto is not None,
-            "veto_reason": veto, "critical": critical is not None, "critical_reason": critical,
-        })  # fmt: skip
+        return _REPORT(
+            planet=planet, instrument=instrument, as_of=as_of, score=self.score[j],
+            confidence=self.confidence[j], evidence=evidence,
+            recommendations=self.recommendations[j], veto=veto is not None,
+            veto_reason=veto, critical=critical is not None, critical_reason=critical,
+        )  # fmt: skip
 
 
 def _clip(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -187,11 +187,10 @@ def _no_data(
     missing: tuple[str, ...],
 ) -> PlanetReport:
     """:meth:`Planet.no_data` with the reason ``report_many`` gives (checked types)."""
-    return _NO_DATA_REPORT({
-        "planet": planet, "instrument": instrument, "as_of": as_of, "score": 0.0,
-        "confidence": 0.0, "has_data": False, "evidence": evidence,
-        "recommendations": (no_data_reason(missing),),
-    })  # fmt: skip
+    return _NO_DATA_REPORT(
+        planet=planet, instrument=instrument, as_of=as_of, score=0.0, confidence=0.0,
+        has_data=False, evidence=evidence, recommendations=(no_data_reason(missing),),
+    )  # fmt: skip
 
 
 def no_data_reason(missing: tuple[str, ...]) -> str:

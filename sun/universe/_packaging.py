@@ -134,28 +134,20 @@ class Packaging(RunData):
         if extra:
             notes = "; ".join(f"{c.rule}: {c.before:+.3f} -> {c.after:+.3f}" for c in extra)
             rationale = f"{rationale} [{notes}]"[:600]
-        values = {
-            "instrument": self.names[i],
-            "as_of": self.as_of,
-            "action": action,
-            "target_position": target,
-            "confidence": decided.confidence,
-            "rationale": rationale,
-            "reasoner": reasoning.reasoner,
-            "fallback_level": reasoning.level,
-            "attempts": reasoning.attempts,
-            "emergency": reasoning.level == "emergency",
-            "planet_reports": tuple(reports),
-            "corrections": (*corrections, *extra),
-            "order_intent": intent,
-            "llm_usage": reasoning.usage,
-            "prompt": reasoning.prompt,
-            "routed_planets": route["planets"],
-            "recalled": recalled,
-        }
+        decision = _BUILD(
+            instrument=self.names[i], as_of=self.as_of, action=action, target_position=target,
+            confidence=decided.confidence, rationale=rationale, reasoner=reasoning.reasoner,
+            fallback_level=reasoning.level, attempts=reasoning.attempts,
+            emergency=reasoning.level == "emergency", planet_reports=tuple(reports),
+            corrections=(*corrections, *extra) if extra else corrections,
+            order_intent=intent, llm_usage=reasoning.usage, prompt=reasoning.prompt,
+            routed_planets=route["planets"], recalled=recalled,
+        )  # fmt: skip
+        values = decision.__dict__
         if checked and plain_row(values):
-            return _BUILD(values)
-        return SunDecision(**values)
+            return decision
+        # validated after all (raises as it always did)
+        return SunDecision(**{key: values[key] for key in _DECISION_KEYS})
 
     def _intents(self, finals: list[float]) -> list[OrderIntent | None]:
         """The execution planet's order toward each live instrument's final target (the

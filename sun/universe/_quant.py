@@ -119,18 +119,15 @@ def _decision(
     checked: bool,
 ) -> ReasonedDecision:
     if not voters:
-        return _BUILD({"action": "HOLD", "target_position": 0.0, "confidence": 0.0,
-                       "rationale": _NO_VOTERS})  # fmt: skip
+        return _BUILD(action="HOLD", target_position=0.0, confidence=0.0, rationale=_NO_VOTERS)
     rationale = quant_rationale(voters, combined, position, hold_band)
-    values = {
-        "action": action,
-        "target_position": position,
-        "confidence": confidence,
-        "rationale": rationale,
-    }
     if checked and len(rationale) <= 600:
-        return _BUILD(values)
-    return ReasonedDecision(**values)  # raises as ``QuantReasoner.reason`` would
+        return _BUILD(
+            action=action, target_position=position, confidence=confidence, rationale=rationale
+        )
+    return ReasonedDecision(  # raises as ``QuantReasoner.reason`` would
+        action=action, target_position=position, confidence=confidence, rationale=rationale
+    )
 
 
 def quant_rationale(

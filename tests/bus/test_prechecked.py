@@ -207,22 +207,37 @@ def test_shared_keys_are_fields_and_cover_the_required_ones(
 def test_a_builder_equals_prechecked_with_its_keys() -> None:
     keys = frozenset(REPORT)
     build = prechecked_builder(PlanetReport, keys)
-    built, plain = build(dict(REPORT)), prechecked(PlanetReport, REPORT, keys)
+    built, plain = build(**REPORT), prechecked(PlanetReport, REPORT, keys)
     assert built == plain == PlanetReport(**REPORT)
     assert list(vars(built)) == list(vars(PlanetReport(**REPORT)))  # declaration order kept
     assert built.model_fields_set is plain.model_fields_set  # one shared set per keys
-    with pytest.raises(TypeError, match="are not"):
-        build({**REPORT, "narrative": "n"})
-    with pytest.raises(TypeError, match="are not"):
-        build({k: v for k, v in REPORT.items() if k != "veto"})
+    assert built.model_dump_json() == PlanetReport(**REPORT).model_dump_json()
+
+
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ({**REPORT, "narrative": "n"}, "unexpected keyword argument 'narrative'"),
+        ({k: v for k, v in REPORT.items() if k != "veto"}, "missing 1 required keyword-only"),
+        ({**REPORT, "colour": "red"}, "unexpected keyword argument 'colour'"),
+    ],
+    ids=["a-field-not-in-keys", "a-key-missing", "not-a-field"],
+)
+def test_a_builder_takes_exactly_its_keys(values: dict[str, Any], message: str) -> None:
+    build = prechecked_builder(PlanetReport, frozenset(REPORT))
+    with pytest.raises(TypeError, match=message):
+        build(**values)
+    with pytest.raises(TypeError):
+        build(*values.values())  # keyword-only: no field is given by position
 
 
 def test_a_builder_fills_the_factories_of_fields_not_given_per_object() -> None:
     values = {"planet": "p", "instrument": "X", "as_of": AS_OF, "score": 0.0, "confidence": 0.0}
     build = prechecked_builder(PlanetReport, frozenset(values))
-    one, two = build(values), build(values)
+    one, two = build(**values), build(**values)
     assert one == PlanetReport(**values) and one.evidence == {}
     assert one.evidence is not two.evidence
+    assert list(vars(one)) == list(vars(PlanetReport(**values)))
 
 
 @pytest.mark.parametrize(
