@@ -184,6 +184,7 @@ class StyleRouting:  # a Router for planets.style_planets()
 
 
 DEFAULT_POLICY = "trading_default"
+_CLASS_ROUTES = 4096  # class routes a router keeps (all forgotten when full)
 _DEFERRED = "deferred: its skip_if reads planet outputs (decided after the planets it needs)"
 
 
@@ -221,6 +222,10 @@ class PolicyRouter:
 
     policy: Policy = field(default_factory=lambda: policy_from(DEFAULT_POLICY))
     classifier: TradingClassifier = field(default_factory=TradingClassifier)
+    # class key -> the route of the class (see ``_classes``), kept across calls
+    _class_routes: dict[tuple[Any, ...], Route] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, source: Policy | str | Path) -> PolicyRouter:
@@ -296,9 +301,12 @@ class PolicyRouter:
         self, columns: Mapping[str, np.ndarray], has_headlines: np.ndarray
     ) -> tuple[list[Route], list[int]]:
         """:meth:`route_many` without one :class:`Route` (and profile) per instrument: the
-        distinct routes (each its class's first instrument's route) and, per instrument, the
-        index of its route. Instrument ``i``'s ``route_many`` route has the planets, params,
-        path, rule and nodes of ``routes[index[i]]`` (only its profile is its own)."""
+        distinct routes and, per instrument, the index of its route. A class's route is
+        worked out once for the first instrument seen in it and kept across calls (equal
+        class keys give equal planets, params, path, rule and nodes; its ``values`` stay that
+        first instrument's profile; treat its mappings as read-only). Instrument ``i``'s
+        ``route_many`` route has the planets, params, path, rule and nodes of
+        ``routes[index[i]]`` (only its profile is its own)."""
         counts = [int(bool(h)) for h in has_headlines]
         table = self.classifier.classify_columns(columns, counts)
         fields = self.policy.profile_classes.fields
@@ -310,17 +318,22 @@ class PolicyRouter:
         """The distinct routes and each instrument's index (``table``: the profile fields
         the policy's classes read, as columns)."""
         keys = self.policy.profile_classes.keys(table)
-        first: dict[tuple[Any, ...], int] = {}
-        distinct: list[Route] = []
-        index = []
-        for i, key in enumerate(keys):
-            k = first.get(key)
-            if k is None:
+        # each distinct key's first instrument (later rows overwrite earlier ones reversed)
+        first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+        rows = sorted(first.values())
+        slot = {keys[i]: k for k, i in enumerate(rows)}
+        known = self._class_routes
+        distinct = []
+        for i in rows:
+            route = known.get(keys[i])
+            if route is None:
                 row = {name: float(column[i]) for name, column in columns.items()}
-                k = first[key] = len(distinct)
-                distinct.append(self.route(row, bool(counts[i])))
-            index.append(k)
-        return distinct, index
+                route = self.route(row, bool(counts[i]))
+                if len(known) >= _CLASS_ROUTES:
+                    known.clear()
+                known[keys[i]] = route
+            distinct.append(route)
+        return distinct, list(map(slot.__getitem__, keys))
 
     def _skip_reason(self, node: PlanNode, values: Mapping[str, Any]) -> str | None:
         if not node.skip_if or self.policy.static_condition(node.skip_if, values) is not True:

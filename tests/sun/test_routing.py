@@ -139,3 +139,52 @@ def test_route_classes_equal_route_many_without_a_route_per_instrument(
     assert [
         dict(zip(table, row, strict=True)) for row in zip(*table.values(), strict=True)
     ] == profiles
+
+
+_KEPT: dict[int, PolicyRouter] = {}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=moon_columns(), which=st.integers(0, 1))
+def test_class_routes_kept_across_calls_equal_route(
+    data: tuple[dict[str, np.ndarray], np.ndarray], which: int
+) -> None:
+    """One router for every example: routes of classes seen in earlier calls are reused, and
+    still equal what ``route`` gives each instrument now."""
+    columns, headlines = data
+    router = _KEPT.setdefault(which, routers(None)[which])
+    distinct, index = router.route_classes(columns, headlines)
+    for i, k in enumerate(index):
+        row = {name: column.tolist()[i] for name, column in columns.items()}
+        fresh = router.route(row, bool(headlines[i]))
+        kept = distinct[k]
+        assert (kept.planets, kept.params, kept.path, kept.rule, kept.nodes, kept.llm) == (
+            fresh.planets,
+            fresh.params,
+            fresh.path,
+            fresh.rule,
+            fresh.nodes,
+            fresh.llm,
+        ), (i, row)
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_class_routes_kept_over_a_walk_forward(which: int) -> None:
+    bars, benchmark = bundled_universe(60, 320)
+    router = routers(None)[which]
+    engine = UniverseMoons()
+    for stamp in benchmark.timestamps[-4:]:
+        snapshot = MarketSnapshot.at(to_datetime(stamp), bars, benchmark=benchmark)
+        rows = engine.rows(snapshot, snapshot.instruments)
+        columns = {c: rows[:, j] for j, c in enumerate(engine.columns)}
+        headlines = np.arange(len(rows)) % 3 == 0
+        distinct, index = router.route_classes(columns, headlines)
+        for i, k in enumerate(index):
+            fresh = router.route(dict(zip(engine.columns, rows[i].tolist(), strict=True)),
+                                 bool(headlines[i]))  # fmt: skip
+            assert (distinct[k].planets, distinct[k].params, distinct[k].rule) == (
+                fresh.planets,
+                fresh.params,
+                fresh.rule,
+            )
+    assert router._class_routes  # kept between the ticks
