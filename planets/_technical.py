@@ -51,7 +51,7 @@ class TechnicalPlanet(Planet):
         """:meth:`score_many` as columns (what :func:`planets.report_many` packages)."""
         if type(self).score is not TechnicalPlanet.score:
             return None  # a subclass changed the formula: the loop asks it one by one
-        styles = [self.style_of(batch.params_of(i)) for i in rows.tolist()]
+        styles = self._styles(batch, rows)
         codes = np.array([style_code(s) for s in styles], dtype=np.int64)
         c = [np.ascontiguousarray(batch.column(m)[rows]) for m in self.moons[:8]]
         score, confidence, flat = empty_outputs(len(rows))
@@ -65,10 +65,17 @@ class TechnicalPlanet(Planet):
         ]
         return VerdictColumns(score, confidence, recommendations)
 
+    def _styles(self, batch: PlanetBatch, rows: np.ndarray) -> list[object]:
+        """The style of each row (no routing parameters and the base ``style_of``: none)."""
+        if not batch.params and type(self).style_of is TechnicalPlanet.style_of:
+            return [None] * len(rows)
+        return [self.style_of(batch.params_of(i)) for i in rows.tolist()]
+
 
 def _bias(score: float, style: object) -> tuple[str]:
-    label = style or "blend"
-    return (f"{label}: {'long' if score > 0 else 'short'} bias {score:+.2f}",)
+    # UP031: one ``%`` call is measurably cheaper than the f-string's three formats, same text
+    text = "%s: %s bias %+.2f" % (style or "blend", "long" if score > 0 else "short", score)  # noqa: UP031
+    return (text,)
 
 
 def _verdict(score: float, confidence: float, flat: bool, style: object) -> Verdict:

@@ -123,18 +123,17 @@ def guard_many(
     cap = np.where(tighter, np.maximum(0.0, risk_cap), limits.max_position)
     clamped = np.where(np.abs(targets) > cap, np.copysign(cap, targets), targets)
     guarded = np.where(state == _ASSESSED, clamped, 0.0)
-    results = []
+    results: list[tuple[ReasonedDecision, tuple[GuardCorrection, ...]]] = []
     # one conversion per column, not a numpy scalar read (and ``float``) per instrument
     for i, (decision, before, after) in enumerate(
         zip(decisions, targets.tolist(), guarded.tolist(), strict=True)
     ):
-        corrections: list[GuardCorrection] = []
-        if after != before:
-            rule, reason = _rule_of(int(state[i]), risks[i], bool(tighter[i]), float(cap[i]))
-            corrections.append(
-                GuardCorrection(rule=rule, before=before, after=after, reason=reason)
-            )
-        results.append(_guarded(decision, after, corrections))
+        if after == before:  # nothing to correct: the decision as it is (``_guarded``'s case)
+            results.append((decision, ()))
+            continue
+        rule, reason = _rule_of(int(state[i]), risks[i], bool(tighter[i]), float(cap[i]))
+        correction = GuardCorrection(rule=rule, before=before, after=after, reason=reason)
+        results.append(_guarded(decision, after, [correction]))
     return results
 
 

@@ -61,26 +61,25 @@ class Consulting(RunData):
 
     def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
         """Every routed planet's reports: one batch per planet (vectorized where it can)."""
-        reports: list[list[PlanetReport]] = [[] for _ in self.live]
-        route_of = [id(route) for route in routes]  # routes repeat: one membership test each
-        distinct = {id(route): route for route in routes}
-        for name, planet in self.context.planets.items():
-            asked = {key for key, route in distinct.items() if name in route["planets"]}
-            ks = [k for k, key in enumerate(route_of) if key in asked]
-            if not ks:
+        groups = _by_route(routes)  # routes repeat: instruments grouped by distinct route
+        collected: list[tuple[str, list[int], list[PlanetReport]]] = []
+        for name, planet in sorted(self.context.planets.items()):
+            asked = [(route, ks) for route, ks in groups if name in route["planets"]]
+            if not asked:
                 continue
-            params = [dict(routes[k]["params"].get(name) or {}) for k in ks]
-            batch = self._batch([self.live[k] for k in ks], params)
+            ks = asked[0][1] if len(asked) == 1 else sorted(k for _, g in asked for k in g)
+            batch = self._batch([self.live[k] for k in ks], _params_of(name, asked, routes, ks))
             started = time.perf_counter()
             got, errors = self._ask(planet, batch)
             latency = (time.perf_counter() - started) * 1e3
             error = next((e for e in errors if e is not None), None)
             self.context.health.beat("planet", name, latency, error is None, error)
-            for k, report, failure in zip(ks, got, errors, strict=True):
-                reports[k].append(report)
-                if failure is not None:
-                    self.failed[k][name] = failure
-        return [sorted(rs, key=_PLANET) for rs in reports]
+            collected.append((name, ks, got))
+            if error is not None:
+                for k, failure in zip(ks, errors, strict=True):
+                    if failure is not None:
+                        self.failed[k][name] = failure
+        return _per_instrument(collected, len(self.live))
 
     def _batch(self, indices: list[int], params: list[dict[str, Any]]) -> PlanetBatch:
         return PlanetBatch(
@@ -134,6 +133,51 @@ class Consulting(RunData):
             return [() for _ in self.live]
         panel = self.panel(range(len(self.names)))
         return [tuple(recaller(self.names[i], panel)) for i in self.live]
+
+
+def _by_route(routes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[int]]]:
+    """Each distinct route (by identity) with the positions routed by it, ascending."""
+    groups: dict[int, tuple[dict[str, Any], list[int]]] = {}
+    for k, route in enumerate(routes):
+        group = groups.get(id(route))
+        if group is None:
+            groups[id(route)] = (route, [k])
+        else:
+            group[1].append(k)
+    return list(groups.values())
+
+
+def _per_instrument(
+    collected: list[tuple[str, list[int], list[PlanetReport]]], n: int
+) -> list[list[PlanetReport]]:
+    """Each instrument's reports sorted by planet, from each planet's (name, positions,
+    reports) in name order. When every planet reported on all ``n`` instruments under its
+    own name, the rows are already in that order and are read off column by column."""
+    full = all(len(ks) == n for _, ks, _ in collected)  # positions are distinct, in range(n)
+    if (
+        collected
+        and full
+        and all(list(map(_PLANET, got)).count(name) == n for name, _, got in collected)
+    ):
+        return list(map(list, zip(*(got for _, _, got in collected), strict=True)))
+    reports: list[list[PlanetReport]] = [[] for _ in range(n)]
+    for _, ks, got in collected:
+        for k, report in zip(ks, got, strict=True):
+            reports[k].append(report)
+    return [sorted(rs, key=_PLANET) for rs in reports]
+
+
+def _params_of(
+    name: str,
+    asked: list[tuple[dict[str, Any], list[int]]],
+    routes: list[dict[str, Any]],
+    ks: list[int],
+) -> list[dict[str, Any]]:
+    """Planet ``name``'s routing parameters per position in ``ks``, each a dict of its own;
+    none when no route that asks it gives it any (the batch then hands each an empty dict)."""
+    if not any(route["params"].get(name) for route, _ in asked):
+        return []
+    return [dict(routes[k]["params"].get(name) or {}) for k in ks]
 
 
 def _vectorized(router: Router) -> TypeGuard[RoutingTree | PolicyRouter]:

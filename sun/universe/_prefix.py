@@ -48,11 +48,12 @@ _FIELDS = 6  # timestamps, open, high, low, close, volume
 
 
 @njit(cache=True)
-def _sync(store, m, t, o, h, lo, c, v, seen, same_buffers, last, row):
+def _sync(store, m, t, o, h, lo, c, v, starts_seen, same_buffers, last, row):
     """Compare ``store[:m]`` (a row of six words per bar) with the new fields word by word,
     then copy them into ``store``, and the newest bar's six words into ``last[row]``.
 
-    ``seen`` holds the six arrays' start addresses at the last sync (updated here). With
+    ``starts_seen[row]`` holds the six arrays' start addresses at the last sync (updated
+    here; ``t`` may be int64 or datetime64: its words are compared). With
     ``same_buffers`` (the arrays view the same unchanged read-only buffers as then) and the
     same addresses, the first ``m`` bars are those very words: only the new ones are copied.
     Returns SAME, GREW_ONE, GREW_MORE (the first ``m`` bars unchanged) or CHANGED, plus
@@ -65,8 +66,8 @@ def _sync(store, m, t, o, h, lo, c, v, seen, same_buffers, last, row):
               lo.ctypes.data, c.ctypes.data, v.ctypes.data)  # fmt: skip
     unmoved = same_buffers
     for j in range(_FIELDS):
-        unmoved = unmoved and seen[j] == starts[j]
-        seen[j] = starts[j]
+        unmoved = unmoved and starts_seen[row, j] == starts[j]
+        starts_seen[row, j] = starts[j]
     k = min(m, n)
     start = k
     for i in range(k if unmoved else 0, k):
@@ -155,7 +156,7 @@ class BarStore:
         self._bench = np.empty((0, _FIELDS), dtype=np.uint64)
         self._bench_length = -1  # -1: no benchmark seen
         self._bench_buffers: _Buffers = None
-        self._bench_starts = np.zeros(_FIELDS, dtype=np.uint64)
+        self._bench_starts = np.zeros((1, _FIELDS), dtype=np.uint64)
         self._bench_last = np.zeros((1, _FIELDS), dtype=np.uint64)  # written, not read
         self.checks = {"compared": 0, "by_buffers": 0}  # instrument histories, all ticks
 
@@ -172,7 +173,7 @@ class BarStore:
         series' newest bar as six 64-bit words (timestamp, open, high, low, close, volume:
         see :func:`last_bar_words`); afterwards every held copy equals the new history."""
         last = np.empty((len(series), _FIELDS), dtype=np.uint64)
-        status = [self._sync_row(i, s, last) for i, s in enumerate(series)]
+        status = self._sync_rows(series, last)
         for i in [i for i, (got, s) in enumerate(zip(status, series, strict=True))
                   if got < 0 or len(s) == 0]:  # fmt: skip
             last[i] = last_bar_words(series[i])
@@ -184,37 +185,28 @@ class BarStore:
         got[unheld] = CHANGED
         return got, last
 
-    def _sync_row(self, i: int, s: BarSeries, last: np.ndarray) -> int:
-        """The row's status (plus ``UNMOVED``), or -1 for a row not held (past the bound)."""
-        store = self._stores[i]
-        if store is None:
-            return -1
-        stamps = s.timestamps
-        n = stamps.shape[0]
-        if n > store.shape[0]:
-            store = self._grow(i, store, n)
+    def _sync_rows(self, series: Sequence[BarSeries], last: np.ndarray) -> list[int]:
+        """Each row's status (plus ``UNMOVED``), or -1 for a row not held (past the bound).
+        One loop with the store's lists held locally (it runs once per instrument per tick)."""
+        stores, lengths, buffers, starts = self._stores, self._lengths, self._buffers, self._starts
+        status = []
+        for i, s in enumerate(series):
+            store = stores[i]
+            stamps = s.timestamps
+            n = stamps.shape[0]
+            if store is not None and n > store.shape[0]:
+                store = self._grow(i, store, n)
             if store is None:
-                return -1
-        arrays = (stamps, s.open, s.high, s.low, s.close, s.volume)
-        held = self._buffers[i]
-        same = held is not None and _unchanged(arrays, held)
-        if not same:
-            self._buffers[i] = _read_only_buffers(arrays)
-        m, self._lengths[i] = self._lengths[i], n
-        return _sync(
-            store,
-            m,
-            stamps.view(np.int64),
-            s.open,
-            s.high,
-            s.low,
-            s.close,
-            s.volume,
-            self._starts[i],
-            same,
-            last,
-            i,
-        )
+                status.append(-1)
+                continue
+            arrays = (stamps, s.open, s.high, s.low, s.close, s.volume)
+            held = buffers[i]
+            same = held is not None and _unchanged(arrays, held)
+            if not same:
+                buffers[i] = _read_only_buffers(arrays)
+            m, lengths[i] = lengths[i], n
+            status.append(_sync(store, m, *arrays, starts, same, last, i))
+        return status
 
     def _grow(self, i: int, store: np.ndarray, n: int) -> np.ndarray | None:
         """Row ``i``'s copy grown to hold ``n`` bars, or None past the memory bound."""
@@ -241,7 +233,7 @@ class BarStore:
         held = self._bench_buffers
         same = held is not None and self._bench_length != -1 and _unchanged(arrays, held)
         self._bench_buffers = held if same else _read_only_buffers(arrays)
-        got = int(_sync(store, m, stamps.view(np.int64), close, close, close, close, close,
+        got = int(_sync(store, m, stamps, close, close, close, close, close,
                         self._bench_starts, same, self._bench_last, 0))  # fmt: skip
         status = CHANGED if self._bench_length == -1 else got % UNMOVED
         self._bench_length = len(benchmark)
