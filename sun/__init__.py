@@ -37,10 +37,11 @@ from sun._gate import REVIEW_KIND, ReviewAnswer, review_answer
 from sun._graph import build_sun_graph
 from sun._guard import guard, risk_problem
 from sun._panel import compute_panel
+from sun._policy_router import PolicyRouter, policy_from
 from sun._reasoning import LlmAnswer, LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
 from sun._request import DecisionRequest
 from sun._review import ALERTS, bus_alert_sink
-from sun._routing import PolicyRouter, Route, Router, RoutingTree, StyleRouting, policy_from
+from sun._routing import Route, Router, RoutingTree, StyleRouting
 from sun._settings import Settings, load_settings
 from sun._sizing import Calibration, ConfidenceSizing, size_by_confidence
 from sun._state import SunState

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import moons
 from bus import Authority, EscalationAlert, MoonPanel, SunDecision
 from sun._authority import parse_authority
-from sun._routing import PolicyRouter, Router
+from sun._policy_router import PolicyRouter
+from sun._routing import Router
 from sun._sizing import ConfidenceSizing
 from sun._telemetry import Telemetry
 from sun.llm import LlmResponseCache

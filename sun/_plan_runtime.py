@@ -25,8 +25,8 @@ from typing import Any
 
 from bus import TraceStep
 from sun._context import SunContext
+from sun._policy_router import PolicyRouter
 from sun._reasoning import Reasoning
-from sun._routing import PolicyRouter
 from sun.mesh import BudgetLimits
 from sun.policy import PlanNode, Policy, Rule, required_missing
 from sun.resilience import COUNCIL

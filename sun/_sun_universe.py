@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from bus import MarketSnapshot, SunDecision
 from sun._context import SunContext
-from sun._routing import PolicyRouter
+from sun._policy_router import PolicyRouter
 from sun.universe import PortfolioLimits, UniverseEngine
 
 

@@ -14,7 +14,8 @@ from bus import (
     PlanetReport,
 )
 from planets import Planet, PlanetBatch, VectorPlanet, report_many
-from sun._routing import PolicyRouter, Router, RoutingTree
+from sun._policy_router import PolicyRouter
+from sun._routing import Router, RoutingTree
 from sun.universe._working import RunData
 
 _PLANET = operator.attrgetter("planet")
