@@ -102,3 +102,14 @@ def parse_request(request: Any) -> DecisionRequest:
     if isinstance(request, DecisionRequest):
         return request
     return DecisionRequest.model_validate(request)
+
+
+def decision_state(
+    snapshot: MarketSnapshot, instrument: str | None, position: float
+) -> dict[str, Any]:
+    """The graph input of one decision (the position checked first)."""
+    check_position(position)
+    state: dict[str, Any] = {"snapshot": snapshot, "position": position}
+    if instrument is not None:
+        state["instrument"] = instrument
+    return state

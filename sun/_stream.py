@@ -1,5 +1,6 @@
-"""Streaming one decision (``Sun.stream`` / ``astream``): LangGraph's stream events, traced
-under the same ``sun.decide`` root span as ``Sun.decide`` when telemetry is on.
+"""Streaming one decision (``Sun.stream`` / ``astream``, and ``adecide``): LangGraph's
+stream events, traced under the same ``sun.decide`` root span as ``Sun.decide`` when
+telemetry is on.
 
 The root span is current only while the graph runs (between two events), never while the
 caller holds an event, so the caller's own context is left as it was.
@@ -7,10 +8,13 @@ caller holds an event, so the caller's own context is left as it was.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
-from bus import SunDecision
+from bus import MarketSnapshot, SunDecision
+from sun._context import SunContext
+from sun._request import decision_state
 from sun._telemetry import Telemetry
 
 StreamMode = str | Sequence[str]
@@ -111,3 +115,65 @@ async def astream_decision(
         raise
     finally:
         telemetry.finish(traced.trace, error)
+
+
+class SunStreams:
+    """The streaming and async entry points of :class:`sun.Sun` (over its ``graph``,
+    ``context``, ``telemetry``, run configuration and ``decide``)."""
+
+    graph: Any
+    context: SunContext
+    telemetry: Telemetry | None
+    decide: Callable[..., SunDecision]
+    _config: Callable[[str | None], dict[str, Any]]
+
+    async def adecide(
+        self,
+        snapshot: MarketSnapshot,
+        instrument: str | None = None,
+        *,
+        position: float = 0.0,
+        thread_id: str | None = None,
+    ) -> SunDecision:
+        """Async :meth:`decide` (runs the graph in a worker thread; the event loop stays free)."""
+        return await asyncio.to_thread(
+            self.decide, snapshot, instrument, position=position, thread_id=thread_id
+        )
+
+    def stream(
+        self,
+        snapshot: MarketSnapshot,
+        instrument: str | None = None,
+        *,
+        position: float = 0.0,
+        stream_mode: StreamMode = ("updates", "custom"),
+        thread_id: str | None = None,
+    ) -> Iterator[Any]:
+        """Decide while yielding LangGraph stream events (``graph.stream``).
+
+        Modes: ``updates`` (each node's output), ``custom`` (progress: one ``planet`` event per
+        consulted planet, one ``level`` event per model level tried, one ``reasoned``),
+        ``messages`` (the model's message chunks, when a model runs), ``values``. With several
+        modes each item is ``(mode, data)``; the decision is in the ``propagate`` update.
+        With telemetry on, the run is traced exactly like :meth:`decide` (``sun.decide``).
+        """
+        state = decision_state(snapshot, instrument, position)
+        yield from stream_decision(
+            self.graph, state, self._config(thread_id), self.context, stream_mode, self.telemetry
+        )
+
+    async def astream(
+        self,
+        snapshot: MarketSnapshot,
+        instrument: str | None = None,
+        *,
+        position: float = 0.0,
+        stream_mode: StreamMode = ("updates", "custom"),
+        thread_id: str | None = None,
+    ) -> AsyncIterator[Any]:
+        """Async :meth:`stream` (``graph.astream``)."""
+        state = decision_state(snapshot, instrument, position)
+        async for item in astream_decision(
+            self.graph, state, self._config(thread_id), self.context, stream_mode, self.telemetry
+        ):
+            yield item

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import replace
 from typing import Any
@@ -17,11 +16,11 @@ from sun._config import ModelConfig, OrchestrationConfig, SunHooks
 from sun._context import SunContext
 from sun._graph import build_sun_graph
 from sun._reasoning import QuantReasoner
-from sun._request import check_position, parse_request
+from sun._request import decision_state, parse_request
 from sun._review import SunReviews, decision_of, run_config
 from sun._routing import Router
 from sun._settings import Settings
-from sun._stream import astream_decision, stream_decision
+from sun._stream import SunStreams
 from sun._sun_universe import SunUniverse
 from sun._telemetry import Telemetry
 from sun.llm import (
@@ -39,7 +38,7 @@ from sun.resilience import (
 )
 
 
-class Sun(SunReviews, SunUniverse):
+class Sun(SunStreams, SunReviews, SunUniverse):
     """The supervisor: moons -> planets -> reasoning -> guard, as a LangGraph graph.
 
     Args:
@@ -212,7 +211,7 @@ class Sun(SunReviews, SunUniverse):
             DataValidationError: for invalid market data (no partial decision is made).
             ValueError: for a ``position`` that is not finite or outside [-1, 1].
         """
-        return self._run(_state(snapshot, instrument, position), thread_id)
+        return self._run(decision_state(snapshot, instrument, position), thread_id)
 
     def decide_request(
         self, request: Mapping[str, Any], *, thread_id: str | None = None
@@ -244,57 +243,6 @@ class Sun(SunReviews, SunUniverse):
             raise KeyError(f"no checkpointed run with thread_id {thread_id!r} to resume")
         return self._run(None, thread_id)
 
-    async def adecide(
-        self,
-        snapshot: MarketSnapshot,
-        instrument: str | None = None,
-        *,
-        position: float = 0.0,
-        thread_id: str | None = None,
-    ) -> SunDecision:
-        """Async :meth:`decide` (runs the graph in a worker thread; the event loop stays free)."""
-        return await asyncio.to_thread(
-            self.decide, snapshot, instrument, position=position, thread_id=thread_id
-        )
-
-    def stream(
-        self,
-        snapshot: MarketSnapshot,
-        instrument: str | None = None,
-        *,
-        position: float = 0.0,
-        stream_mode: str | Sequence[str] = ("updates", "custom"),
-        thread_id: str | None = None,
-    ) -> Iterator[Any]:
-        """Decide while yielding LangGraph stream events (``graph.stream``).
-
-        Modes: ``updates`` (each node's output), ``custom`` (progress: one ``planet`` event per
-        consulted planet, one ``level`` event per model level tried, one ``reasoned``),
-        ``messages`` (the model's message chunks, when a model runs), ``values``. With several
-        modes each item is ``(mode, data)``; the decision is in the ``propagate`` update.
-        With telemetry on, the run is traced exactly like :meth:`decide` (``sun.decide``).
-        """
-        state = _state(snapshot, instrument, position)
-        yield from stream_decision(
-            self.graph, state, self._config(thread_id), self.context, stream_mode, self.telemetry
-        )
-
-    async def astream(
-        self,
-        snapshot: MarketSnapshot,
-        instrument: str | None = None,
-        *,
-        position: float = 0.0,
-        stream_mode: str | Sequence[str] = ("updates", "custom"),
-        thread_id: str | None = None,
-    ) -> AsyncIterator[Any]:
-        """Async :meth:`stream` (``graph.astream``)."""
-        state = _state(snapshot, instrument, position)
-        async for item in astream_decision(
-            self.graph, state, self._config(thread_id), self.context, stream_mode, self.telemetry
-        ):
-            yield item
-
     def _config(self, thread_id: str | None) -> dict[str, Any]:
         if self.checkpointer is None:
             return {}
@@ -323,15 +271,6 @@ class Sun(SunReviews, SunUniverse):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _state(snapshot: MarketSnapshot, instrument: str | None, position: float) -> dict[str, Any]:
-    """The graph input of one decision (the position checked first)."""
-    check_position(position)
-    state: dict[str, Any] = {"snapshot": snapshot, "position": position}
-    if instrument is not None:
-        state["instrument"] = instrument
-    return state
 
 
 def _listeners(
