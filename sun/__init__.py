@@ -16,10 +16,7 @@ A policy's HIL_REVIEW decisions wait in the checkpointer: ``Sun.pending_reviews(
 from sun._authority import (
     AUTHORITIES,
     AdjustAnswer,
-    AuthorityThresholds,
     ExplainAnswer,
-    ModelCheckStore,
-    allowed_authority,
     rationale_problem,
 )
 from sun._config import (
@@ -34,6 +31,7 @@ from sun._config import (
 )
 from sun._context import PlanetWorkers, SunContext
 from sun._gate import REVIEW_KIND, ReviewAnswer, review_answer
+from sun._grants import AuthorityThresholds, ModelCheckStore, allowed_authority
 from sun._graph import build_sun_graph
 from sun._guard import guard, risk_problem
 from sun._panel import compute_panel

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sun._authority import MODEL_CHECKS_FILE, ModelCheckStore, grant_for
 from sun._config import ModelConfig
+from sun._grants import MODEL_CHECKS_FILE, ModelCheckStore, grant_for
 from sun._settings import Settings
 from sun.llm import (
     CachingChatModel,

@@ -36,8 +36,8 @@ __all__ = [
 ]
 
 from bus import BarSeries, MarketSnapshot, SunDecision
-from sun._authority import AuthorityThresholds, ModelCheckStore, allowed_authority
 from sun._config import ModelConfig, OrchestrationConfig
+from sun._grants import AuthorityThresholds, ModelCheckStore, allowed_authority
 from sun._settings import Settings
 from sun._sun import Sun
 
@@ -205,7 +205,7 @@ def check_model(
 
 def store_check(check: ModelCheck, settings: Settings | None = None) -> ModelCheckStore:
     """Save ``check`` in the user's store (``<data dir>/model_checks.json``)."""
-    from sun._authority import MODEL_CHECKS_FILE
+    from sun._grants import MODEL_CHECKS_FILE
 
     store = ModelCheckStore((settings or Settings()).data_dir / MODEL_CHECKS_FILE)
     store.put(check.spec, check.prompt, check.record())

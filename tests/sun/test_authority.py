@@ -23,7 +23,8 @@ from sun import (
     allowed_authority,
     rationale_problem,
 )
-from sun._authority import apply_authority, grant_for
+from sun._authority import apply_authority
+from sun._grants import grant_for
 from sun.checks import check_model, mirror_series
 from sun.testing import ScriptedChatModel
 
