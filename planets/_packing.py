@@ -82,6 +82,8 @@ def package_rows(
         ok = [a and b for a, b in zip(ok, plain, strict=True)]
     ids = all(map(_valid_id, instruments))
     fields = _Fields(score.tolist(), confidence.tolist(), columns)
+    if ids and len(indices) == len(instruments) and all(ok):  # every row scored and checked
+        return fields.reports(name, instruments, as_of, evidence)
     reports = []
     for i, instrument in enumerate(instruments):
         j = slot.get(i)
@@ -143,6 +145,37 @@ class _Fields:
             columns.critical_reason if columns.critical_reason is not None else [None] * n
         )
         self.extra = columns.extra_evidence
+
+    def reports(
+        self,
+        planet: str,
+        instruments: Sequence[str],
+        as_of: datetime,
+        evidence: Sequence[dict[str, float]],
+    ) -> list[PlanetReport]:
+        """:meth:`report` of every row, row ``j`` being instrument ``j`` (one comprehension:
+        no per-row method call)."""
+        if self.extra is not None:
+            for found, extra in zip(evidence, self.extra, strict=True):
+                found.update(extra)
+        rows = zip(instruments, self.score, self.confidence, evidence, self.recommendations,
+                   self.veto, self.critical, strict=True)  # fmt: skip
+        return [
+            _REPORT(
+                planet=planet,
+                instrument=instrument,
+                as_of=as_of,
+                score=score,
+                confidence=confidence,
+                evidence=found,
+                recommendations=recommendations,
+                veto=veto is not None,
+                veto_reason=veto,
+                critical=critical is not None,
+                critical_reason=critical,
+            )  # fmt: skip
+            for instrument, score, confidence, found, recommendations, veto, critical in rows
+        ]
 
     def report(
         self, planet: str, instrument: str, as_of: datetime, evidence: dict[str, float], j: int

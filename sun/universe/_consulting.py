@@ -16,7 +16,7 @@ from bus import (
 from planets import Planet, PlanetBatch, VectorPlanet, report_many
 from sun._policy_router import PolicyRouter
 from sun._routing import Router, RoutingTree
-from sun.universe._working import RunData
+from sun.universe._working import Reports, RunData
 
 _PLANET = operator.attrgetter("planet")
 
@@ -60,7 +60,7 @@ class Consulting(RunData):
             routes = [routes[k] for k in index]
         return routes
 
-    def _consult(self, routes: list[dict[str, Any]]) -> list[list[PlanetReport]]:
+    def _consult(self, routes: list[dict[str, Any]]) -> list[Reports]:
         """Every routed planet's reports: one batch per planet (vectorized where it can)."""
         groups = _by_route(routes)  # routes repeat: instruments grouped by distinct route
         collected: list[tuple[str, list[int], list[PlanetReport]]] = []
@@ -150,7 +150,7 @@ def _by_route(routes: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[i
 
 def _per_instrument(
     collected: list[tuple[str, list[int], list[PlanetReport]]], n: int
-) -> list[list[PlanetReport]]:
+) -> list[Reports]:
     """Each instrument's reports sorted by planet, from each planet's (name, positions,
     reports) in name order. When every planet reported on all ``n`` instruments under its
     own name, the rows are already in that order and are read off column by column."""
@@ -160,12 +160,12 @@ def _per_instrument(
         and full
         and all(list(map(_PLANET, got)).count(name) == n for name, _, got in collected)
     ):
-        return list(map(list, zip(*(got for _, _, got in collected), strict=True)))
+        return list(zip(*(got for _, _, got in collected), strict=True))
     reports: list[list[PlanetReport]] = [[] for _ in range(n)]
     for _, ks, got in collected:
         for k, report in zip(ks, got, strict=True):
             reports[k].append(report)
-    return [sorted(rs, key=_PLANET) for rs in reports]
+    return [tuple(sorted(rs, key=_PLANET)) for rs in reports]
 
 
 def _params_of(

@@ -218,13 +218,13 @@ class UniverseMoons:
         # every row the stream did not advance is now stale in it: detach and batch it
         self._detached |= ~stream
         stale = np.flatnonzero(~stream & ~same)
-        benches = [
-            _benchmark_close(s, snapshot.benchmark) if stale_row else None
-            for s, stale_row in zip(series, ~stream & ~same, strict=True)
-        ]
-        self._batch(stale, series, benches)
-        self._covered[stale] = [benches[i] is not None for i in stale.tolist()]
-        self._covered[stale] |= snapshot.benchmark is None
+        if len(stale):
+            benches: list[np.ndarray | None] = [None] * len(series)
+            for i in stale.tolist():
+                benches[i] = _benchmark_close(series[i], snapshot.benchmark)
+            self._batch(stale, series, benches)
+            self._covered[stale] = [benches[i] is not None for i in stale.tolist()]
+            self._covered[stale] |= snapshot.benchmark is None
         self._seen = bars
 
     def _batch(

@@ -27,7 +27,7 @@ from planets import ExecutionPlanet, PlanetContext, order_intents
 from sun._reasoning import Reasoning
 from sun.universe._guardian import PortfolioLimits, corrections_of, portfolio_guard
 from sun.universe._reflex import alert_cap
-from sun.universe._working import RunData
+from sun.universe._working import Reports, RunData
 
 NO_DATA = "no_data"
 UNIVERSE = "universe"
@@ -86,7 +86,7 @@ class Packaging(RunData):
     def _package(
         self,
         routes: list[dict[str, Any]],
-        reports: list[list[PlanetReport]],
+        reports: list[Reports],
         recalled: list[tuple[str, ...]],
         reasonings: list[Reasoning],
         guarded: list[tuple[ReasonedDecision, tuple[GuardCorrection, ...]]],
@@ -120,7 +120,7 @@ class Packaging(RunData):
         self,
         i: int,
         route: dict[str, Any],
-        reports: list[PlanetReport],
+        reports: Reports,
         recalled: tuple[str, ...],
         reasoning: Reasoning,
         guarded: tuple[ReasonedDecision, tuple[GuardCorrection, ...]],
@@ -138,7 +138,7 @@ class Packaging(RunData):
             instrument=self.names[i], as_of=self.as_of, action=action, target_position=target,
             confidence=decided.confidence, rationale=rationale, reasoner=reasoning.reasoner,
             fallback_level=reasoning.level, attempts=reasoning.attempts,
-            emergency=reasoning.level == "emergency", planet_reports=tuple(reports),
+            emergency=reasoning.level == "emergency", planet_reports=reports,
             corrections=(*corrections, *extra) if extra else corrections,
             order_intent=intent, llm_usage=reasoning.usage, prompt=reasoning.prompt,
             routed_planets=route["planets"], recalled=recalled,
@@ -214,7 +214,7 @@ class Packaging(RunData):
 
 
 def _shared_values_ok(
-    checked: list[bool], routes: list[dict[str, Any]], reports: list[list[PlanetReport]]
+    checked: list[bool], routes: list[dict[str, Any]], reports: list[Reports]
 ) -> list[bool]:
     """``checked``, and the reports and routed planets (shared between instruments) of the
     types validation keeps as they are: checked once per pass, not once per decision."""

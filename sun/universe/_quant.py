@@ -136,8 +136,12 @@ def quant_rationale(
     """``QuantReasoner.reason``'s rationale, the same text: ``%`` formatting (one C call per
     voter) instead of an f-string (one ``format`` call per field), ~40% cheaper per tick."""
     # UP031 (% over format specifiers) is the point here: the same text, measured cheaper
+    band = f"; inside the hold band {hold_band}" if position == 0.0 else ""
+    if len(voters) == 1:  # one directional planet voted (the common case): one call
+        r = voters[0]
+        text = "[quant] trust-weighted planet score %+.3f (%s %+.2f@%.2f)%s"
+        return text % (combined, r.planet, r.score, r.confidence, band)  # noqa: UP031
     part = "%s %+.2f@%.2f"
     parts = ", ".join([part % (r.planet, r.score, r.confidence) for r in voters])  # noqa: UP031
-    band = f"; inside the hold band {hold_band}" if position == 0.0 else ""
     text = "[quant] trust-weighted planet score %+.3f (%s)%s"
     return text % (combined, parts, band)  # noqa: UP031

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bus import FallbackAttempt, LlmUsage, PlanetReport, ReasonedDecision
+from bus import FallbackAttempt, LlmUsage, ReasonedDecision
 from sun._reason import decide_reasoning, emergency_reasoning, planets_agree
 from sun._reasoning import QUANT, Reasoning, ReasonInputs
 from sun.universe._config import UniverseConfig
 from sun.universe._quant import quant_reports
-from sun.universe._working import RunData
+from sun.universe._working import Reports, RunData
 
 _NO_USAGE = LlmUsage()
 
@@ -36,7 +36,7 @@ class ReasoningStage(RunData):
     def _reason(
         self,
         routes: list[dict[str, Any]],
-        reports: list[list[PlanetReport]],
+        reports: list[Reports],
         recalled: list[tuple[str, ...]],
         config: UniverseConfig,
     ) -> list[Reasoning]:
@@ -47,7 +47,7 @@ class ReasoningStage(RunData):
             return ReasonInputs(
                 instrument=self.names[self.live[k]],
                 as_of=self.as_of.isoformat(),
-                reports=tuple(reports[k]),
+                reports=reports[k],
                 recalled=recalled[k],
                 limits=context.limits,
                 directional=self.directional,
@@ -64,7 +64,7 @@ class ReasoningStage(RunData):
         for k, one in zip(quant, decided, strict=True):
             result[k] = self._quant_reasoning(one, kinds[k])
         for k in [k for k, kind in enumerate(kinds) if kind == "emergency"]:  # no model call
-            result[k] = emergency_reasoning(tuple(reports[k]))
+            result[k] = emergency_reasoning(reports[k])
         asked = [k for k, kind in enumerate(kinds) if kind == "model"]
         if asked:
             workers = min(config.llm_concurrency, len(asked))
@@ -75,9 +75,7 @@ class ReasoningStage(RunData):
                     result[k] = answer
         return [r for r in result if r is not None]
 
-    def _kind(
-        self, reports: list[PlanetReport], inputs: Callable[[int], ReasonInputs], k: int
-    ) -> str:
+    def _kind(self, reports: Reports, inputs: Callable[[int], ReasonInputs], k: int) -> str:
         """Which branch of ``decide_reasoning`` instrument ``k`` takes."""
         for report in reports:
             if report.critical:
@@ -100,7 +98,7 @@ class ReasoningStage(RunData):
                          usage=_NO_USAGE)  # fmt: skip
 
     def _state(
-        self, k: int, route: dict[str, Any], reports: list[PlanetReport], recalled: tuple[str, ...]
+        self, k: int, route: dict[str, Any], reports: Reports, recalled: tuple[str, ...]
     ) -> Any:
         """What ``decide_reasoning`` reads of one instrument (its plan's rule: the budget)."""
         i = self.live[k]
@@ -110,7 +108,7 @@ class ReasoningStage(RunData):
             "instrument": self.names[i],
             "snapshot": self.snapshot,
             "panel": self.panel([i]),
-            "reports": reports,
+            "reports": list(reports),
             "recalled": list(recalled),
             "position": self.positions.get(self.names[i], 0.0),
         }

@@ -12,10 +12,14 @@ import numpy as np
 from bus import (
     MarketSnapshot,
     MoonPanel,
+    PlanetReport,
 )
 from sun._context import SunContext
 from sun._plan_runtime import clock_of
 from sun._view import planet_view
+
+Reports = tuple[PlanetReport, ...]
+"""One live instrument's planet reports, sorted by planet (the tuple its decision keeps)."""
 
 
 class RunData:
