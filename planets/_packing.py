@@ -83,7 +83,8 @@ def package_rows(
     ids = all(map(_valid_id, instruments))
     fields = _Fields(score.tolist(), confidence.tolist(), columns)
     if ids and len(indices) == len(instruments) and all(ok):  # every row scored and checked
-        return fields.reports(name, instruments, as_of, evidence)
+        rows_all = list(zip(instruments, evidence, range(len(instruments)), strict=True))
+        return fields.reports(name, as_of, rows_all)
     reports = []
     for i, instrument in enumerate(instruments):
         j = slot.get(i)
@@ -92,7 +93,7 @@ def package_rows(
         elif j is None:
             reports.append(_no_data(name, instrument, as_of, evidence[i], missing[i]))
         elif ok[j]:
-            reports.append(fields.report(name, instrument, as_of, evidence[i], j))
+            reports.extend(fields.reports(name, as_of, [(instrument, evidence[i], j)]))
         else:
             reports.append(_one(planet, light, i, evidence[i], missing[i], columns, slot))
     return reports
@@ -147,49 +148,32 @@ class _Fields:
         self.extra = columns.extra_evidence
 
     def reports(
-        self,
-        planet: str,
-        instruments: Sequence[str],
-        as_of: datetime,
-        evidence: Sequence[dict[str, float]],
+        self, planet: str, as_of: datetime, rows: Sequence[tuple[str, dict[str, float], int]]
     ) -> list[PlanetReport]:
-        """:meth:`report` of every row, row ``j`` being instrument ``j`` (one comprehension:
-        no per-row method call)."""
-        if self.extra is not None:
-            for found, extra in zip(evidence, self.extra, strict=True):
-                found.update(extra)
-        rows = zip(instruments, self.score, self.confidence, evidence, self.recommendations,
-                   self.veto, self.critical, strict=True)  # fmt: skip
+        """:meth:`Planet.package` of each (instrument, its evidence, checked row ``j``), in
+        one comprehension (no call per row); each evidence dict is the report's own."""
+        extra = self.extra
+        if extra is not None:
+            for _, found, j in rows:
+                found.update(extra[j])
+        score, confidence, recommendations = self.score, self.confidence, self.recommendations
+        veto, critical = self.veto, self.critical
         return [
             _REPORT(
                 planet=planet,
                 instrument=instrument,
                 as_of=as_of,
-                score=score,
-                confidence=confidence,
+                score=score[j],
+                confidence=confidence[j],
                 evidence=found,
-                recommendations=recommendations,
-                veto=veto is not None,
-                veto_reason=veto,
-                critical=critical is not None,
-                critical_reason=critical,
+                recommendations=recommendations[j],
+                veto=veto[j] is not None,
+                veto_reason=veto[j],
+                critical=critical[j] is not None,
+                critical_reason=critical[j],
             )  # fmt: skip
-            for instrument, score, confidence, found, recommendations, veto, critical in rows
+            for instrument, found, j in rows
         ]
-
-    def report(
-        self, planet: str, instrument: str, as_of: datetime, evidence: dict[str, float], j: int
-    ) -> PlanetReport:
-        """:meth:`Planet.package` of checked row ``j`` (``evidence``: a dict of its own)."""
-        if self.extra is not None:
-            evidence.update(self.extra[j])
-        veto, critical = self.veto[j], self.critical[j]
-        return _REPORT(
-            planet=planet, instrument=instrument, as_of=as_of, score=self.score[j],
-            confidence=self.confidence[j], evidence=evidence,
-            recommendations=self.recommendations[j], veto=veto is not None,
-            veto_reason=veto, critical=critical is not None, critical_reason=critical,
-        )  # fmt: skip
 
 
 def _clip(values: np.ndarray, low: float, high: float) -> np.ndarray:
