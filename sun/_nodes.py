@@ -23,6 +23,7 @@ from sun._guard import guard
 from sun._panel import compute_panel
 from sun._plan_runtime import clock_of, first_wave
 from sun._reason import decide_reasoning, sorted_reports
+from sun._reasoning import EMERGENCY
 from sun._request import check_position, parse_request
 from sun._settle import start_stage
 from sun._sizing import size_by_confidence
@@ -194,7 +195,7 @@ def guard_decision(state: SunState, runtime: Runtime[SunContext]) -> SunState:
         reasoner=reasoning.reasoner,
         fallback_level=reasoning.level,
         attempts=reasoning.attempts,
-        emergency=reasoning.level == "emergency",
+        emergency=reasoning.level == EMERGENCY,
         planet_reports=reports,
         corrections=corrections,
         llm_usage=reasoning.usage,

@@ -10,7 +10,7 @@ from dataclasses import replace
 from bus import FallbackAttempt, LlmUsage, PlanetReport, PromptRef, ReasonedDecision
 from sun._context import SunContext
 from sun._plan_runtime import decision_cap
-from sun._reasoning import QUANT, Reasoning, ReasonInputs
+from sun._reasoning import EMERGENCY, QUANT, Reasoning, ReasonInputs
 from sun._state import SunState
 from sun._view import planet_context
 from sun.resilience import COUNCIL
@@ -50,7 +50,7 @@ def emergency_reasoning(reports: tuple[PlanetReport, ...]) -> Reasoning | None:
     flat = ReasonedDecision(
         action="HOLD", target_position=0.0, confidence=1.0, rationale=f"[emergency] {reasons}"
     )
-    return Reasoning(decision=flat, reasoner=critical[0].planet, level="emergency")
+    return Reasoning(decision=flat, reasoner=critical[0].planet, level=EMERGENCY)
 
 
 def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:

@@ -39,6 +39,8 @@ __all__ = [
 ]
 
 QUANT = "quant"
+EMERGENCY = "emergency"
+"""The level of a decision a critical report made flat, before any reasoner was asked."""
 
 
 @dataclass(frozen=True)

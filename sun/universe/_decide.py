@@ -31,7 +31,7 @@ from sun._context import SunContext
 from sun._guard import guard_many
 from sun.universe._config import UniverseConfig
 from sun.universe._consulting import Consulting
-from sun.universe._dispose import ReasonerStatuses, StopMemo, apply_failure_rule
+from sun.universe._dispose import apply_failure_rules
 from sun.universe._guardian import PortfolioLimits
 from sun.universe._moons import UniverseMoons
 from sun.universe._packaging import Packaging
@@ -205,13 +205,9 @@ class _Run(Consulting, ReasoningStage, Packaging):
         if portfolio is not None:
             targets = self._apply_portfolio(targets, portfolio, extra)
         packaged = self._package(routes, reports, recalled, reasonings, guarded, targets, extra)
-        decided = {}
-        memo: StopMemo = {}
-        statuses = ReasonerStatuses()
-        for k, i in enumerate(self.live):
-            decided[self.names[i]] = apply_failure_rule(
-                packaged[k], routes[k], self.failed[k], reasonings[k],
-                self.positions.get(self.names[i], 0.0), self.context, memo,
-                statuses(reasonings[k]),
-            )  # fmt: skip
-        return decided
+        names = [self.names[i] for i in self.live]
+        positions = [self.positions.get(name, 0.0) for name in names]
+        disposed = apply_failure_rules(
+            packaged, routes, self.failed, reasonings, positions, self.context
+        )
+        return dict(zip(names, disposed, strict=True))

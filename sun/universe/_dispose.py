@@ -9,7 +9,7 @@ order (a universe pass has no checkpointer to wait in). Every other instrument i
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from bus import SunDecision, TraceStep
@@ -71,6 +71,39 @@ def apply_failure_rule(
     if disposed.alert is not None and context.alert_sink is not None:
         context.alert_sink(disposed.alert)
     return disposed
+
+
+def apply_failure_rules(
+    decisions: Sequence[SunDecision],
+    routes: Sequence[Mapping[str, Any]],
+    failed: Sequence[Mapping[str, str]],
+    reasonings: Sequence[Reasoning],
+    positions: Sequence[float],
+    context: SunContext,
+) -> list[SunDecision]:
+    """:func:`apply_failure_rule` of every instrument of a pass. For an instrument with no
+    failed planet the verdict depends only on its route (rule, routed planets: one dict per
+    distinct route in a pass) and its reasoner status, so once that pair left a decision
+    unchanged, every other instrument with it is passed through without asking again."""
+    memo: StopMemo = {}
+    statuses = ReasonerStatuses()
+    untouched: dict[tuple[int, tuple[str, bool]], bool] = {}
+    result = []
+    for decision, route, fails, reasoning, position in zip(
+        decisions, routes, failed, reasonings, positions, strict=True
+    ):
+        status = statuses(reasoning)
+        key = None if fails else (id(route), status)
+        if key is not None and untouched.get(key):
+            result.append(decision)
+            continue
+        disposed = apply_failure_rule(
+            decision, route, fails, reasoning, position, context, memo, status
+        )
+        if key is not None:
+            untouched[key] = disposed is decision
+        result.append(disposed)
+    return result
 
 
 class ReasonerStatuses:

@@ -24,7 +24,7 @@ from bus import (
     prechecked_builder,
 )
 from planets import ExecutionPlanet, PlanetContext, order_intents
-from sun._reasoning import Reasoning
+from sun._reasoning import EMERGENCY, Reasoning
 from sun.universe._guardian import PortfolioLimits, corrections_of, portfolio_guard
 from sun.universe._reflex import alert_cap
 from sun.universe._working import Reports, RunData
@@ -138,7 +138,7 @@ class Packaging(RunData):
             instrument=self.names[i], as_of=self.as_of, action=action, target_position=target,
             confidence=decided.confidence, rationale=rationale, reasoner=reasoning.reasoner,
             fallback_level=reasoning.level, attempts=reasoning.attempts,
-            emergency=reasoning.level == "emergency", planet_reports=reports,
+            emergency=reasoning.level == EMERGENCY, planet_reports=reports,
             corrections=(*corrections, *extra) if extra else corrections,
             order_intent=intent, llm_usage=reasoning.usage, prompt=reasoning.prompt,
             routed_planets=route["planets"], recalled=recalled,

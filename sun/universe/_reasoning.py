@@ -4,18 +4,20 @@ sends to it (each as ``decide_reasoning`` would decide it)."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from bus import FallbackAttempt, LlmUsage, ReasonedDecision
 from sun._reason import decide_reasoning, emergency_reasoning, planets_agree
-from sun._reasoning import QUANT, Reasoning, ReasonInputs
+from sun._reasoning import EMERGENCY, QUANT, Reasoning, ReasonInputs
 from sun.universe._config import UniverseConfig
 from sun.universe._quant import quant_reports
 from sun.universe._working import Reports, RunData
 
 _NO_USAGE = LlmUsage()
+_CRITICAL = operator.attrgetter("critical")
 
 # every field of a quant ``Reasoning`` but its decision, worked out by the constructor itself
 _QUANT_FIELDS = dict(vars(Reasoning(decision=None, reasoner=QUANT, level=QUANT, usage=_NO_USAGE)))  # type: ignore[arg-type]  # placeholder decision, replaced per object
@@ -54,7 +56,7 @@ class ReasoningStage(RunData):
                 risk_planet=self.risk_planet,
             )
 
-        kinds = [self._kind(reports[k], inputs, k) for k in range(len(self.live))]
+        kinds = self._kinds(reports, inputs)
         result: list[Reasoning | None] = [None] * len(kinds)
         quant = [k for k, kind in enumerate(kinds) if kind in (QUANT, "policy")]
         decided = quant_reports(
@@ -63,7 +65,7 @@ class ReasoningStage(RunData):
         )  # fmt: skip
         for k, one in zip(quant, decided, strict=True):
             result[k] = self._quant_reasoning(one, kinds[k])
-        for k in [k for k, kind in enumerate(kinds) if kind == "emergency"]:  # no model call
+        for k in [k for k, kind in enumerate(kinds) if kind == EMERGENCY]:  # no model call
             result[k] = emergency_reasoning(reports[k])
         asked = [k for k, kind in enumerate(kinds) if kind == "model"]
         if asked:
@@ -75,13 +77,16 @@ class ReasoningStage(RunData):
                     result[k] = answer
         return [r for r in result if r is not None]
 
-    def _kind(self, reports: Reports, inputs: Callable[[int], ReasonInputs], k: int) -> str:
-        """Which branch of ``decide_reasoning`` instrument ``k`` takes."""
-        for report in reports:
-            if report.critical:
-                return "emergency"
+    def _kinds(self, reports: list[Reports], inputs: Callable[[int], ReasonInputs]) -> list[str]:
+        """Which branch of ``decide_reasoning`` each instrument takes: emergency on a critical
+        report, else quant without a model chain, else the policy skip or the model."""
+        critical = [any(map(_CRITICAL, rs)) for rs in reports]
         if self.context.chain is None:
-            return QUANT
+            return [EMERGENCY if c else QUANT for c in critical]
+        return [EMERGENCY if c else self._asked(inputs, k) for k, c in enumerate(critical)]
+
+    def _asked(self, inputs: Callable[[int], ReasonInputs], k: int) -> str:
+        """The branch of a non-critical instrument ``k`` when a model chain is configured."""
         if self.context.orchestration.llm_policy == "auto" and planets_agree(
             inputs(k), self.context
         ):
