@@ -192,8 +192,9 @@ class _Run(Consulting, ReasoningStage, Packaging):
         reports = self._consult(routes)
         recalled = self._recall()
         reasonings = self._reason(routes, reports, recalled, config)
+        names = [self.names[i] for i in self.live]
         guarded = guard_many(
-            [self.names[i] for i in self.live],
+            names,
             [r.decision for r in reasonings],
             reports,
             self.context.limits,
@@ -205,7 +206,6 @@ class _Run(Consulting, ReasoningStage, Packaging):
         if portfolio is not None:
             targets = self._apply_portfolio(targets, portfolio, extra)
         packaged = self._package(routes, reports, recalled, reasonings, guarded, targets, extra)
-        names = [self.names[i] for i in self.live]
         positions = [self.positions.get(name, 0.0) for name in names]
         disposed = apply_failure_rules(
             packaged, routes, self.failed, reasonings, positions, self.context
