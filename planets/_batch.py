@@ -106,16 +106,16 @@ def select_many(planet: Planet, batch: PlanetBatch) -> list[dict[str, float]]:
     stacked = np.stack([batch.column(name) for name in names]).astype(np.float64, copy=False)
     finite = np.isfinite(stacked)
     rows: list[list[float]] = stacked.T.tolist()
-    if finite.all():  # every row has one value per name (``zip`` without ``strict``: ~35% less)
-        return list(map(dict, map(zip, repeat(names), rows)))
-    complete = np.asarray(finite.all(axis=0)).tolist()
-    masks: list[list[bool]] = finite.T.tolist()
-    return [
-        dict(zip(names, row, strict=True))
-        if whole
-        else {name: value for name, value, good in zip(names, row, mask, strict=True) if good}
-        for row, whole, mask in zip(rows, complete, masks, strict=True)
-    ]
+    # one value per name in every row (``zip`` without ``strict``: ~35% less); then the rows
+    # with a missing value keep only their finite ones
+    selected = list(map(dict, map(zip, repeat(names), rows)))
+    if finite.all():
+        return selected
+    for i in np.flatnonzero(~finite.all(axis=0)).tolist():
+        mask = finite[:, i].tolist()
+        selected[i] = {name: value for name, value, good in zip(names, rows[i], mask,
+                                                                strict=True) if good}  # fmt: skip
+    return selected
 
 
 def _missing_many(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import operator
 import time
+from itertools import repeat
 from typing import Any, TypeGuard
 
 import numpy as np
@@ -152,20 +153,25 @@ def _per_instrument(
     collected: list[tuple[str, list[int], list[PlanetReport]]], n: int
 ) -> list[Reports]:
     """Each instrument's reports sorted by planet, from each planet's (name, positions,
-    reports) in name order. When every planet reported on all ``n`` instruments under its
-    own name, the rows are already in that order and are read off column by column."""
-    full = all(len(ks) == n for _, ks, _ in collected)  # positions are distinct, in range(n)
-    if (
-        collected
-        and full
-        and all(list(map(_PLANET, got)).count(name) == n for name, _, got in collected)
-    ):
+    reports) in name order. When every report carries its batch's planet name (the usual
+    case), each instrument's reports come out in name order as they are gathered; when every
+    planet also reported on all ``n`` instruments, they are read off column by column."""
+    named = all(_all_named(name, got) for name, _, got in collected)
+    if collected and named and all(len(ks) == n for _, ks, _ in collected):
+        # positions are distinct and in range(n): each planet's rows are in instrument order
         return list(zip(*(got for _, _, got in collected), strict=True))
     reports: list[list[PlanetReport]] = [[] for _ in range(n)]
     for _, ks, got in collected:
         for k, report in zip(ks, got, strict=True):
             reports[k].append(report)
+    if named:
+        return list(map(tuple, reports))
     return [tuple(sorted(rs, key=_PLANET)) for rs in reports]
+
+
+def _all_named(name: str, reports: list[PlanetReport]) -> bool:
+    """Whether every report carries planet ``name`` (its batch's planet)."""
+    return all(map(operator.eq, repeat(name), map(_PLANET, reports)))
 
 
 def _params_of(

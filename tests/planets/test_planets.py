@@ -130,3 +130,20 @@ def test_new_planet_in_a_few_lines(goog: BarSeries) -> None:
     report = VolatilityPlanet().report(context_at(goog, datetime(2011, 3, 1)))
     assert report.planet == "volatility" and report.has_data
     assert report.evidence == {"realized_vol": pytest.approx(report.evidence["realized_vol"])}
+
+
+# -- the risk planet's cap text, formatted once per batch ------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from planets import _risk as risk_module  # noqa: E402
+
+_ANY_FLOAT = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@given(cap=_ANY_FLOAT, var95=_ANY_FLOAT, limit=st.floats(1e-6, 1.0))
+def test_risk_cap_template_gives_the_formatted_text(cap: float, var95: float, limit: float) -> None:
+    limits = RiskLimits(max_var95=limit)
+    expected = f"position cap {cap:.2f} (VaR95 {var95:.2%} vs {limits.max_var95:.2%})"
+    assert risk_module._cap_template(limits) % (cap, var95 * 100.0) == expected
