@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 
 from bus import BarSeries, Headline, MarketSnapshot, OrderBookSizes
@@ -147,3 +148,32 @@ def test_risk_cap_template_gives_the_formatted_text(cap: float, var95: float, li
     limits = RiskLimits(max_var95=limit)
     expected = f"position cap {cap:.2f} (VaR95 {var95:.2%} vs {limits.max_var95:.2%})"
     assert risk_module._cap_template(limits) % (cap, var95 * 100.0) == expected
+
+
+# -- a batch's evidence: the finite moon values, as ``Planet.select`` takes them ---------------
+
+from planets import PlanetBatch  # noqa: E402
+from planets import _batch as batch_module  # noqa: E402
+
+_MOON_VALUE = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@given(rows=st.lists(st.lists(_MOON_VALUE, min_size=3, max_size=3), max_size=8))
+def test_batch_evidence_is_each_rows_finite_values(rows: list[list[float]]) -> None:
+    planet = RiskPlanet()
+    names = planet.moons  # four moons: the last one is absent from the panel
+    columns = {name: [row[k] for row in rows] for k, name in enumerate(names[:3])}
+    snapshot: MarketSnapshot = None  # type: ignore[assignment]  # select_many reads no snapshot
+    batch = PlanetBatch(
+        instruments=tuple(f"I{i}" for i in range(len(rows))),
+        as_of=datetime(2012, 6, 1),
+        moons={name: np.array(values, dtype=np.float64) for name, values in columns.items()},
+        snapshot=snapshot,
+        view=lambda name: snapshot,
+    )
+    expected = [
+        {name: columns[name][i] for name in names[:-1] if math.isfinite(columns[name][i])}
+        for i in range(len(rows))
+    ]
+    got = batch_module.select_many(planet, batch)
+    assert got == expected and [list(d) for d in got] == [list(d) for d in expected]
