@@ -85,6 +85,14 @@ def package_rows(
     if ids and len(indices) == len(instruments) and all(ok):  # every row scored and checked
         rows_all = list(zip(instruments, evidence, range(len(instruments)), strict=True))
         return fields.reports(name, as_of, rows_all)
+    if ids and all(ok):  # every scored row checked: those in one go, "no data" for the rest
+        made = fields.reports(name, as_of, [(instruments[i], evidence[i], j)
+                                            for j, i in enumerate(indices)])  # fmt: skip
+        by_row = dict(zip(indices, made, strict=True))
+        return [
+            by_row[i] if i in by_row else _no_data(name, instrument, as_of, evidence[i], missing[i])
+            for i, instrument in enumerate(instruments)
+        ]
     reports = []
     for i, instrument in enumerate(instruments):
         j = slot.get(i)
