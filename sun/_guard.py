@@ -61,14 +61,19 @@ def _guarded(
     """``decision`` moved to ``target``, its rationale noting every correction."""
     if not corrections:
         return decision, ()
-    notes = "; ".join(f"{c.rule}: {c.before:+.3f} -> {c.after:+.3f}" for c in corrections)
     guarded = ReasonedDecision(
         action=action_for(target),
         target_position=target,
         confidence=decision.confidence,
-        rationale=f"{decision.rationale} [guard: {notes}]"[:600],
+        rationale=guarded_rationale(decision.rationale, corrections),
     )
     return guarded, tuple(corrections)
+
+
+def guarded_rationale(rationale: str, corrections: Sequence[GuardCorrection]) -> str:
+    """A rationale noting the guard's corrections (at most 600 characters)."""
+    notes = "; ".join(f"{c.rule}: {c.before:+.3f} -> {c.after:+.3f}" for c in corrections)
+    return f"{rationale} [guard: {notes}]"[:600]
 
 
 def risk_problem(report: PlanetReport | None) -> str | None:
@@ -96,22 +101,28 @@ def risk_problem(report: PlanetReport | None) -> str | None:
 _UNTRUSTED, _VETO, _ASSESSED = range(3)
 
 
-def guard_many(
+GuardedTargets = tuple[list[float], list[tuple[GuardCorrection, ...]]]
+"""Per instrument: the guarded target, and the guard's corrections (none: unchanged)."""
+
+
+def guard_targets(
     instruments: Sequence[str],
-    decisions: Sequence[ReasonedDecision],
+    targets: Sequence[float],
     reports: Sequence[Sequence[PlanetReport]],
     limits: RiskLimits,
     risk_planet: str = Role.RISK.value,
-) -> list[tuple[ReasonedDecision, tuple[GuardCorrection, ...]]]:
-    """:func:`guard` for many instruments at once: the rules run over arrays.
-
-    Each result equals ``guard(decisions[i], reports[i], limits, risk_planet)``.
+) -> GuardedTargets:
+    """:func:`guard` for many instruments at once, the rules run over arrays, for a caller
+    holding its decisions as columns (``targets``): each target as ``guard`` leaves it and
+    the corrections it records. A corrected decision's rationale is
+    :func:`guarded_rationale`, its action ``action_for`` the new target, its confidence
+    unchanged; an uncorrected one is unchanged.
 
     Raises:
         ValueError: naming the instrument whose reasoner produced a non-finite target.
     """
-    targets = np.array([d.target_position for d in decisions], dtype=np.float64)
-    bad = np.flatnonzero(~np.isfinite(targets))
+    before_all = np.array(targets, dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(before_all))
     if len(bad):
         raise ValueError(
             f"instrument {instruments[int(bad[0])]!r}: a reasoner produced a non-finite "
@@ -121,20 +132,18 @@ def guard_many(
     state, risk_cap = _risk_states(risks)
     tighter = (state == _ASSESSED) & (risk_cap < limits.max_position)
     cap = np.where(tighter, np.maximum(0.0, risk_cap), limits.max_position)
-    clamped = np.where(np.abs(targets) > cap, np.copysign(cap, targets), targets)
+    clamped = np.where(np.abs(before_all) > cap, np.copysign(cap, before_all), before_all)
     guarded = np.where(state == _ASSESSED, clamped, 0.0)
-    results: list[tuple[ReasonedDecision, tuple[GuardCorrection, ...]]] = []
+    afters: list[float] = guarded.tolist()
+    corrections: list[tuple[GuardCorrection, ...]] = []
     # one conversion per column, not a numpy scalar read (and ``float``) per instrument
-    for i, (decision, before, after) in enumerate(
-        zip(decisions, targets.tolist(), guarded.tolist(), strict=True)
-    ):
-        if after == before:  # nothing to correct: the decision as it is (``_guarded``'s case)
-            results.append((decision, ()))
+    for i, (before, after) in enumerate(zip(before_all.tolist(), afters, strict=True)):
+        if after == before:  # nothing to correct (``_guarded``'s case)
+            corrections.append(())
             continue
         rule, reason = _rule_of(int(state[i]), risks[i], bool(tighter[i]), float(cap[i]))
-        correction = GuardCorrection(rule=rule, before=before, after=after, reason=reason)
-        results.append(_guarded(decision, after, [correction]))
-    return results
+        corrections.append((GuardCorrection(rule=rule, before=before, after=after, reason=reason),))
+    return afters, corrections
 
 
 def _risk_report(reports: Sequence[PlanetReport], risk_planet: str) -> PlanetReport | None:

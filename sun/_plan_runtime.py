@@ -26,7 +26,7 @@ from typing import Any
 from bus import TraceStep
 from sun._context import SunContext
 from sun._policy_router import PolicyRouter
-from sun._reasoning import Reasoning
+from sun._reasoning import Source
 from sun.mesh import BudgetLimits
 from sun.policy import PlanNode, Policy, Rule, required_missing
 from sun.resilience import COUNCIL
@@ -80,7 +80,7 @@ def planet_statuses(trace: Iterable[TraceStep]) -> dict[str, str]:
     return statuses
 
 
-def reasoner_status(reasoning: Reasoning) -> tuple[str, bool]:
+def reasoner_status(reasoning: Source) -> tuple[str, bool]:
     """The LLM node's status and whether the budget cut it: skipped by the plan or the
     budget, failed when every model level failed (the council decided), else ran."""
     errors = [attempt.error or "" for attempt in reasoning.attempts]
@@ -96,7 +96,7 @@ def failure_stop(
     policy: Policy,
     rule: Rule,
     trace: Iterable[TraceStep],
-    reasoning: Reasoning | None = None,
+    reasoning: Source | None = None,
 ) -> Stop | None:
     """The failure rule's stop, if a required node is missing. Before the reasoner has run
     (``reasoning`` None) only failed or budget-cut nodes count; after it, the plan is over."""

@@ -79,6 +79,22 @@ class Reasoning:
     authority: Authority = "decide"
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """Who reasoned a decision, at which level, and what it cost, without the decision: what
+    a universe pass keeps beside its decisions' columns (its quant instruments share one)."""
+
+    reasoner: str
+    level: str
+    attempts: tuple[FallbackAttempt, ...] = ()
+    usage: LlmUsage = field(default_factory=LlmUsage)
+    prompt: PromptRef | None = None
+
+
+Source = Reasoning | Provenance
+"""Where a decision came from: the reasoning itself, or its provenance alone."""
+
+
 class QuantReasoner:
     """Trust-weighted average of the directional planets' confidence-weighted scores.
 

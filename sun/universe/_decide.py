@@ -28,7 +28,7 @@ from bus import (
     SunDecision,
 )
 from sun._context import SunContext
-from sun._guard import guard_many
+from sun._guard import guard_targets
 from sun.universe._config import UniverseConfig
 from sun.universe._consulting import Consulting
 from sun.universe._dispose import apply_failure_rules
@@ -191,23 +191,19 @@ class _Run(Consulting, ReasoningStage, Packaging):
         routes = self._route()
         reports = self._consult(routes)
         recalled = self._recall()
-        reasonings = self._reason(routes, reports, recalled, config)
+        reasoned = self._reason(routes, reports, recalled, config)
         names = [self.names[i] for i in self.live]
-        guarded = guard_many(
-            names,
-            [r.decision for r in reasonings],
-            reports,
-            self.context.limits,
-            self.risk_planet,
+        guarded = guard_targets(
+            names, reasoned.decisions.targets, reports, self.context.limits, self.risk_planet
         )
-        targets = np.array([g.target_position for g, _ in guarded])
+        targets = np.array(guarded[0], dtype=np.float64)
         extra: list[list[GuardCorrection]] = [[] for _ in self.live]
         targets = self._apply_alerts(targets, alerts, extra)
         if portfolio is not None:
             targets = self._apply_portfolio(targets, portfolio, extra)
-        packaged = self._package(routes, reports, recalled, reasonings, guarded, targets, extra)
+        packaged = self._package(routes, reports, recalled, reasoned, guarded, targets, extra)
         positions = [self.positions.get(name, 0.0) for name in names]
         disposed = apply_failure_rules(
-            packaged, routes, self.failed, reasonings, positions, self.context
+            packaged, routes, self.failed, reasoned.sources, positions, self.context
         )
         return dict(zip(names, disposed, strict=True))

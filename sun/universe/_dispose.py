@@ -16,7 +16,7 @@ from bus import SunDecision, TraceStep
 from sun._context import SunContext
 from sun._gate import dispose
 from sun._plan_runtime import Stop, failure_stop, reasoner_status, routed_rule
-from sun._reasoning import Reasoning
+from sun._reasoning import Source
 
 StopMemo = dict[tuple[Any, ...], tuple[Stop | None, tuple[TraceStep, ...]]]
 """Per pass: the failure rule's verdict per (rule, planets, failures, reasoner status)."""
@@ -36,7 +36,7 @@ def apply_failure_rule(
     decision: SunDecision,
     route: Mapping[str, Any],
     failed: Mapping[str, str],
-    reasoning: Reasoning,
+    reasoning: Source,
     position: float,
     context: SunContext,
     memo: StopMemo | None = None,
@@ -77,7 +77,7 @@ def apply_failure_rules(
     decisions: Sequence[SunDecision],
     routes: Sequence[Mapping[str, Any]],
     failed: Sequence[Mapping[str, str]],
-    reasonings: Sequence[Reasoning],
+    reasonings: Sequence[Source],
     positions: Sequence[float],
     context: SunContext,
 ) -> list[SunDecision]:
@@ -107,14 +107,15 @@ def apply_failure_rules(
 
 
 class ReasonerStatuses:
-    """:func:`reasoner_status` of each reasoning of one pass, worked out once per distinct
-    (attempts, level, reasoner) objects (the quant reasonings of a pass share theirs); the
-    pass's reasonings hold those objects while it runs, so their ids stay theirs."""
+    """:func:`reasoner_status` of each decision's source in one pass (its reasoning, or the
+    provenance its quant decisions share), worked out once per distinct (attempts, level,
+    reasoner) objects; the pass's sources hold those objects while it runs, so their ids
+    stay theirs."""
 
     def __init__(self) -> None:
         self._known: dict[tuple[int, int, int], tuple[str, bool]] = {}
 
-    def __call__(self, reasoning: Reasoning) -> tuple[str, bool]:
+    def __call__(self, reasoning: Source) -> tuple[str, bool]:
         key = (id(reasoning.attempts), id(reasoning.level), id(reasoning.reasoner))
         known = self._known.get(key)
         if known is None:
@@ -123,7 +124,7 @@ class ReasonerStatuses:
 
 
 def _stop(
-    route: Mapping[str, Any], failed: Mapping[str, str], reasoning: Reasoning, context: SunContext
+    route: Mapping[str, Any], failed: Mapping[str, str], reasoning: Source, context: SunContext
 ) -> tuple[Stop | None, tuple[TraceStep, ...]]:
     """The failure rule's stop for this route (None: none applies) and the consult steps."""
     chosen = routed_rule(context, {"rule": route["rule"]})

@@ -17,15 +17,16 @@ from bus import (
     OrderIntent,
     PlanetReport,
     PromptRef,
-    ReasonedDecision,
     SunDecision,
     action_for,
     decision_rows_ok,
     prechecked_builder,
 )
 from planets import ExecutionPlanet, PlanetContext, order_intents
-from sun._reasoning import EMERGENCY, Reasoning
+from sun._guard import GuardedTargets, guarded_rationale
+from sun._reasoning import EMERGENCY, Source
 from sun.universe._guardian import PortfolioLimits, corrections_of, portfolio_guard
+from sun.universe._reasoning import Reasoned
 from sun.universe._reflex import alert_cap
 from sun.universe._working import Reports, RunData
 
@@ -88,30 +89,40 @@ class Packaging(RunData):
         routes: list[dict[str, Any]],
         reports: list[Reports],
         recalled: list[tuple[str, ...]],
-        reasonings: list[Reasoning],
-        guarded: list[tuple[ReasonedDecision, tuple[GuardCorrection, ...]]],
+        reasoned: Reasoned,
+        guarded: GuardedTargets,
         targets: np.ndarray,
         extra: list[list[GuardCorrection]],
     ) -> list[SunDecision]:
         """One decision per live instrument: targets, actions and confidences checked over
         arrays, each decision then built without validating it again (a row failing the
         check is built by the validating constructor, which raises as it always did)."""
+        decided = reasoned.decisions
         after = targets.tolist()
-        finals = [t if x else g.target_position for (g, _), t, x in zip(guarded, after, extra,
-                                                                        strict=True)]  # fmt: skip
-        actions = [action_for(t) if x else g.action for (g, _), t, x in zip(guarded, after, extra,
-                                                                            strict=True)]  # fmt: skip
-        confidences = [g.confidence for g, _ in guarded]
+        guard_targets, corrections = guarded
+        finals = [t if x else g for g, t, x in zip(guard_targets, after, extra, strict=True)]
+        actions = [
+            action_for(t) if x else action_for(g) if c else a
+            for a, g, c, t, x in zip(decided.actions, guard_targets, corrections, after, extra,
+                                     strict=True)
+        ]  # fmt: skip
+        confidences = decided.confidences  # the guard keeps a decision's confidence
         checked = decision_rows_ok(actions, np.array(finals, dtype=np.float64),
                                    np.array(confidences, dtype=np.float64)).tolist()  # fmt: skip
         intents = self._intents(finals)
         checked = _shared_values_ok(checked, routes, reports)
-        plain = _PlainReasonings()
-        checked = [ok and plain(r) for ok, r in zip(checked, reasonings, strict=True)]
+        plain = _PlainSources()
+        sources = reasoned.sources
+        checked = [ok and plain(r) for ok, r in zip(checked, sources, strict=True)]
+        rationales = [
+            guarded_rationale(r, c) if c else r
+            for r, c in zip(decided.rationales, corrections, strict=True)
+        ]
         return [
             self._decision(
-                i, routes[k], reports[k], recalled[k], reasonings[k], guarded[k], extra[k],
-                (finals[k], actions[k], intents[k]), checked[k],
+                i, routes[k], reports[k], recalled[k], sources[k],
+                (finals[k], actions[k], confidences[k], rationales[k], intents[k]),
+                corrections[k], extra[k], checked[k],
             )
             for k, i in enumerate(self.live)
         ]  # fmt: skip
@@ -122,25 +133,23 @@ class Packaging(RunData):
         route: dict[str, Any],
         reports: Reports,
         recalled: tuple[str, ...],
-        reasoning: Reasoning,
-        guarded: tuple[ReasonedDecision, tuple[GuardCorrection, ...]],
+        source: Source,
+        final: tuple[float, str, float, str, OrderIntent | None],
+        corrections: tuple[GuardCorrection, ...],
         extra: list[GuardCorrection],
-        final: tuple[float, str, OrderIntent | None],
         checked: bool,
     ) -> SunDecision:
-        decided, corrections = guarded
-        target, action, intent = final
-        rationale = decided.rationale
+        target, action, confidence, rationale, intent = final
         if extra:
             notes = "; ".join(f"{c.rule}: {c.before:+.3f} -> {c.after:+.3f}" for c in extra)
             rationale = f"{rationale} [{notes}]"[:600]
         decision = _BUILD(
             instrument=self.names[i], as_of=self.as_of, action=action, target_position=target,
-            confidence=decided.confidence, rationale=rationale, reasoner=reasoning.reasoner,
-            fallback_level=reasoning.level, attempts=reasoning.attempts,
-            emergency=reasoning.level == EMERGENCY, planet_reports=reports,
+            confidence=confidence, rationale=rationale, reasoner=source.reasoner,
+            fallback_level=source.level, attempts=source.attempts,
+            emergency=source.level == EMERGENCY, planet_reports=reports,
             corrections=(*corrections, *extra) if extra else corrections,
-            order_intent=intent, llm_usage=reasoning.usage, prompt=reasoning.prompt,
+            order_intent=intent, llm_usage=source.usage, prompt=source.prompt,
             routed_planets=route["planets"], recalled=recalled,
         )  # fmt: skip
         values = decision.__dict__
@@ -256,16 +265,15 @@ def plain_reasoning(
     )
 
 
-class _PlainReasonings:
-    """:func:`plain_reasoning` of each reasoning of one pass, worked out once per distinct
-    set of objects (a quant universe's reasonings all share theirs: the reasoner and level
-    texts, the empty usage, no prompt, no attempts). The objects are held by the pass's
-    reasonings while it runs, so their ids stay theirs."""
+class _PlainSources:
+    """:func:`plain_reasoning` of each decision's source in one pass, worked out once per
+    distinct set of objects (a quant universe's sources are one shared object). The objects
+    are held by the pass's sources while it runs, so their ids stay theirs."""
 
     def __init__(self) -> None:
         self._known: dict[tuple[int, ...], bool] = {}
 
-    def __call__(self, r: Reasoning) -> bool:
+    def __call__(self, r: Source) -> bool:
         key = (id(r.reasoner), id(r.level), id(r.usage), id(r.prompt), id(r.attempts))
         known = self._known.get(key)
         if known is None:

@@ -10,6 +10,7 @@ so it raises exactly as ``reason`` would.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,8 +44,50 @@ def quant_reports(
     reasoner (asked one by one)."""
     if type(reasoner).reason is not QuantReasoner.reason:
         return [reasoner.reason(inputs(k)) for k in range(len(reports))]
+    return quant_columns(reasoner, reports, directional, inputs).decisions()
+
+
+@dataclass(frozen=True)
+class DecisionColumns:
+    """Reasoned decisions as columns (row ``k``: one instrument's action, target position,
+    confidence and rationale), each row checked as :class:`ReasonedDecision` checks it."""
+
+    actions: list[str]
+    targets: list[float]
+    confidences: list[float]
+    rationales: list[str]
+
+    @classmethod
+    def of(cls, decisions: Sequence[ReasonedDecision]) -> DecisionColumns:
+        """The columns of validated decisions."""
+        return cls(
+            [d.action for d in decisions],
+            [d.target_position for d in decisions],
+            [d.confidence for d in decisions],
+            [d.rationale for d in decisions],
+        )
+
+    def decisions(self) -> list[ReasonedDecision]:
+        """One :class:`ReasonedDecision` per row (checked already: not validated again)."""
+        return [
+            _BUILD(action=a, target_position=t, confidence=c, rationale=r)
+            for a, t, c, r in zip(self.actions, self.targets, self.confidences,
+                                  self.rationales, strict=True)
+        ]  # fmt: skip
+
+
+def quant_columns(
+    reasoner: QuantReasoner,
+    reports: Sequence[Sequence[PlanetReport]],
+    directional: frozenset[str],
+    inputs: Callable[[int], ReasonInputs],
+) -> DecisionColumns:
+    """:func:`quant_reports` as columns, with no object per instrument (a universe pass
+    reads the columns; a row failing the array check is validated, raising as ``reason``)."""
+    if type(reasoner).reason is not QuantReasoner.reason:
+        return DecisionColumns.of([reasoner.reason(inputs(k)) for k in range(len(reports))])
     if not reports:
-        return []
+        return DecisionColumns([], [], [], [])
     voters = [[r for r in rs if r.planet in directional and r.has_data] for rs in reports]
     planets = sorted({r.planet for vs in voters for r in vs})
     slot = {name: k for k, name in enumerate(planets)}
@@ -54,11 +97,21 @@ def quant_reports(
     position = np.where(np.abs(combined) < band, 0.0, combined)
     actions = [_ACTION.get(s, "HOLD") for s in np.sign(position).tolist()]
     checked = decision_rows_ok(actions, position, confidence).tolist()
-    return [
-        _decision(vs, c, k, p, a, band, ok)
-        for vs, c, k, p, a, ok in zip(voters, combined.tolist(), confidence.tolist(),
-                                      position.tolist(), actions, checked, strict=True)
-    ]  # fmt: skip
+    targets, confidences = position.tolist(), confidence.tolist()
+    rationales = []
+    for k, (vs, c) in enumerate(zip(voters, combined.tolist(), strict=True)):
+        if not vs:
+            actions[k], targets[k], confidences[k] = "HOLD", 0.0, 0.0
+            rationales.append(_NO_VOTERS)
+            continue
+        rationale = quant_rationale(vs, c, targets[k], band)
+        rationales.append(rationale)
+        if not checked[k] or len(rationale) > 600:  # validated: raises as ``reason`` would
+            d = ReasonedDecision(action=actions[k], target_position=targets[k],
+                                 confidence=confidences[k], rationale=rationale)  # fmt: skip
+            actions[k], targets[k], confidences[k] = d.action, d.target_position, d.confidence
+            rationales[k] = d.rationale
+    return DecisionColumns(actions, targets, confidences, rationales)
 
 
 def _grids(
@@ -107,27 +160,6 @@ def _vote(
     with np.errstate(invalid="ignore", divide="ignore"):
         confidence = np.minimum(1.0, agree_sum / count)
     return combined, confidence
-
-
-def _decision(
-    voters: Sequence[PlanetReport],
-    combined: float,
-    confidence: float,
-    position: float,
-    action: str,
-    hold_band: float,
-    checked: bool,
-) -> ReasonedDecision:
-    if not voters:
-        return _BUILD(action="HOLD", target_position=0.0, confidence=0.0, rationale=_NO_VOTERS)
-    rationale = quant_rationale(voters, combined, position, hold_band)
-    if checked and len(rationale) <= 600:
-        return _BUILD(
-            action=action, target_position=position, confidence=confidence, rationale=rationale
-        )
-    return ReasonedDecision(  # raises as ``QuantReasoner.reason`` would
-        action=action, target_position=position, confidence=confidence, rationale=rationale
-    )
 
 
 def quant_rationale(

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bus import PlanetReport, ReasonedDecision, action_for
 from planets import RiskLimits
 from sun import guard
-from sun._guard import guard_many
+from sun._guard import guard_targets, guarded_rationale
 
 AS_OF = datetime(2020, 1, 1)
 positions = st.floats(-1.0, 1.0, allow_nan=False)
@@ -127,9 +127,9 @@ risk_rows = st.tuples(MOSTLY, SCORES, CONFIDENCES, CAPS, st.booleans(), MOSTLY)
 
 @settings(max_examples=500, deadline=None)
 @given(rows=st.lists(st.tuples(positions, risk_rows), min_size=1, max_size=8))
-def test_guard_many_screens_risk_reports_exactly_as_guard(rows: list[tuple]) -> None:
+def test_guard_targets_screen_risk_reports_exactly_as_guard(rows: list[tuple]) -> None:
     """Unvalidated risk reports (``model_construct``: any value, NaN, ints, text, no report):
-    the array screen of ``guard_many`` decides each exactly as ``guard`` (risk fails closed)."""
+    the array screen of ``guard_targets`` decides each exactly as ``guard`` (risk fails closed)."""
     decisions, reports = [], []
     for target, (present, score, confidence, cap, veto, has_data) in rows:
         evidence = {} if cap == "none" else {"position_cap": cap}
@@ -142,4 +142,11 @@ def test_guard_many_screens_risk_reports_exactly_as_guard(rows: list[tuple]) -> 
     limits = RiskLimits(max_position=0.8)
     names = [f"X{i}" for i in range(len(rows))]
     expected = [guard(d, rs, limits) for d, rs in zip(decisions, reports, strict=True)]
-    assert guard_many(names, decisions, reports, limits) == expected
+    targets, corrections = guard_targets(names, [d.target_position for d in decisions],
+                                         reports, limits)  # fmt: skip
+    assert targets == [g.target_position for g, _ in expected]
+    assert corrections == [c for _, c in expected]
+    for d, (g, c) in zip(decisions, expected, strict=True):  # a corrected decision's rest
+        rationale = guarded_rationale(d.rationale, c) if c else d.rationale
+        assert (g.confidence, g.rationale) == (d.confidence, rationale)
+        assert g.action == (action_for(g.target_position) if c else d.action)
