@@ -291,3 +291,32 @@ def test_the_failure_rule_escalates_the_instruments_whose_risk_failed(
     assert _untraced(single.model_copy(update={"alert": None})) == _untraced(
         decided[name].model_copy(update={"alert": None})
     )
+
+
+def test_policy_skipped_and_model_decided_instruments_equal_decide(
+    universe: tuple[dict[str, BarSeries], BarSeries],
+) -> None:
+    """With a model chain and the ``auto`` policy, every branch of a pass (emergency, the
+    policy skip to quant, the model) gives each instrument what ``decide`` gives it."""
+    bars, benchmark = universe
+    snapshot = snapshot_at(bars, benchmark, -1)
+    model = ScriptedChatModel(script=[ANSWER], prompts=[])
+    orchestration = OrchestrationConfig(llm_policy="auto", planet_timeout_s=None)
+    with Sun("openai:gpt-test", checkpoint="none", models=ModelConfig(chat_model=model),
+             orchestration=orchestration) as sun:  # fmt: skip
+        decided = sun.decide_universe(snapshot)
+        by_level: dict[str, list[str]] = {}
+        for name, decision in decided.items():
+            by_level.setdefault(decision.fallback_level, []).append(name)
+        assert {"policy", "primary"} <= set(by_level)
+        for names in by_level.values():
+            for name in names[:3]:
+                single = sun.decide(snapshot, name)
+                assert _comparable(decided[name]) == _comparable(single), name
+
+
+def _comparable(decision: SunDecision) -> SunDecision:
+    """The decision without its trace, the model calls' measured latencies zeroed."""
+    usage = decision.llm_usage.model_copy(update={"latency_ms": 0.0})
+    attempts = tuple(a.model_copy(update={"latency_ms": 0.0}) for a in decision.attempts)
+    return _untraced(decision).model_copy(update={"llm_usage": usage, "attempts": attempts})
