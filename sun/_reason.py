@@ -17,6 +17,9 @@ from sun.resilience import COUNCIL
 
 NO_LLM_IN_PLAN = "skipped: the policy's plan has no LLM reasoner"
 
+PLANETS_AGREE = "skipped: planets agree"
+"""Why the ``auto`` policy asked no model: the directional planets agree."""
+
 
 def sorted_reports(state: SunState) -> tuple[PlanetReport, ...]:
     """The planets' reports in a stable order (by planet name)."""
@@ -78,7 +81,7 @@ def decide_reasoning(state: SunState, context: SunContext) -> Reasoning:
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
     if context.orchestration.llm_policy == "auto" and planets_agree(inputs, context):
         decision = inputs.quant or context.quant.reason(inputs)
-        note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
+        note = FallbackAttempt(level=chain.primary.label, ok=False, error=PLANETS_AGREE)
         return Reasoning(decision=decision, reasoner=QUANT, level="policy", attempts=(note,))
     cap, deadline, no_call = decision_cap(context, state)
     if no_call is not None:

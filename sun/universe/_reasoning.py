@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bus import FallbackAttempt, LlmUsage
-from sun._reason import decide_reasoning, emergency_reasoning, planets_agree
+from sun._reason import PLANETS_AGREE, decide_reasoning, emergency_reasoning, planets_agree
 from sun._reasoning import EMERGENCY, QUANT, Provenance, Reasoning, ReasonInputs, Source
 from sun.universe._config import UniverseConfig
 from sun.universe._quant import DecisionColumns, quant_columns
@@ -108,7 +108,7 @@ class ReasoningStage(RunData):
         """Where the decisions the policy skip left to the quant reasoner come from."""
         chain = self.context.chain
         assert chain is not None
-        note = FallbackAttempt(level=chain.primary.label, ok=False, error="skipped: planets agree")
+        note = FallbackAttempt(level=chain.primary.label, ok=False, error=PLANETS_AGREE)
         return Provenance(reasoner=QUANT, level=_POLICY, attempts=(note,), usage=_NO_USAGE)
 
     def _state(
