@@ -17,6 +17,7 @@ from sun._authority import (
     AUTHORITIES,
     AdjustAnswer,
     ExplainAnswer,
+    LlmAnswer,
     rationale_problem,
 )
 from sun._config import (
@@ -34,9 +35,10 @@ from sun._gate import REVIEW_KIND, ReviewAnswer, review_answer
 from sun._grants import AuthorityThresholds, ModelCheckStore, allowed_authority
 from sun._graph import build_sun_graph
 from sun._guard import guard, risk_problem
+from sun._llm_reasoner import LlmReasoner
 from sun._panel import compute_panel
 from sun._policy_router import PolicyRouter, policy_from
-from sun._reasoning import LlmAnswer, LlmReasoner, QuantReasoner, Reasoning, ReasonInputs
+from sun._reasoning import QuantReasoner, Reasoning, ReasonInputs
 from sun._request import DecisionRequest
 from sun._review import ALERTS, bus_alert_sink
 from sun._routing import Route, Router, RoutingTree, StyleRouting

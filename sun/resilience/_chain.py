@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bus import FallbackAttempt, LlmUsage, PromptRef
-from sun._reasoning import LlmReasoner, Reasoning, ReasonInputs
+from sun._llm_reasoner import LlmReasoner
+from sun._reasoning import Reasoning, ReasonInputs
 from sun.llm import (
     ReplayedFailure,
     RetriesExhausted,
