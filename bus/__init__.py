@@ -52,12 +52,9 @@ from bus._delivery import Delivery, Handler, Subscription, SubscriptionStats, cu
 from bus._envelope import (
     BROADCAST,
     SUN,
-    DeadLetter,
     Envelope,
     Kind,
     Priority,
-    decode_entry,
-    decode_envelope,
     payload_model,
     payload_type_of,
     register_payload,
@@ -85,6 +82,7 @@ from bus._prechecked import decision_rows_ok, prechecked, prechecked_builder, re
 from bus._security import RedisSecurity, acl_users, read_password, render_acl
 from bus._signals import stop_on_signals
 from bus._snapshot import Headline, MarketSnapshot, OrderBookSizes
+from bus._wire import DeadLetter, decode_entry, decode_envelope
 
 if TYPE_CHECKING:
     from bus.redis_streams import RedisBus, RedisKeys, RedisStreamJournal

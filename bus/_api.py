@@ -11,8 +11,9 @@ from typing import Protocol, Self
 from uuid import uuid4
 
 from bus._delivery import Handler, Subscription
-from bus._envelope import BROADCAST, REPLY_PREFIX, SUN, DeadLetter, Envelope
+from bus._envelope import BROADCAST, REPLY_PREFIX, SUN, Envelope
 from bus._errors import BusClosedError, RequestTimeoutError
+from bus._wire import DeadLetter
 
 
 class JournalSink(Protocol):

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from bus._api import Bus, BusConfig, JournalSink
 from bus._delivery import Delivery, Handler, Subscription, default_consumer_name, run_handler
-from bus._envelope import REPLY_PREFIX, DeadLetter, Envelope, Priority, decode_envelope
+from bus._envelope import REPLY_PREFIX, Envelope, Priority
 from bus._errors import BackpressureError, EnvelopeValidationError
+from bus._wire import DeadLetter, decode_envelope
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,9 @@ from typing import IO, Any
 from bus._bounds import check_bounds
 from bus._chain import Chain, JournalCheck, JournalRecord, JournalViolation, Link, verify_records
 from bus._decisions import SunDecision
-from bus._envelope import BROADCAST, SUN, Envelope, decode_envelope
+from bus._envelope import BROADCAST, SUN, Envelope
 from bus._errors import EnvelopeValidationError, JournalCorruptError
+from bus._wire import decode_envelope
 
 
 class Journal(ABC):

@@ -17,9 +17,10 @@ from redis.exceptions import ResponseError
 from bus._api import Bus, BusConfig, JournalSink
 from bus._bounds import clip
 from bus._delivery import Handler, Subscription
-from bus._envelope import DeadLetter, Envelope, Priority, decode_entry, raw_of
+from bus._envelope import Envelope, Priority
 from bus._errors import BackpressureError, MalformedMessageError
 from bus._security import RedisSecurity, reply_address
+from bus._wire import DeadLetter, decode_entry, raw_of
 from bus.redis_streams._consumer import RedisSubscription, stop_tasks
 from bus.redis_streams._keys import RedisKeys
 from bus.redis_streams._replies import Arg, batches_of, entries_of

@@ -21,8 +21,9 @@ import redis.asyncio as aioredis
 from bus._api import BusConfig
 from bus._bounds import clip
 from bus._delivery import Delivery, Handler, Subscription, default_consumer_name, run_handler
-from bus._envelope import Envelope, decode_entry, raw_of
+from bus._envelope import Envelope
 from bus._errors import MalformedMessageError
+from bus._wire import decode_entry, raw_of
 from bus.redis_streams._keys import RedisKeys
 from bus.redis_streams._replies import Arg, Entry, batches_of
 from bus.redis_streams._scripts import COMMIT, TRIM

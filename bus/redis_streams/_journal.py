@@ -10,9 +10,10 @@ from redis.exceptions import WatchError
 from redis.typing import EncodableT
 
 from bus._chain import Chain, JournalRecord, Link
-from bus._envelope import Envelope, decode_entry, entry_data
+from bus._envelope import Envelope
 from bus._errors import JournalCorruptError, MalformedMessageError
 from bus._journal import Journal
+from bus._wire import decode_entry, entry_data
 from bus.redis_streams._replies import entries_of
 
 

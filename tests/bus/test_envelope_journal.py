@@ -13,9 +13,10 @@ from _bus_helpers import FAST, BusFactory, eventually, recorder, report
 from pydantic import ValidationError
 
 from bus import PlanetReport, RedisStreamJournal, SunDecision
-from bus._envelope import Envelope, Priority, decode_envelope
+from bus._envelope import Envelope, Priority
 from bus._errors import EnvelopeValidationError
 from bus._journal import JsonlJournal, decision_envelope
+from bus._wire import decode_envelope
 
 # -- envelope ----------------------------------------------------------------------------------
 
