@@ -16,9 +16,10 @@ from moons._cache import DEFAULT_CACHE, CacheBackend, LruBackend, MoonCache, con
 from moons._cache_redis import RedisBackend
 from moons._carry import PanelCarry
 from moons._moon import MoonDef, Param
-from moons._panel import HistoryPanel, StreamingPanel, batch_panel, last_panel_row
+from moons._panel import HistoryPanel, batch_panel, last_panel_row
 from moons._registry import MOONS, REGISTRY
 from moons._spec import DEFAULT_PANEL, PanelSpec, column_warmup, panel_columns
+from moons._streaming import StreamingPanel
 from moons._types import PRICE_MAX, PRICE_MIN, VOLUME_MAX, Ohlcv
 
 __all__ = [
