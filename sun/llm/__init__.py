@@ -6,12 +6,10 @@ LLM response cache, and the classification of transient errors.
 """
 
 from sun.llm._models import (
-    ModelSpec,
     build_chat_model,
     default_model_spec,
     local_available,
     local_model_path,
-    parse_model_spec,
 )
 from sun.llm._registry import (
     CAPABILITIES,
@@ -20,6 +18,7 @@ from sun.llm._registry import (
     ModelRegistry,
     UnknownModelError,
 )
+from sun.llm._spec import ModelSpec, parse_model_spec
 from sun.llm._structured import (
     CallGate,
     StructuredCaller,
