@@ -2,16 +2,7 @@
 their registry (pin, rollback, diff, lineage), and evolution by sequential A/B tests.
 """
 
-from prompts._evolution import (
-    CandidateResult,
-    Evaluator,
-    Evolution,
-    EvolutionConfig,
-    EvolutionResult,
-    LiveExperiment,
-    TrialScore,
-    decision_utility,
-)
+from prompts._evolution import Evaluator, Evolution, LiveExperiment, TrialScore, decision_utility
 from prompts._paths import user_prompt_dir
 from prompts._pins import PinBook, PinChange
 from prompts._registry import (
@@ -25,6 +16,7 @@ from prompts._registry import (
     skipped_prompts,
     versions_of,
 )
+from prompts._run import CandidateResult, EvolutionConfig, EvolutionResult
 from prompts._scoring import return_scale
 from prompts._stats import (
     BettingTest,

@@ -22,78 +22,25 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prompts._live import LiveExperiment
 from prompts._registry import PromptTemplate, get_prompt
+from prompts._run import CandidateResult, EvolutionConfig, EvolutionResult
 from prompts._scoring import Evaluator, TrialScore, decision_utility
 from prompts._stats import PairedSequentialTest, ThompsonAllocator, confidence_sequence
 from prompts._store import TrialStore
-from prompts._variation import Budget, BudgetExceeded
+from prompts._variation import BudgetExceeded
 from prompts._versions import pin_prompt
 
 __all__ = [
-    "CandidateResult",
     "Evaluator",
     "Evolution",
-    "EvolutionConfig",
-    "EvolutionResult",
     "LiveExperiment",
     "TrialScore",
     "decision_utility",
 ]
-
-
-@dataclass
-class EvolutionConfig:
-    """Settings of one run.
-
-    Attributes:
-        alpha: Run-wide false-adoption rate (split over candidates).
-        max_trials: Cap on selection trials per candidate.
-        auto_adopt: Pin the winner automatically; otherwise record it and leave the pin to a
-            person (``heliarch prompts pin``).
-        seed: Seed of situation order and Thompson sampling.
-        budget: LLM call/token caps of the whole run (shared with the mutator).
-    """
-
-    alpha: float = 0.05
-    max_trials: int = 200
-    auto_adopt: bool = True
-    seed: int = 0
-    budget: Budget = field(default_factory=Budget)
-
-
-@dataclass
-class CandidateResult:
-    """What happened to one candidate."""
-
-    version: str
-    outcome: str = "pending"
-    selection: dict[str, Any] = field(default_factory=dict)
-    holdout: dict[str, Any] = field(default_factory=dict)
-    valid_rate: float | None = None
-    mean_tokens: float | None = None
-
-
-@dataclass
-class EvolutionResult:
-    """The outcome of a run (also persisted)."""
-
-    run_id: str | None
-    name: str
-    incumbent: str
-    winner: str | None
-    outcome: str
-    trials: int
-    candidates: list[CandidateResult]
-    usage: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-friendly view."""
-        return asdict(self)
 
 
 class Evolution:
