@@ -17,14 +17,10 @@ One coordinator per pool holds a lease (:class:`CoordinatorLease`); when it cras
 """
 
 from sun.shard._config import ShardConfig, ShardTick
-from sun.shard._coordinator import (
-    COORDINATOR,
-    ShardCoordinator,
-    ShardTickFailed,
-    ShardTickResult,
-)
+from sun.shard._coordinator import COORDINATOR, ShardCoordinator
 from sun.shard._lease import CoordinatorBusy, CoordinatorLease
 from sun.shard._ledger import Claims, Membership, ShardKeys
+from sun.shard._results import ShardTickFailed, ShardTickResult
 from sun.shard._ring import HashRing, ring_hash
 from sun.shard._worker import (
     ShardWorker,

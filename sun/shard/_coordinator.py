@@ -18,7 +18,6 @@ import contextlib
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
 from uuid import uuid4
@@ -27,47 +26,10 @@ from bus import Envelope, RedisBus, Subscription, SunDecision
 from sun.shard._config import ShardConfig, ShardTick
 from sun.shard._lease import CoordinatorLease
 from sun.shard._ledger import Membership, ShardKeys
+from sun.shard._results import ShardTickFailed, ShardTickResult
 from sun.universe import PortfolioLimits
 
 COORDINATOR = "shard-coordinator"
-
-
-class ShardTickFailed(RuntimeError):
-    """Every live worker's ``decide`` raised on a tick: nobody is left to decide the rest.
-
-    Attributes:
-        tick: The tick id.
-        missing: The instruments still undecided.
-        errors: Worker -> its error.
-    """
-
-    def __init__(self, tick: str, missing: Sequence[str], errors: Mapping[str, str]) -> None:
-        self.tick, self.missing, self.errors = tick, tuple(missing), dict(errors)
-        said = "; ".join(f"{worker}: {error}" for worker, error in sorted(self.errors.items()))
-        super().__init__(
-            f"tick {tick}: every live shard worker failed, {len(self.missing)} instrument(s) "
-            f"undecided ({', '.join(self.missing[:10])}): {said}"
-        )
-
-
-@dataclass(frozen=True)
-class ShardTickResult:
-    """One completed tick: a decision per instrument, who made it, and the workers that
-    failed on it (their ``decide`` raised; others took their instruments over)."""
-
-    tick: str
-    as_of: datetime
-    decisions: dict[str, SunDecision]
-    workers: dict[str, str]
-    elapsed_s: float
-    failed: dict[str, str] = field(default_factory=dict)
-
-    def by_worker(self) -> dict[str, list[str]]:
-        """Instruments grouped by the worker that decided them."""
-        groups: dict[str, list[str]] = {}
-        for instrument, worker in self.workers.items():
-            groups.setdefault(worker, []).append(instrument)
-        return groups
 
 
 class ShardCoordinator:
