@@ -18,24 +18,23 @@ from typing import TYPE_CHECKING
 from bus import lazy_names
 
 if TYPE_CHECKING:
-    from heliarch._prompt_lab import (
+    from heliarch._prompt_lab import LlmPromptEvaluator, run_evolution
+    from heliarch._render import authority_line, render_decision, render_panel
+    from heliarch._situations import (
         LabSituation,
-        LlmPromptEvaluator,
         SituationSets,
         best_examples,
         build_situations,
         memory_examples,
-        run_evolution,
     )
-    from heliarch._render import authority_line, render_decision, render_panel
 
 _HOMES = {
-    "LabSituation": "heliarch._prompt_lab",
+    "LabSituation": "heliarch._situations",
     "LlmPromptEvaluator": "heliarch._prompt_lab",
-    "SituationSets": "heliarch._prompt_lab",
-    "best_examples": "heliarch._prompt_lab",
-    "build_situations": "heliarch._prompt_lab",
-    "memory_examples": "heliarch._prompt_lab",
+    "SituationSets": "heliarch._situations",
+    "best_examples": "heliarch._situations",
+    "build_situations": "heliarch._situations",
+    "memory_examples": "heliarch._situations",
     "run_evolution": "heliarch._prompt_lab",
     "authority_line": "heliarch._render",
     "render_decision": "heliarch._render",
