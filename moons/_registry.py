@@ -13,7 +13,7 @@ and writes ``out[col:col + len(columns)]``.
 from __future__ import annotations
 
 from moons._moon import MoonDef, Param, check_factor, check_positive
-from moons.kernels import risk, stats, ta
+from moons.kernels import beta, risk, stats, ta
 
 PPY = Param("periods_per_year", "periods_per_year", 252, check_positive)
 
@@ -106,7 +106,7 @@ REGISTRY: tuple[MoonDef, ...] = (
     MoonDef(
         "beta_corr", ("close", "benchmark_close"), (Param("window", "beta_window", 60),),
         ("beta", "correlation"),
-        stats.beta_step, stats.beta_size, lambda window: window,
+        beta.beta_step, beta.beta_size, lambda window: window,
         "Rolling (beta, correlation) of simple returns against a benchmark; beta = "
         "cov(r, r_bench) / var(r_bench) = talib.BETA(bench, close, window), correlation is "
         "Pearson's on returns. Constant benchmark window: both NaN; constant asset window: "
