@@ -22,13 +22,8 @@ from sun.shard._lease import CoordinatorBusy, CoordinatorLease
 from sun.shard._ledger import Claims, Membership, ShardKeys
 from sun.shard._results import ShardTickFailed, ShardTickResult
 from sun.shard._ring import HashRing, ring_hash
-from sun.shard._worker import (
-    ShardWorker,
-    TickStep,
-    UniverseDecider,
-    WorkerStats,
-    serve_shard,
-)
+from sun.shard._serve import serve_shard
+from sun.shard._worker import ShardWorker, TickStep, UniverseDecider, WorkerStats
 
 __all__ = [
     "COORDINATOR",
