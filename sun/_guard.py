@@ -72,8 +72,12 @@ def _guarded(
 
 def guarded_rationale(rationale: str, corrections: Sequence[GuardCorrection]) -> str:
     """A rationale noting the guard's corrections (at most 600 characters)."""
-    notes = "; ".join(f"{c.rule}: {c.before:+.3f} -> {c.after:+.3f}" for c in corrections)
-    return f"{rationale} [guard: {notes}]"[:600]
+    return f"{rationale} [guard: {correction_notes(corrections)}]"[:600]
+
+
+def correction_notes(corrections: Sequence[GuardCorrection]) -> str:
+    """Each correction as ``rule: before -> after``, the way a rationale notes them."""
+    return "; ".join(f"{c.rule}: {c.before:+.3f} -> {c.after:+.3f}" for c in corrections)
 
 
 def risk_problem(report: PlanetReport | None) -> str | None:

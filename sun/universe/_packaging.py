@@ -23,7 +23,7 @@ from bus import (
     prechecked_builder,
 )
 from planets import ExecutionPlanet, PlanetContext, order_intents
-from sun._guard import GuardedTargets, guarded_rationale
+from sun._guard import GuardedTargets, correction_notes, guarded_rationale
 from sun._reasoning import EMERGENCY, Source
 from sun.universe._guardian import PortfolioLimits, corrections_of, portfolio_guard
 from sun.universe._reasoning import Reasoned
@@ -99,11 +99,11 @@ class Packaging(RunData):
         check is built by the validating constructor, which raises as it always did)."""
         decided = reasoned.decisions
         after = targets.tolist()
-        guard_targets, corrections = guarded
-        finals = [t if x else g for g, t, x in zip(guard_targets, after, extra, strict=True)]
+        guarded_targets, corrections = guarded
+        finals = [t if x else g for g, t, x in zip(guarded_targets, after, extra, strict=True)]
         actions = [
             action_for(t) if x else action_for(g) if c else a
-            for a, g, c, t, x in zip(decided.actions, guard_targets, corrections, after, extra,
+            for a, g, c, t, x in zip(decided.actions, guarded_targets, corrections, after, extra,
                                      strict=True)
         ]  # fmt: skip
         confidences = decided.confidences  # the guard keeps a decision's confidence
@@ -141,8 +141,7 @@ class Packaging(RunData):
     ) -> SunDecision:
         target, action, confidence, rationale, intent = final
         if extra:
-            notes = "; ".join(f"{c.rule}: {c.before:+.3f} -> {c.after:+.3f}" for c in extra)
-            rationale = f"{rationale} [{notes}]"[:600]
+            rationale = f"{rationale} [{correction_notes(extra)}]"[:600]
         decision = _BUILD(
             instrument=self.names[i], as_of=self.as_of, action=action, target_position=target,
             confidence=confidence, rationale=rationale, reasoner=source.reasoner,
